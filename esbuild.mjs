@@ -32,6 +32,14 @@ if (Object.keys(workers).length) node(workers, 'dist/workers');
 if (existsSync('webview/main.ts'))
   builds.push({ ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { main: 'webview/main.ts' }, outdir: 'dist/webview' });
 
+// The ONNX schema is read at run time by src/core/onnx/onnxProto.ts, next to the bundles (dist/ and,
+// for workers, one level up from dist/workers/).
+if (existsSync('src/core/onnx/onnx.proto')) {
+  const { copyFileSync, mkdirSync } = await import('node:fs');
+  mkdirSync('dist', { recursive: true });
+  copyFileSync('src/core/onnx/onnx.proto', 'dist/onnx.proto');
+}
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

@@ -8,6 +8,13 @@ import type { CliCommand } from './command';
 
 const registry: Record<string, () => Promise<{ command: CliCommand }>> = {
   // name: () => import('./commands/name'),
+  encode: () => import('./commands/encode'),
+  metrics: () => import('./commands/metrics'),
+  index: () => import('./commands/index'),
+  search: () => import('./commands/search'),
+  eval: () => import('./commands/eval'),
+  export: () => import('./commands/export'),
+  reconstruct: () => import('./commands/reconstruct'),
 };
 
 function usage(): string {

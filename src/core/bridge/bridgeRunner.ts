@@ -1,0 +1,213 @@
+// Bridge vectors for a list of token strings: served from the content-addressed cache when
+// possible, otherwise computed by the bridge model in a worker thread (or in this thread when
+// asked), with progress (strings done, strings/s, time left) and cancellation.
+import { CancelledError, SemBridgeError, throwIfCancelled } from '../errors';
+import { densePoolingOf, hashFile, inspectModelFolder, modelFilesOf } from '../model/hfFolder';
+import type { CancelSignal, Matrix, ProgressSink } from '../types';
+import {
+  BRIDGE_CODE_VERSION,
+  bridgeCacheKey,
+  defaultCacheDir,
+  hashStrings,
+  memoisedFileHash,
+  readCachedVectors,
+  writeCachedVectors,
+  type BridgeCacheKeyParts,
+} from './bridgeCache';
+import { BridgeModel, DEFAULT_TEMPLATE } from './bridgeModel';
+import type { BridgeWorkerMessage, BridgeWorkerRequest } from './bridgeProtocol';
+import { resolveWorkerScript, startWorker } from './resolveWorker';
+import { createHash } from 'node:crypto';
+import { relative } from 'node:path';
+
+export interface BridgeRunOptions {
+  /** local bridge model folder */
+  modelDir: string;
+  /** e.g. "query: {token}" for e5-style models; default "{token}" */
+  template?: string;
+  /** strings per forward pass; default 256 */
+  batchSize?: number;
+  /** ONNX Runtime intra-op threads */
+  threads?: number;
+  allowRemoteModels?: boolean;
+  /** cache folder; default ~/.cache/sembridge; null turns the cache off */
+  cacheDir?: string | null;
+  /** run the model in this thread instead of a worker thread */
+  inProcess?: boolean;
+  maxLength?: number;
+}
+
+export interface BridgeSide {
+  /** the surface strings to embed, one per token id */
+  strings: string[];
+  /** content hash of the tokenizer these strings come from (part of the cache key) */
+  tokenizerHash: string;
+  /** progress stage name, e.g. 'bridge-source' */
+  stage?: string;
+}
+
+export interface BridgeRunResult {
+  vectors: Matrix;
+  cacheHit: boolean;
+  key: string;
+  seconds: number;
+  /** strings embedded per second (undefined on a cache hit) */
+  stringsPerSecond?: number;
+}
+
+export interface RunControl {
+  onProgress?: ProgressSink;
+  signal?: CancelSignal;
+}
+
+/** Content hash of the bridge model's files (weights memoised by size + mtime in the cache folder). */
+export async function bridgeModelHash(modelDir: string, cacheDir: string | null): Promise<{ hash: string; pooling: string }> {
+  const folder = await inspectModelFolder(modelDir);
+  const files = await modelFilesOf(folder);
+  const h = createHash('sha256');
+  for (const f of files) {
+    const fh = cacheDir ? await memoisedFileHash(cacheDir, f) : await hashFile(f);
+    h.update(`${relative(modelDir, f)}\0${fh}\n`);
+  }
+  const p = densePoolingOf(folder);
+  return { hash: h.digest('hex'), pooling: `${p.mode}${p.normalize ? '+norm' : ''}` };
+}
+
+/** Embeds `side.strings` with the bridge model, using and filling the cache. */
+export async function embedBridgeStrings(
+  side: BridgeSide,
+  opts: BridgeRunOptions,
+  control: RunControl = {},
+): Promise<BridgeRunResult> {
+  const t0 = performance.now();
+  const cacheDir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultCacheDir());
+  const stage = side.stage ?? 'bridge';
+  const { hash, pooling } = await bridgeModelHash(opts.modelDir, cacheDir);
+  const parts: BridgeCacheKeyParts = {
+    tokenizerHash: side.tokenizerHash,
+    bridgeModelHash: hash,
+    template: opts.template ?? DEFAULT_TEMPLATE,
+    pooling,
+    stringsHash: hashStrings(side.strings),
+    codeVersion: BRIDGE_CODE_VERSION,
+  };
+  const key = bridgeCacheKey(parts);
+  if (cacheDir) {
+    const hit = await readCachedVectors(cacheDir, key);
+    if (hit && hit.rows === side.strings.length) {
+      control.onProgress?.({ stage, done: hit.rows, total: hit.rows, message: 'bridge vectors from cache' });
+      return { vectors: hit, cacheHit: true, key, seconds: (performance.now() - t0) / 1000 };
+    }
+  }
+  throwIfCancelled(control.signal);
+
+  const total = side.strings.length;
+  let started = 0;
+  const report = (done: number): void => {
+    if (!control.onProgress) return;
+    const elapsed = (performance.now() - started) / 1000;
+    const rate = elapsed > 0 ? done / elapsed : undefined;
+    control.onProgress({
+      stage,
+      done,
+      total,
+      rate,
+      etaSeconds: rate ? (total - done) / rate : undefined,
+    });
+  };
+  const req: BridgeWorkerRequest = {
+    model: {
+      modelDir: opts.modelDir,
+      threads: opts.threads,
+      allowRemoteModels: opts.allowRemoteModels,
+      maxLength: opts.maxLength,
+    },
+    strings: side.strings,
+    template: opts.template,
+    batchSize: opts.batchSize,
+  };
+
+  let vectors: Matrix;
+  let modelSeconds: number;
+  if (opts.inProcess) {
+    const model = await BridgeModel.open(req.model);
+    started = performance.now();
+    report(0);
+    try {
+      vectors = await model.embedAll(side.strings, {
+        template: opts.template,
+        batchSize: opts.batchSize,
+        signal: control.signal,
+        onBatch: (done) => report(done),
+      });
+    } finally {
+      await model.dispose();
+    }
+    modelSeconds = (performance.now() - started) / 1000;
+  } else {
+    const r = await runBridgeWorker(req, control, () => {
+      started = performance.now();
+      report(0);
+    }, report);
+    vectors = r;
+    modelSeconds = (performance.now() - started) / 1000;
+  }
+
+  if (cacheDir) await writeCachedVectors(cacheDir, key, vectors, parts);
+  return {
+    vectors,
+    cacheHit: false,
+    key,
+    seconds: (performance.now() - t0) / 1000,
+    stringsPerSecond: modelSeconds > 0 ? total / modelSeconds : undefined,
+  };
+}
+
+/** Runs bridge.worker in a worker thread; terminates it on cancellation. */
+export function runBridgeWorker(
+  req: BridgeWorkerRequest,
+  control: RunControl,
+  onReady: () => void,
+  onDone: (done: number) => void,
+): Promise<Matrix> {
+  const script = resolveWorkerScript('bridge.worker', __dirname);
+  return new Promise<Matrix>((resolve, reject) => {
+    const worker = startWorker(script, { workerData: req });
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearInterval(poll);
+      fn();
+    };
+    const poll = setInterval(() => {
+      if (control.signal?.cancelled) {
+        worker.postMessage({ type: 'cancel' });
+        void worker.terminate();
+        finish(() => reject(new CancelledError()));
+      }
+    }, 50);
+    worker.on('message', (m: BridgeWorkerMessage) => {
+      if (m.type === 'ready') onReady();
+      else if (m.type === 'progress') onDone(m.done);
+      else if (m.type === 'result') {
+        finish(() => resolve({ rows: m.rows, cols: m.cols, data: m.data }));
+        void worker.terminate();
+      } else if (m.type === 'error') {
+        void worker.terminate();
+        finish(() => {
+          if (m.name === 'CancelledError') reject(new CancelledError());
+          else if (m.name === 'SemBridgeError') {
+            const prefix = m.subject ? `${m.subject}: ` : '';
+            const msg = m.message.startsWith(prefix) ? m.message.slice(prefix.length) : m.message;
+            reject(new SemBridgeError(msg, m.subject));
+          } else reject(new Error(`bridge worker: ${m.message}`));
+        });
+      }
+    });
+    worker.on('error', (err) => finish(() => reject(err)));
+    worker.on('exit', (code) =>
+      finish(() => reject(control.signal?.cancelled ? new CancelledError() : new Error(`bridge worker exited with code ${code}`))),
+    );
+  });
+}

@@ -1,0 +1,297 @@
+// SPLADE-style sparse encoding with onnxruntime-node: the MLM logits of every unmasked position
+// are pooled into one weight per vocabulary entry, w_j = max_i log(1 + relu(logit_ij)) by default,
+// or whatever `1_SpladePooling/config.json` declares (max|sum, relu|log1p_relu).
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { SemBridgeError, throwIfCancelled } from '../errors';
+import { memoisedFileHash } from '../bridge/bridgeCache';
+import { hashFiles, inspectModelFolder, modelFilesOf, readJsonFile, type HfModelFolder, type SpladePoolingConfig } from '../model/hfFolder';
+import { buildOnnxFromConfig, createSession, loadOnnxModel } from '../onnx';
+import { tensorDataBytes } from '../onnx/modelIO';
+import { appendSpladePooling } from './spladeGraph';
+import { loadOrt } from '../ort';
+import type { SparseVector } from '../types';
+import type { EncodeOptions, SparseEncoderLike } from './encoderTypes';
+import { createHash } from 'node:crypto';
+import { relative } from 'node:path';
+
+export interface SparseEncoderOptions {
+  /** ONNX Runtime intra-op threads; default: ORT's choice */
+  threads?: number;
+  /** texts per forward pass (capped further so one logits batch stays under ~256 MB); default 32 */
+  batchSize?: number;
+  /** truncate inputs to this many tokens (default: the model's max length) */
+  maxLength?: number;
+  /** append the pooling to the graph (default true); false pools the full logits in JavaScript */
+  poolInGraph?: boolean;
+  /** memoise weight-file hashes here (path + size + mtime), so reopening a big model is quick */
+  hashCacheDir?: string;
+}
+
+/** Pooling actually used: the folder's declaration, or SPLADE's max + relu (+ log1p). */
+export interface SpladePooling {
+  strategy: 'max' | 'sum';
+  activation: 'relu' | 'log1p_relu';
+}
+
+export interface TopTerm {
+  id: number;
+  term: string;
+  weight: number;
+}
+
+interface TjsEncoding {
+  input_ids: { data: BigInt64Array; dims: number[] };
+  attention_mask: { data: BigInt64Array; dims: number[] };
+  token_type_ids?: { data: BigInt64Array; dims: number[] };
+}
+type TjsTokenizer = ((texts: string[], o: Record<string, unknown>) => TjsEncoding) & {
+  decode(ids: number[], o?: Record<string, unknown>): string;
+};
+
+/** Surface form of a vocabulary entry: without WordPiece '##', SentencePiece '▁' or byte-level 'Ġ'. */
+export function surfaceOfToken(token: string): string {
+  if (token.startsWith('##') && token.length > 2) return token.slice(2);
+  if (token.startsWith('▁') || token.startsWith('Ġ')) return token.slice(1) || token;
+  return token;
+}
+
+/** id -> token string from a tokenizer.json (WordPiece/BPE object vocab or Unigram list) plus added tokens. */
+export function vocabFromTokenizerJson(tj: Record<string, unknown>, file: string): string[] {
+  const model = tj.model as { type?: string; vocab?: unknown } | undefined;
+  if (!model || model.vocab === undefined) throw new SemBridgeError('has no model.vocab', file);
+  const out: string[] = [];
+  if (Array.isArray(model.vocab)) {
+    model.vocab.forEach((e, i) => (out[i] = Array.isArray(e) ? String(e[0]) : String(e)));
+  } else if (typeof model.vocab === 'object') {
+    for (const [tok, id] of Object.entries(model.vocab as Record<string, number>)) out[id] = tok;
+  } else throw new SemBridgeError('model.vocab is neither an object nor a list', file);
+  for (const a of (tj.added_tokens as { id: number; content: string }[] | undefined) ?? []) out[a.id] = a.content;
+  for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = `[id ${i}]`;
+  return out;
+}
+
+/** Pools logits [b, s, v] into b dense weight rows (v each), masked positions ignored. */
+export function spladePool(
+  logits: Float32Array,
+  mask: BigInt64Array,
+  b: number,
+  s: number,
+  v: number,
+  pooling: SpladePooling,
+): Float32Array[] {
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < b; i++) {
+    const row = new Float32Array(v);
+    if (pooling.strategy === 'max') {
+      // log1p and relu are monotone, so max first, then activate once per vocabulary entry
+      row.fill(0);
+      for (let j = 0; j < s; j++) {
+        if (mask[i * s + j] === 0n) continue;
+        const o = (i * s + j) * v;
+        for (let k = 0; k < v; k++) {
+          const x = logits[o + k];
+          if (x > row[k]) row[k] = x;
+        }
+      }
+      if (pooling.activation === 'log1p_relu') for (let k = 0; k < v; k++) row[k] = Math.log1p(Math.log1p(row[k]));
+      else for (let k = 0; k < v; k++) row[k] = Math.log1p(row[k]);
+    } else {
+      for (let j = 0; j < s; j++) {
+        if (mask[i * s + j] === 0n) continue;
+        const o = (i * s + j) * v;
+        for (let k = 0; k < v; k++) {
+          const x = logits[o + k];
+          if (x > 0) row[k] += pooling.activation === 'log1p_relu' ? Math.log1p(Math.log1p(x)) : Math.log1p(x);
+        }
+      }
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Keeps the strictly positive entries of a dense row as a sparse vector (ids ascending). */
+export function toSparse(row: Float32Array): SparseVector {
+  let n = 0;
+  for (let k = 0; k < row.length; k++) if (row[k] > 0) n++;
+  const ids = new Uint32Array(n);
+  const weights = new Float32Array(n);
+  let p = 0;
+  for (let k = 0; k < row.length; k++)
+    if (row[k] > 0) {
+      ids[p] = k;
+      weights[p++] = row[k];
+    }
+  return { ids, weights };
+}
+
+export class OnnxSparseEncoder implements SparseEncoderLike {
+  readonly vocabSize: number;
+  private readonly surfaces: string[];
+
+  private constructor(
+    readonly folder: HfModelFolder,
+    readonly vocab: string[],
+    readonly modelHash: string,
+    readonly pooling: SpladePooling,
+    readonly maxLength: number,
+    readonly modelOrigin: 'onnx' | 'safetensors',
+    /** true when the graph returns pooled [batch, vocab] weights (see spladeGraph.ts) */
+    readonly pooledInGraph: boolean,
+    private readonly session: InferenceSession,
+    private readonly tokenizer: TjsTokenizer,
+    private readonly batchSize: number,
+    vocabSize: number,
+  ) {
+    this.vocabSize = vocabSize;
+    this.surfaces = vocab.map(surfaceOfToken);
+  }
+
+  static async open(modelDir: string, opts: SparseEncoderOptions = {}): Promise<OnnxSparseEncoder> {
+    const folder = await inspectModelFolder(modelDir);
+    if (!folder.files.tokenizerJson)
+      throw new SemBridgeError('model folder has no tokenizer.json (sembridge init writes one)', modelDir);
+    if (!folder.files.onnx && folder.files.safetensors.length === 0)
+      throw new SemBridgeError('model folder has neither onnx/model.onnx nor model.safetensors', modelDir);
+    const vocab = vocabFromTokenizerJson(await readJsonFile(folder.files.tokenizerJson), folder.files.tokenizerJson);
+
+    const sessionOptions: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    if (opts.threads) {
+      sessionOptions.intraOpNumThreads = opts.threads;
+      sessionOptions.interOpNumThreads = 1;
+    }
+    const declared: SpladePoolingConfig | undefined = folder.spladePooling;
+    const pooling: SpladePooling = { strategy: declared?.strategy ?? 'max', activation: declared?.activation ?? 'relu' };
+    let session: InferenceSession | undefined;
+    let origin: 'onnx' | 'safetensors' = folder.files.onnx ? 'onnx' : 'safetensors';
+    let pooledInGraph = false;
+    if (opts.poolInGraph !== false) {
+      // Preferred: the graph itself pools, so only [batch, vocab] leaves onnxruntime.
+      const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx) : await buildOnnxFromConfig(modelDir, { head: 'mlm' });
+      try {
+        appendSpladePooling(graph, pooling);
+        if (tensorDataBytes(graph.proto) < 2 ** 31 - 1) {
+          session = await createSession(graph, sessionOptions);
+          pooledInGraph = true;
+        }
+      } catch (err) {
+        if (!folder.files.onnx) throw err;
+        // an unusual graph (no attention_mask input, no 3-d output): pool in JavaScript instead
+      }
+    }
+    if (!session) {
+      if (folder.files.onnx) {
+        try {
+          session = await loadOrt().InferenceSession.create(folder.files.onnx, sessionOptions);
+        } catch (err) {
+          throw new SemBridgeError(`onnxruntime could not load the model: ${(err as Error).message}`, folder.files.onnx);
+        }
+      } else {
+        origin = 'safetensors';
+        session = await createSession(await buildOnnxFromConfig(modelDir, { head: 'mlm' }), sessionOptions);
+      }
+    }
+
+    process.env.ORT_DISABLE_TELEMETRY = '1';
+    const tjs = await import('@huggingface/transformers');
+    tjs.env.allowRemoteModels = false;
+    tjs.env.allowLocalModels = true;
+    let tokenizer: TjsTokenizer;
+    try {
+      tokenizer = (await tjs.AutoTokenizer.from_pretrained(modelDir, { local_files_only: true })) as unknown as TjsTokenizer;
+    } catch (err) {
+      throw new SemBridgeError(`cannot load the tokenizer: ${(err as Error).message}`, folder.files.tokenizerJson);
+    }
+
+    const files = await modelFilesOf(folder);
+    let modelHash: string;
+    if (opts.hashCacheDir) {
+      const h = createHash('sha256');
+      for (const f of files) h.update(`${relative(modelDir, f)}\0${await memoisedFileHash(opts.hashCacheDir, f)}\n`);
+      modelHash = h.digest('hex');
+    } else modelHash = await hashFiles(files, modelDir);
+
+    const vocabSize = declared?.dimension ?? folder.vocabSize ?? vocab.length;
+    if (folder.vocabSize && folder.vocabSize !== vocabSize)
+      throw new SemBridgeError(
+        `1_SpladePooling declares dimension ${vocabSize} but config.json has vocab_size ${folder.vocabSize}`,
+        modelDir,
+      );
+    if (vocab.length > vocabSize)
+      throw new SemBridgeError(`tokenizer has ${vocab.length} tokens but the model has ${vocabSize} outputs`, modelDir);
+    while (vocab.length < vocabSize) vocab.push(`[id ${vocab.length}]`);
+    const maxLength = Math.min(opts.maxLength ?? folder.maxSeqLength, folder.maxSeqLength);
+    return new OnnxSparseEncoder(folder, vocab, modelHash, pooling, maxLength, origin, pooledInGraph, session, tokenizer, opts.batchSize ?? 32, vocabSize);
+  }
+
+  decodeTerm(id: number): string {
+    return this.surfaces[id] ?? `[id ${id}]`;
+  }
+
+  /** The `k` heaviest terms of a vector, heaviest first. */
+  topTerms(v: SparseVector, k = 20): TopTerm[] {
+    const order = Array.from(v.ids.keys()).sort((a, b) => v.weights[b] - v.weights[a] || v.ids[a] - v.ids[b]);
+    return order.slice(0, k).map((i) => ({ id: v.ids[i], term: this.decodeTerm(v.ids[i]), weight: v.weights[i] }));
+  }
+
+  /** Dense pooled rows (length vocabSize) for a batch of texts; the sparse vectors are their positive entries. */
+  async encodeDense(texts: string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const enc = this.tokenizer(texts, { padding: true, truncation: true, max_length: this.maxLength });
+    const [b, s] = enc.input_ids.dims;
+    const ort = loadOrt();
+    const feeds: Record<string, OrtTensor> = {};
+    for (const name of this.session.inputNames) {
+      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', enc.input_ids.data, [b, s]);
+      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', enc.attention_mask.data, [b, s]);
+      else if (name === 'token_type_ids')
+        feeds[name] = new ort.Tensor('int64', enc.token_type_ids?.data ?? new BigInt64Array(b * s), [b, s]);
+      else throw new SemBridgeError(`unexpected model input '${name}'`, this.folder.files.onnx ?? this.folder.dir);
+    }
+    const out = await this.session.run(feeds);
+    const logits = out[this.session.outputNames[0]];
+    const dims = logits.dims as number[];
+    const data = logits.data as Float32Array;
+    const v = dims[dims.length - 1];
+    if (v !== this.vocabSize)
+      throw new SemBridgeError(
+        `model returns ${v} scores per position but the vocabulary has ${this.vocabSize} entries`,
+        this.folder.files.onnx ?? this.folder.dir,
+      );
+    if (dims.length === 2) {
+      // already pooled by the graph
+      return Array.from({ length: b }, (_, i) => data.slice(i * v, (i + 1) * v));
+    }
+    return spladePool(data, enc.attention_mask.data, b, s, v, this.pooling);
+  }
+
+  async encode(texts: string[], opts: EncodeOptions = {}): Promise<SparseVector[]> {
+    const result: SparseVector[] = new Array(texts.length);
+    // Longest first, so each batch pads little; one logits batch stays under ~256 MB.
+    const order = texts.map((_, i) => i).sort((a, b) => texts[b].length - texts[a].length || a - b);
+    const perText = this.maxLength * this.vocabSize * 4;
+    const batch = Math.max(1, Math.min(this.batchSize, Math.floor((256 * 1024 * 1024) / perText)));
+    const t0 = performance.now();
+    for (let start = 0; start < order.length; start += batch) {
+      throwIfCancelled(opts.signal);
+      const idx = order.slice(start, start + batch);
+      const rows = await this.encodeDense(idx.map((i) => texts[i]));
+      idx.forEach((i, r) => (result[i] = toSparse(rows[r])));
+      if (opts.onProgress) {
+        const done = Math.min(start + batch, order.length);
+        const rate = done / ((performance.now() - t0) / 1000);
+        opts.onProgress({ stage: 'encode', done, total: order.length, rate, etaSeconds: (order.length - done) / rate });
+      }
+    }
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Opens a sparse encoder folder (SPLADE / SparseEncoder layout, onnx or safetensors). */
+export function loadSparseEncoder(modelDir: string, opts: SparseEncoderOptions = {}): Promise<OnnxSparseEncoder> {
+  return OnnxSparseEncoder.open(modelDir, opts);
+}

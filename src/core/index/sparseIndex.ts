@@ -1,0 +1,391 @@
+// An inverted index of learned sparse vectors with exact top-k retrieval by MaxScore
+// (Turtle & Flood 1995): query terms are ordered by their score upper bound q_j·max_d w_dj; the
+// terms whose upper bounds together cannot lift a document above the current k-th score are
+// "non-essential" and only probed (by galloping search) for documents found through the others.
+// Results equal exhaustive scoring (see test/unit/sparseIndex.test.ts).
+//
+// Documents live in slots numbered in insertion order, so every posting list stays sorted by slot
+// when documents are appended. Removal marks a slot dead; `compact()` rewrites the lists without
+// dead slots (done before saving and when more than a quarter of the slots are dead).
+import { SemBridgeError } from '../errors';
+import { compareBytes } from '../corpus/trecFiles';
+import type { Passage, PassageSource } from '../corpus/types';
+import type { EncoderIdentity } from '../encode/encoderTypes';
+import type { SparseVector } from '../types';
+import { TopKHeap } from './topKHeap';
+
+export interface IndexedDoc {
+  id: string;
+  title?: string;
+  text: string;
+  source?: PassageSource;
+  /** active terms of the document vector */
+  nnz: number;
+}
+
+export interface Hit {
+  slot: number;
+  score: number;
+}
+
+/** An upper bound must never fall below the score it bounds, whatever the summation order. */
+const UB_SLACK = 1 + 1e-9;
+
+export interface SearchStats {
+  /** documents whose score was (at least partly) computed */
+  scored: number;
+}
+
+export class SparseIndex {
+  /** per term: slots, ascending */
+  private pDocs: Uint32Array[];
+  private pWeights: Float32Array[];
+  private pLen: Uint32Array;
+  /** per term: max weight over its postings (an upper bound after removals) */
+  private maxW: Float32Array;
+  private docs: (IndexedDoc | null)[] = [];
+  private alive: Uint8Array = new Uint8Array(0);
+  private slotById = new Map<string, number>();
+  private deadCount = 0;
+  private postingCount = 0;
+
+  constructor(
+    readonly identity: EncoderIdentity,
+    /** internal use by the loader: prebuilt postings */
+    prebuilt?: { docs: Uint32Array[]; weights: Float32Array[]; maxW: Float32Array; docTable: IndexedDoc[] },
+  ) {
+    const V = identity.vocabSize;
+    if (!Number.isInteger(V) || V <= 0) throw new SemBridgeError(`vocabulary size must be a positive integer, got ${V}`, 'index');
+    if (prebuilt) {
+      this.pDocs = prebuilt.docs;
+      this.pWeights = prebuilt.weights;
+      this.pLen = Uint32Array.from(prebuilt.docs, (d) => d.length);
+      this.maxW = prebuilt.maxW;
+      this.docs = prebuilt.docTable;
+      this.alive = new Uint8Array(Math.max(16, prebuilt.docTable.length)).fill(1, 0, prebuilt.docTable.length);
+      prebuilt.docTable.forEach((d, i) => {
+        if (this.slotById.has(d.id)) throw new SemBridgeError(`duplicate document id '${d.id}'`, 'index');
+        this.slotById.set(d.id, i);
+      });
+      for (const l of this.pLen) this.postingCount += l;
+    } else {
+      const empty = new Uint32Array(0);
+      const emptyW = new Float32Array(0);
+      this.pDocs = new Array<Uint32Array>(V).fill(empty);
+      this.pWeights = new Array<Float32Array>(V).fill(emptyW);
+      this.pLen = new Uint32Array(V);
+      this.maxW = new Float32Array(V);
+    }
+  }
+
+  get vocabSize(): number {
+    return this.identity.vocabSize;
+  }
+  /** live documents */
+  get size(): number {
+    return this.slotById.size;
+  }
+  get numPostings(): number {
+    return this.postingCount;
+  }
+  get numSlots(): number {
+    return this.docs.length;
+  }
+
+  has(id: string): boolean {
+    return this.slotById.has(id);
+  }
+  getDoc(id: string): IndexedDoc | undefined {
+    const s = this.slotById.get(id);
+    return s === undefined ? undefined : (this.docs[s] ?? undefined);
+  }
+  docAt(slot: number): IndexedDoc {
+    const d = this.docs[slot];
+    if (!d) throw new SemBridgeError(`slot ${slot} holds no document`, 'index');
+    return d;
+  }
+  *liveDocs(): IterableIterator<IndexedDoc> {
+    for (const d of this.docs) if (d) yield d;
+  }
+  postingLength(term: number): number {
+    return this.pLen[term] ?? 0;
+  }
+
+  /** Adds a passage with its vector; a passage with the same id is replaced. */
+  add(passage: Passage, vec: SparseVector): void {
+    if (vec.ids.length !== vec.weights.length) throw new SemBridgeError('ids and weights differ in length', `vector of '${passage.id}'`);
+    if (this.slotById.has(passage.id)) this.remove(passage.id);
+    const slot = this.docs.length;
+    let nnz = 0;
+    let prev = -1;
+    for (let i = 0; i < vec.ids.length; i++) {
+      const t = vec.ids[i];
+      const w = vec.weights[i];
+      if (t >= this.vocabSize) throw new SemBridgeError(`term id ${t} is outside the vocabulary (${this.vocabSize})`, `vector of '${passage.id}'`);
+      if (t <= prev) throw new SemBridgeError('term ids must be strictly ascending', `vector of '${passage.id}'`);
+      prev = t;
+      if (!(w > 0)) continue;
+      this.appendPosting(t, slot, w);
+      nnz++;
+    }
+    const doc: IndexedDoc = { id: passage.id, text: passage.text, nnz };
+    if (passage.title) doc.title = passage.title;
+    if (passage.source) doc.source = passage.source;
+    this.docs.push(doc);
+    if (this.alive.length < this.docs.length) {
+      const grown = new Uint8Array(Math.max(16, this.alive.length * 2));
+      grown.set(this.alive);
+      this.alive = grown;
+    }
+    this.alive[slot] = 1;
+    this.slotById.set(passage.id, slot);
+  }
+
+  private appendPosting(t: number, slot: number, w: number): void {
+    let len = this.pLen[t];
+    let docs = this.pDocs[t];
+    if (len === docs.length) {
+      const cap = Math.max(4, len * 2);
+      const nd = new Uint32Array(cap);
+      nd.set(docs.subarray(0, len));
+      const nw = new Float32Array(cap);
+      nw.set(this.pWeights[t].subarray(0, len));
+      this.pDocs[t] = docs = nd;
+      this.pWeights[t] = nw;
+    }
+    docs[len] = slot;
+    this.pWeights[t][len] = w;
+    this.pLen[t] = ++len;
+    if (w > this.maxW[t]) this.maxW[t] = w;
+    this.postingCount++;
+  }
+
+  /** Removes a document by id; returns whether it was there. */
+  remove(id: string): boolean {
+    const slot = this.slotById.get(id);
+    if (slot === undefined) return false;
+    this.slotById.delete(id);
+    this.postingCount -= this.docs[slot]!.nnz;
+    this.docs[slot] = null;
+    this.alive[slot] = 0;
+    this.deadCount++;
+    if (this.deadCount > 1024 && this.deadCount * 4 > this.docs.length) this.compact();
+    return true;
+  }
+
+  /** Removes every passage that came from `file` (a workspace file that changed or was deleted). */
+  removeFile(file: string): number {
+    const ids: string[] = [];
+    for (const d of this.docs) if (d && d.source?.file === file) ids.push(d.id);
+    for (const id of ids) this.remove(id);
+    return ids.length;
+  }
+
+  /** Rewrites the posting lists without removed documents and renumbers slots densely. */
+  compact(): void {
+    if (this.deadCount === 0 && this.pDocs.every((d, t) => d.length === this.pLen[t])) return;
+    const newSlot = new Int32Array(this.docs.length).fill(-1);
+    const docs: IndexedDoc[] = [];
+    this.docs.forEach((d, s) => {
+      if (d) {
+        newSlot[s] = docs.length;
+        docs.push(d);
+      }
+    });
+    let total = 0;
+    for (let t = 0; t < this.vocabSize; t++) {
+      const len = this.pLen[t];
+      if (len === 0) {
+        this.pDocs[t] = new Uint32Array(0);
+        this.pWeights[t] = new Float32Array(0);
+        this.maxW[t] = 0;
+        continue;
+      }
+      const od = this.pDocs[t];
+      const ow = this.pWeights[t];
+      let n = 0;
+      for (let i = 0; i < len; i++) if (newSlot[od[i]] >= 0) n++;
+      const nd = new Uint32Array(n);
+      const nw = new Float32Array(n);
+      let j = 0;
+      let m = 0;
+      for (let i = 0; i < len; i++) {
+        const s = newSlot[od[i]];
+        if (s >= 0) {
+          nd[j] = s;
+          nw[j] = ow[i];
+          if (ow[i] > m) m = ow[i];
+          j++;
+        }
+      }
+      this.pDocs[t] = nd;
+      this.pWeights[t] = nw;
+      this.pLen[t] = n;
+      this.maxW[t] = m;
+      total += n;
+    }
+    this.docs = docs;
+    this.alive = new Uint8Array(Math.max(16, docs.length)).fill(1, 0, docs.length);
+    this.slotById = new Map(docs.map((d, i) => [d.id, i]));
+    this.deadCount = 0;
+    this.postingCount = total;
+  }
+
+  /** Exact postings, trimmed (for saving); call after compact(). */
+  exportPostings(): { docs: Uint32Array[]; weights: Float32Array[]; maxW: Float32Array; docTable: IndexedDoc[] } {
+    this.compact();
+    return {
+      docs: this.pDocs.map((d, t) => d.subarray(0, this.pLen[t])),
+      weights: this.pWeights.map((w, t) => w.subarray(0, this.pLen[t])),
+      maxW: this.maxW,
+      docTable: this.docs as IndexedDoc[],
+    };
+  }
+
+  /** trec_eval tie order: the larger document id (strcmp) ranks first. */
+  private readonly tieBreak = (a: number, b: number): number => compareBytes(this.docs[a]!.id, this.docs[b]!.id);
+
+  /** Weight of `term` in the document at `slot` (0 if absent), by binary search in the postings. */
+  weightOf(slot: number, term: number): number {
+    const len = this.pLen[term] ?? 0;
+    const docs = this.pDocs[term];
+    let lo = 0;
+    let hi = len - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const d = docs[mid];
+      if (d === slot) return this.pWeights[term][mid];
+      if (d < slot) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** Exact top-k by MaxScore. Hits are best first (score desc, then id desc). */
+  search(query: SparseVector, k: number, stats?: SearchStats): Hit[] {
+    if (k <= 0) return [];
+    // gather the query terms that can contribute
+    const terms: number[] = [];
+    const qws: number[] = [];
+    for (let i = 0; i < query.ids.length; i++) {
+      const t = query.ids[i];
+      const w = query.weights[i];
+      if (w > 0 && t < this.vocabSize && this.pLen[t] > 0) {
+        terms.push(t);
+        qws.push(w);
+      }
+    }
+    const n = terms.length;
+    if (n === 0) return [];
+    const order = terms.map((_, i) => i).sort((a, b) => qws[a] * this.maxW[terms[a]] - qws[b] * this.maxW[terms[b]]);
+    const docs: Uint32Array[] = new Array(n);
+    const wts: Float32Array[] = new Array(n);
+    const lens = new Int32Array(n);
+    const qw = new Float64Array(n);
+    const prefixUb = new Float64Array(n);
+    let acc = 0;
+    for (let r = 0; r < n; r++) {
+      const i = order[r];
+      const t = terms[i];
+      docs[r] = this.pDocs[t];
+      wts[r] = this.pWeights[t];
+      lens[r] = this.pLen[t];
+      qw[r] = qws[i];
+      acc += qws[i] * this.maxW[t];
+      prefixUb[r] = acc * UB_SLACK;
+    }
+    const pos = new Int32Array(n);
+    const heap = new TopKHeap(k, this.tieBreak);
+    const alive = this.alive;
+    let threshold = -Infinity;
+    let firstEssential = 0;
+    let scored = 0;
+    const NONE = 0xffffffff;
+    for (;;) {
+      // next candidate: the smallest current slot among the essential lists
+      let cur = NONE;
+      for (let r = firstEssential; r < n; r++) {
+        if (pos[r] < lens[r]) {
+          const d = docs[r][pos[r]];
+          if (d < cur) cur = d;
+        }
+      }
+      if (cur === NONE) break;
+      let score = 0;
+      for (let r = firstEssential; r < n; r++) {
+        const p = pos[r];
+        if (p < lens[r] && docs[r][p] === cur) {
+          score += qw[r] * wts[r][p];
+          pos[r] = p + 1;
+        }
+      }
+      // non-essential lists, largest bound first; stop once the bound says the doc cannot enter
+      let r = firstEssential - 1;
+      for (; r >= 0; r--) {
+        if (score + prefixUb[r] < threshold) break;
+        const list = docs[r];
+        const len = lens[r];
+        let p = pos[r];
+        if (p < len && list[p] < cur) {
+          // gallop, then binary search for the first posting ≥ cur
+          let step = 1;
+          let hi = p + 1;
+          while (hi < len && list[hi] < cur) {
+            p = hi;
+            step <<= 1;
+            hi = p + step;
+          }
+          if (hi > len) hi = len;
+          let lo = p + 1;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (list[mid] < cur) lo = mid + 1;
+            else hi = mid;
+          }
+          p = lo;
+          pos[r] = p;
+        }
+        if (p < len && list[p] === cur) score += qw[r] * wts[r][p];
+      }
+      if (r >= 0) continue; // pruned
+      scored++;
+      if (alive[cur] && score >= threshold && heap.offer(score, cur) && heap.full) {
+        threshold = heap.threshold;
+        while (firstEssential < n && prefixUb[firstEssential] < threshold) firstEssential++;
+      }
+    }
+    if (stats) stats.scored = scored;
+    return heap.sorted();
+  }
+
+  /** Reference: scores every document term-at-a-time, then takes the top k (same order rules). */
+  exhaustiveSearch(query: SparseVector, k: number): Hit[] {
+    const accum = new Float64Array(this.docs.length);
+    const touched = new Uint8Array(this.docs.length);
+    for (let i = 0; i < query.ids.length; i++) {
+      const t = query.ids[i];
+      const w = query.weights[i];
+      if (!(w > 0) || t >= this.vocabSize) continue;
+      const docs = this.pDocs[t];
+      const wts = this.pWeights[t];
+      for (let p = 0, len = this.pLen[t]; p < len; p++) {
+        accum[docs[p]] += w * wts[p];
+        touched[docs[p]] = 1;
+      }
+    }
+    const heap = new TopKHeap(Math.max(0, k), this.tieBreak);
+    for (let s = 0; s < accum.length; s++) if (touched[s] && this.alive[s]) heap.offer(accum[s], s);
+    return heap.sorted();
+  }
+
+  /** Refuses an index built by another model: scores across vocabularies mean nothing. */
+  assertCompatible(encoder: EncoderIdentity, indexPath = 'index'): void {
+    if (encoder.vocabSize !== this.identity.vocabSize || encoder.modelHash !== this.identity.modelHash) {
+      throw new SemBridgeError(
+        `was built by another model (model hash ${this.identity.modelHash.slice(0, 12)}…, vocabulary ${this.identity.vocabSize}); ` +
+          `the model given has hash ${encoder.modelHash.slice(0, 12)}…, vocabulary ${encoder.vocabSize}. Rebuild the index with this model (sembridge index).`,
+        indexPath,
+      );
+    }
+  }
+}

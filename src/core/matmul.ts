@@ -1,0 +1,214 @@
+// Dense products through onnxruntime-node. A plain JS triple loop is ~50x slower than MLAS's
+// sgemm, so every large product of the core (similarity blocks, covariance, Gaussian sampling)
+// goes through a tiny ONNX graph built here. The graph bytes are encoded with protobufjs from a
+// minimal descriptor of the few ONNX messages needed (field numbers as in onnx/onnx.proto, IR 8,
+// opset 17), so this module does not depend on a vendored onnx.proto.
+import * as protobuf from 'protobufjs';
+import type * as OrtModule from 'onnxruntime-node';
+import { loadOrt } from './ort';
+import { SemBridgeError } from './errors';
+import type { Matrix } from './types';
+
+const ONNX_FLOAT = 1;
+const ONNX_INT64 = 7;
+const ATTR_INT = 2;
+
+// Only the fields this module writes. Field numbers copied from onnx.proto.
+const onnxSubset = protobuf.Root.fromJSON({
+  nested: {
+    onnx: {
+      nested: {
+        AttributeProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            i: { type: 'int64', id: 3 },
+            type: { type: 'int32', id: 20 },
+          },
+        },
+        NodeProto: {
+          fields: {
+            input: { rule: 'repeated', type: 'string', id: 1 },
+            output: { rule: 'repeated', type: 'string', id: 2 },
+            name: { type: 'string', id: 3 },
+            opType: { type: 'string', id: 4 },
+            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+          },
+        },
+        Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
+        TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
+        TensorTypeProto: {
+          fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } },
+        },
+        TypeProto: { fields: { tensorType: { type: 'TensorTypeProto', id: 1 } } },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
+        GraphProto: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+            name: { type: 'string', id: 2 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+          },
+        },
+        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
+        ModelProto: {
+          fields: {
+            irVersion: { type: 'int64', id: 1 },
+            producerName: { type: 'string', id: 2 },
+            graph: { type: 'GraphProto', id: 7 },
+            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+          },
+        },
+      },
+    },
+  },
+});
+const ModelProto = onnxSubset.lookupType('onnx.ModelProto');
+
+type Dim = number | string;
+function valueInfo(name: string, elemType: number, dims: Dim[]) {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+function intAttr(name: string, i: number) {
+  return { name, i, type: ATTR_INT };
+}
+function encodeModel(graph: object): Uint8Array {
+  const model = { irVersion: 8, producerName: 'sembridge', graph, opsetImport: [{ domain: '', version: 17 }] };
+  const err = ModelProto.verify(model);
+  if (err) throw new Error(`internal ONNX graph is malformed: ${err}`);
+  return ModelProto.encode(ModelProto.create(model)).finish();
+}
+
+/** C = A · Bᵀ for A [m,k], B [n,k] (Gemm transB=1, so B is used in its natural row layout). */
+export function gemmTransBModelBytes(): Uint8Array {
+  return encodeModel({
+    name: 'sembridge_gemm_transB',
+    node: [{ input: ['A', 'B'], output: ['C'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transB', 1)] }],
+    input: [valueInfo('A', ONNX_FLOAT, ['m', 'k']), valueInfo('B', ONNX_FLOAT, ['n', 'k'])],
+    output: [valueInfo('C', ONNX_FLOAT, ['m', 'n'])],
+  });
+}
+
+/** C = Aᵀ · B for A [k,m], B [k,n] (covariance-style products). */
+export function gemmTransAModelBytes(): Uint8Array {
+  return encodeModel({
+    name: 'sembridge_gemm_transA',
+    node: [{ input: ['A', 'B'], output: ['C'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transA', 1)] }],
+    input: [valueInfo('A', ONNX_FLOAT, ['k', 'm']), valueInfo('B', ONNX_FLOAT, ['k', 'n'])],
+    output: [valueInfo('C', ONNX_FLOAT, ['m', 'n'])],
+  });
+}
+
+/**
+ * S = A · Bᵀ, then the K largest entries of every row of S (sorted, descending) and their column
+ * indices. The [m,n] block never leaves ORT, so only [m,K] values come back to JS.
+ */
+export function gemmTopKModelBytes(): Uint8Array {
+  return encodeModel({
+    name: 'sembridge_gemm_topk',
+    node: [
+      { input: ['A', 'B'], output: ['S'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transB', 1)] },
+      {
+        input: ['S', 'K'],
+        output: ['values', 'indices'],
+        name: 'topk',
+        opType: 'TopK',
+        attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 1)],
+      },
+    ],
+    input: [valueInfo('A', ONNX_FLOAT, ['m', 'k']), valueInfo('B', ONNX_FLOAT, ['n', 'k']), valueInfo('K', ONNX_INT64, [1])],
+    output: [valueInfo('values', ONNX_FLOAT, ['m', 'K']), valueInfo('indices', ONNX_INT64, ['m', 'K'])],
+  });
+}
+
+export interface MatmulOptions {
+  /** ORT intra-op threads; default: ORT's own choice (all cores). */
+  threads?: number;
+}
+
+function sessionOptions(o: MatmulOptions): OrtModule.InferenceSession.SessionOptions {
+  return {
+    ...(o.threads !== undefined ? { intraOpNumThreads: o.threads } : {}),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    enableCpuMemArena: false, // the [m,n] blocks vary in size between calls; an arena would keep the largest
+  };
+}
+
+function tensor(ort: typeof OrtModule, data: Float32Array, rows: number, cols: number): OrtModule.Tensor {
+  return new ort.Tensor('float32', data, [rows, cols]);
+}
+
+function checkMatrix(m: Matrix, name: string): void {
+  if (m.data.length !== m.rows * m.cols) {
+    throw new SemBridgeError(`data length ${m.data.length} does not equal rows·cols = ${m.rows}·${m.cols}`, name);
+  }
+}
+
+/** A reusable ORT session computing A·Bᵀ (and optionally the row-wise top K of it). */
+export class MatmulEngine {
+  private constructor(
+    private readonly ort: typeof OrtModule,
+    private readonly gemmSession: OrtModule.InferenceSession,
+    private readonly topKSession: OrtModule.InferenceSession,
+    private readonly transASession: OrtModule.InferenceSession,
+  ) {}
+
+  static async create(options: MatmulOptions = {}): Promise<MatmulEngine> {
+    const ort = loadOrt();
+    const so = sessionOptions(options);
+    const [g, t, a] = await Promise.all([
+      ort.InferenceSession.create(gemmTransBModelBytes(), so),
+      ort.InferenceSession.create(gemmTopKModelBytes(), so),
+      ort.InferenceSession.create(gemmTransAModelBytes(), so),
+    ]);
+    return new MatmulEngine(ort, g, t, a);
+  }
+
+  /** A [m,k] · B[n,k]ᵀ → [m,n]. */
+  async multiplyTransB(a: Matrix, b: Matrix): Promise<Matrix> {
+    checkMatrix(a, 'A');
+    checkMatrix(b, 'B');
+    if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
+    const out = await this.gemmSession.run({ A: tensor(this.ort, a.data, a.rows, a.cols), B: tensor(this.ort, b.data, b.rows, b.cols) });
+    const c = out.C;
+    const data = c.data as Float32Array;
+    return { rows: a.rows, cols: b.rows, data };
+  }
+
+  /** A [k,m]ᵀ · B [k,n] → [m,n]. */
+  async multiplyTransA(a: Matrix, b: Matrix): Promise<Matrix> {
+    checkMatrix(a, 'A');
+    checkMatrix(b, 'B');
+    if (a.rows !== b.rows) throw new SemBridgeError(`inner dimensions differ: ${a.rows} vs ${b.rows}`, 'matmul');
+    const out = await this.transASession.run({ A: tensor(this.ort, a.data, a.rows, a.cols), B: tensor(this.ort, b.data, b.rows, b.cols) });
+    return { rows: a.cols, cols: b.cols, data: out.C.data as Float32Array };
+  }
+
+  /**
+   * Row-wise top K of A·Bᵀ: values [m,K] sorted descending and column indices [m,K].
+   * K is clamped to n.
+   */
+  async topKTransB(a: Matrix, b: Matrix, k: number): Promise<{ k: number; values: Float32Array; indices: BigInt64Array }> {
+    if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
+    const kk = Math.max(1, Math.min(k, b.rows));
+    const out = await this.topKSession.run({
+      A: tensor(this.ort, a.data, a.rows, a.cols),
+      B: tensor(this.ort, b.data, b.rows, b.cols),
+      K: new this.ort.Tensor('int64', BigInt64Array.from([BigInt(kk)]), [1]),
+    });
+    return { k: kk, values: out.values.data as Float32Array, indices: out.indices.data as BigInt64Array };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.gemmSession.release(), this.topKSession.release(), this.transASession.release()]);
+  }
+}

@@ -1,0 +1,320 @@
+// Reads a local Hugging Face / sentence-transformers model folder without loading any weights:
+// which files exist, config.json, the sentence-transformers module stack (dense Pooling,
+// Normalize, SpladePooling), the maximum sequence length, and content hashes for caching.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { SemBridgeError } from '../errors';
+
+export interface StModule {
+  idx: number;
+  name: string;
+  /** folder of the module, relative to the model folder ('' = the folder itself) */
+  path: string;
+  type: string;
+}
+
+export type DensePoolingMode = 'cls' | 'mean' | 'max' | 'mean_sqrt_len' | 'lasttoken' | 'weightedmean';
+
+/** How a dense sentence-transformers model turns token states into one vector. */
+export interface DensePooling {
+  mode: DensePoolingMode;
+  normalize: boolean;
+  /** where it came from, for reports */
+  origin: 'sentence-transformers' | 'default';
+}
+
+/** SPLADE pooling as declared by `1_SpladePooling/config.json` (defaults: max, relu). */
+export interface SpladePoolingConfig {
+  strategy: 'max' | 'sum';
+  activation: 'relu' | 'log1p_relu';
+  /** the declared output dimension (vocabulary size); accepts both key spellings */
+  dimension?: number;
+  /** the module folder relative to the model folder, e.g. '1_SpladePooling' */
+  path: string;
+  /** the raw JSON, so a writer can keep unknown keys */
+  raw: Record<string, unknown>;
+}
+
+export interface HfFolderFiles {
+  config?: string;
+  tokenizerJson?: string;
+  tokenizerConfig?: string;
+  specialTokensMap?: string;
+  vocabTxt?: string;
+  vocabJson?: string;
+  mergesTxt?: string;
+  sentencepiece?: string;
+  /** the fp32 ONNX graph, `onnx/model.onnx` or `model.onnx` */
+  onnx?: string;
+  /** `model.safetensors`, or every shard named by `model.safetensors.index.json` */
+  safetensors: string[];
+  modulesJson?: string;
+  sentenceBertConfig?: string;
+  configSentenceTransformers?: string;
+}
+
+export interface HfModelFolder {
+  dir: string;
+  files: HfFolderFiles;
+  /** parsed config.json, when present */
+  config?: Record<string, unknown>;
+  modelType?: string;
+  architectures: string[];
+  vocabSize?: number;
+  hiddenSize?: number;
+  maxPositionEmbeddings?: number;
+  /** parsed modules.json (empty when the folder is a plain transformers folder) */
+  modules: StModule[];
+  densePooling?: DensePooling;
+  spladePooling?: SpladePoolingConfig;
+  /** usable maximum sequence length (sentence-transformers, tokenizer config, position table) */
+  maxSeqLength: number;
+  /** sentence-transformers model type from config_sentence_transformers.json ('SparseEncoder', ...) */
+  stModelType?: string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
+  for (const n of names) if (await exists(join(dir, n))) return join(dir, n);
+  return undefined;
+}
+
+/** Reads and parses a JSON file, naming the file in any error. */
+export async function readJsonFile<T = Record<string, unknown>>(path: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (err) {
+    throw new SemBridgeError(`cannot read: ${(err as Error).message}`, path);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new SemBridgeError(`is not valid JSON: ${(err as Error).message}`, path);
+  }
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** Parses a sentence-transformers Pooling config, old (boolean flags) or new (`pooling_mode`) style. */
+export function parseDensePoolingConfig(cfg: Record<string, unknown>): DensePoolingMode {
+  const mode = cfg.pooling_mode;
+  if (typeof mode === 'string') {
+    const m = mode.toLowerCase();
+    if (m === 'cls' || m === 'mean' || m === 'max' || m === 'lasttoken' || m === 'weightedmean') return m;
+    if (m === 'mean_sqrt_len_tokens' || m === 'mean_sqrt_len') return 'mean_sqrt_len';
+    if (m === 'last_token' || m === 'eos') return 'lasttoken';
+    throw new SemBridgeError(`unknown pooling_mode '${mode}'`, 'pooling config');
+  }
+  if (cfg.pooling_mode_cls_token) return 'cls';
+  if (cfg.pooling_mode_max_tokens) return 'max';
+  if (cfg.pooling_mode_mean_sqrt_len_tokens) return 'mean_sqrt_len';
+  if (cfg.pooling_mode_lasttoken) return 'lasttoken';
+  if (cfg.pooling_mode_weightedmean_tokens) return 'weightedmean';
+  return 'mean';
+}
+
+/** Parses `1_SpladePooling/config.json`; accepts `word_embedding_dimension` and `embedding_dimension`. */
+export function parseSpladePoolingConfig(raw: Record<string, unknown>, path: string): SpladePoolingConfig {
+  const strategy = (raw.pooling_strategy ?? 'max') as string;
+  const activation = (raw.activation_function ?? 'relu') as string;
+  if (strategy !== 'max' && strategy !== 'sum')
+    throw new SemBridgeError(`pooling_strategy must be 'max' or 'sum', got '${strategy}'`, join(path, 'config.json'));
+  if (activation !== 'relu' && activation !== 'log1p_relu')
+    throw new SemBridgeError(
+      `activation_function must be 'relu' or 'log1p_relu', got '${activation}'`,
+      join(path, 'config.json'),
+    );
+  return {
+    strategy,
+    activation,
+    dimension: num(raw.embedding_dimension) ?? num(raw.word_embedding_dimension),
+    path,
+    raw,
+  };
+}
+
+/**
+ * Inspects a model folder. Throws a SemBridgeError naming the folder when it does not exist
+ * or is not a folder; missing optional files are simply absent from `files`.
+ */
+export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
+  let st;
+  try {
+    st = await fs.stat(dir);
+  } catch {
+    throw new SemBridgeError('model folder does not exist', dir);
+  }
+  if (!st.isDirectory()) throw new SemBridgeError('is not a folder (expected a model folder)', dir);
+
+  const files: HfFolderFiles = { safetensors: [] };
+  files.config = await firstExisting(dir, ['config.json']);
+  files.tokenizerJson = await firstExisting(dir, ['tokenizer.json']);
+  files.tokenizerConfig = await firstExisting(dir, ['tokenizer_config.json']);
+  files.specialTokensMap = await firstExisting(dir, ['special_tokens_map.json']);
+  files.vocabTxt = await firstExisting(dir, ['vocab.txt']);
+  files.vocabJson = await firstExisting(dir, ['vocab.json']);
+  files.mergesTxt = await firstExisting(dir, ['merges.txt']);
+  files.sentencepiece = await firstExisting(dir, ['sentencepiece.bpe.model', 'spiece.model', 'tokenizer.model']);
+  files.onnx = await firstExisting(dir, ['onnx/model.onnx', 'model.onnx']);
+  files.modulesJson = await firstExisting(dir, ['modules.json']);
+  files.sentenceBertConfig = await firstExisting(dir, ['sentence_bert_config.json']);
+  files.configSentenceTransformers = await firstExisting(dir, ['config_sentence_transformers.json']);
+
+  const single = await firstExisting(dir, ['model.safetensors']);
+  if (single) files.safetensors = [single];
+  else {
+    const index = await firstExisting(dir, ['model.safetensors.index.json']);
+    if (index) {
+      const idx = await readJsonFile<{ weight_map?: Record<string, string> }>(index);
+      const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
+      files.safetensors = shards.map((s) => join(dir, s));
+    }
+  }
+
+  const config = files.config ? await readJsonFile(files.config) : undefined;
+  const modules = files.modulesJson ? await readJsonFile<StModule[]>(files.modulesJson) : [];
+  if (!Array.isArray(modules)) throw new SemBridgeError('must hold a JSON array of modules', files.modulesJson);
+
+  let densePooling: DensePooling | undefined;
+  let spladePooling: SpladePoolingConfig | undefined;
+  const hasNormalize = modules.some((m) => /Normalize$/.test(m.type));
+  for (const m of modules) {
+    if (/SpladePooling$/.test(m.type)) {
+      const p = join(dir, m.path, 'config.json');
+      const raw = (await exists(p)) ? await readJsonFile(p) : {};
+      spladePooling = parseSpladePoolingConfig(raw, m.path);
+    } else if (/\.Pooling$/.test(m.type) || m.type === 'Pooling') {
+      const p = join(dir, m.path, 'config.json');
+      const raw = (await exists(p)) ? await readJsonFile(p) : {};
+      densePooling = { mode: parseDensePoolingConfig(raw), normalize: hasNormalize, origin: 'sentence-transformers' };
+    }
+  }
+
+  const maxPositionEmbeddings = num(config?.max_position_embeddings);
+  const modelType = typeof config?.model_type === 'string' ? config.model_type : undefined;
+  const candidates: number[] = [];
+  if (files.sentenceBertConfig) {
+    const sb = await readJsonFile(files.sentenceBertConfig);
+    const v = num(sb.max_seq_length);
+    if (v) candidates.push(v);
+  }
+  if (files.tokenizerConfig) {
+    const tc = await readJsonFile(files.tokenizerConfig);
+    const v = num(tc.model_max_length);
+    if (v && v < 1e7) candidates.push(v);
+  }
+  if (maxPositionEmbeddings) {
+    // RoBERTa-style position ids start after the padding index, so two slots are unusable.
+    const offset = modelType === 'roberta' || modelType === 'xlm-roberta' || modelType === 'camembert' ? 2 : 0;
+    candidates.push(maxPositionEmbeddings - offset);
+  }
+  const maxSeqLength = candidates.length ? Math.min(...candidates) : 512;
+
+  let stModelType: string | undefined;
+  if (files.configSentenceTransformers) {
+    const c = await readJsonFile(files.configSentenceTransformers);
+    if (typeof c.model_type === 'string') stModelType = c.model_type;
+  }
+
+  return {
+    dir,
+    files,
+    config,
+    modelType,
+    architectures: Array.isArray(config?.architectures) ? (config.architectures as string[]) : [],
+    vocabSize: num(config?.vocab_size),
+    hiddenSize: num(config?.hidden_size) ?? num(config?.dim) ?? num(config?.d_model),
+    maxPositionEmbeddings,
+    modules,
+    densePooling,
+    spladePooling,
+    maxSeqLength,
+    stModelType,
+  };
+}
+
+/**
+ * The dense pooling a bridge model declares. Without modules.json, sentence-transformers itself
+ * falls back to mean pooling without normalisation, so we do the same (cosines do not care).
+ */
+export function densePoolingOf(folder: HfModelFolder): DensePooling {
+  return folder.densePooling ?? { mode: 'mean', normalize: false, origin: 'default' };
+}
+
+/** The files that define a tokenizer, for hashing and copying. */
+export function tokenizerFilesOf(folder: HfModelFolder): string[] {
+  const f = folder.files;
+  return [f.tokenizerJson, f.tokenizerConfig, f.specialTokensMap, f.vocabTxt, f.vocabJson, f.mergesTxt, f.sentencepiece].filter(
+    (p): p is string => !!p,
+  );
+}
+
+/** The files whose content decides what a model computes (weights, config, tokenizer, module configs). */
+export async function modelFilesOf(folder: HfModelFolder): Promise<string[]> {
+  const out = new Set<string>([...tokenizerFilesOf(folder)]);
+  const f = folder.files;
+  for (const p of [f.config, f.onnx, f.modulesJson, f.sentenceBertConfig, ...f.safetensors]) if (p) out.add(p);
+  for (const m of folder.modules) {
+    if (!m.path) continue;
+    const p = join(folder.dir, m.path, 'config.json');
+    if (await exists(p)) out.add(p);
+  }
+  return [...out].sort();
+}
+
+/** SHA-256 of one file's bytes, streamed. */
+export function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (c) => h.update(c))
+      .on('error', (e) => reject(new SemBridgeError(`cannot read: ${e.message}`, path)))
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+/**
+ * One SHA-256 over a set of files: names relative to `root` plus each file's own hash, so the
+ * result depends on content and layout but not on where the folder lives.
+ */
+export async function hashFiles(paths: string[], root: string): Promise<string> {
+  const h = createHash('sha256');
+  for (const p of [...paths].sort()) {
+    h.update(relative(root, p) || basename(p));
+    h.update('\0');
+    h.update(await hashFile(p));
+    h.update('\n');
+  }
+  return h.digest('hex');
+}
+
+/** Every regular file under `dir` (recursive), sorted; used to prove a folder was not modified. */
+export async function listFilesRecursive(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push(p);
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+/** Content hash of a whole folder tree. */
+export async function hashFolder(dir: string): Promise<string> {
+  return hashFiles(await listFilesRecursive(dir), dir);
+}

@@ -1,0 +1,397 @@
+// Cosine similarities of new target tokens to ALL candidate source tokens, without ever holding the
+// |N|×|V_s| matrix: target rows are processed in chunks, ORT computes each [chunk, V_s] block and
+// keeps only its row-wise top K. Because α-entmax's support is a top-k set, entmax on the top K
+// equals entmax on the full row as soon as the (K+1)-th cosine cannot clear the threshold,
+// (α−1)·c_(K+1) ≤ τ. Rows where that certificate fails are redone with a larger K, up to the
+// full row, so the result is never a truncation.
+//
+// Precision: the block product is float32 (|error| ≤ ε ≈ (d_B+8)·2⁻²⁴ for unit vectors). What
+// decides the support is recomputed in float64 from the original vectors (the reference computes
+// float64 cosines), and the certificate widens c_(K+1) by ε.
+import { SemBridgeError, throwIfCancelled } from './errors';
+import { checkAlpha, entmaxSorted } from './entmax';
+import { MatmulEngine } from './matmul';
+import type { CancelSignal, Matrix, ProgressSink } from './types';
+
+/** Source side prepared once: unit-normalised float32 rows of the candidate sources. */
+export interface SourceIndex {
+  /** candidate source ids, in the order of `unit` rows */
+  ids: Uint32Array;
+  /** [ids.length, d_B] unit rows (float32) for the block products */
+  unit: Matrix;
+  /** the original bridge matrix (for float64 re-computation) and its float64 row norms */
+  bridge: Matrix;
+  norms: Float64Array;
+}
+
+export function checkMatrixShape(m: Matrix | undefined, name: string): asserts m is Matrix {
+  if (!m || !(m.data instanceof Float32Array)) throw new SemBridgeError('missing or not a Float32Array matrix', name);
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols <= 0) {
+    throw new SemBridgeError(`invalid shape [${m.rows}, ${m.cols}]`, name);
+  }
+  if (m.data.length !== m.rows * m.cols) {
+    throw new SemBridgeError(`data length ${m.data.length} does not equal rows·cols = ${m.rows}·${m.cols}`, name);
+  }
+}
+
+/** float64 norm of row r; NaN when the row holds a non-finite value. */
+export function rowNorm(m: Matrix, r: number): number {
+  const d = m.cols;
+  const o = r * d;
+  let s = 0;
+  for (let j = 0; j < d; j++) {
+    const v = m.data[o + j];
+    s += v * v;
+  }
+  return Number.isFinite(s) ? Math.sqrt(s) : NaN;
+}
+
+/** Validates and normalises the candidate source rows. Throws on NaN or zero-norm candidates. */
+export function prepareSourceIndex(sourceBridge: Matrix, candidateSourceIds?: Uint32Array, subject = 'sourceBridge'): SourceIndex {
+  checkMatrixShape(sourceBridge, subject);
+  if (sourceBridge.rows === 0) throw new SemBridgeError('no source tokens (empty vocabulary)', subject);
+  let ids: Uint32Array;
+  if (candidateSourceIds) {
+    if (candidateSourceIds.length === 0) throw new SemBridgeError('empty list of candidate source ids', 'candidateSourceIds');
+    ids = candidateSourceIds;
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] >= sourceBridge.rows) {
+        throw new SemBridgeError(`source id ${ids[i]} is out of range (${sourceBridge.rows} source rows)`, 'candidateSourceIds');
+      }
+    }
+  } else {
+    ids = new Uint32Array(sourceBridge.rows);
+    for (let i = 0; i < ids.length; i++) ids[i] = i;
+  }
+  const d = sourceBridge.cols;
+  const unit = new Float32Array(ids.length * d);
+  const norms = new Float64Array(sourceBridge.rows).fill(NaN);
+  for (let i = 0; i < ids.length; i++) {
+    const s = ids[i];
+    const n = rowNorm(sourceBridge, s);
+    if (Number.isNaN(n)) throw new SemBridgeError(`row ${s} contains NaN or Infinity`, subject);
+    if (n === 0) throw new SemBridgeError(`row ${s} has zero norm (exclude it with candidateSourceIds)`, subject);
+    norms[s] = n;
+    const o = s * d;
+    for (let j = 0; j < d; j++) unit[i * d + j] = sourceBridge.data[o + j] / n;
+  }
+  return { ids, unit: { rows: ids.length, cols: d, data: unit }, bridge: sourceBridge, norms };
+}
+
+/** Upper bound of |float32 unit-vector dot product − exact cosine| for dimension d. */
+export function float32CosineErrorBound(d: number): number {
+  return (d + 8) * 2 ** -24;
+}
+
+/** float64 cosine between target row t (of `target`, norm tn) and source row s. */
+function cosine64(target: Matrix, t: number, tn: number, index: SourceIndex, s: number): number {
+  const d = target.cols;
+  const a = target.data;
+  const b = index.bridge.data;
+  const oa = t * d;
+  const ob = s * d;
+  let dot = 0;
+  for (let j = 0; j < d; j++) dot += a[oa + j] * b[ob + j];
+  return dot / (tn * index.norms[s]);
+}
+
+export interface SparseRow {
+  /** source ids, sorted by weight (then cosine) descending */
+  ids: Uint32Array;
+  weights: Float32Array;
+  cosines: Float32Array;
+}
+
+export interface EntmaxSearchOptions {
+  alpha: number;
+  /** first K tried (default adapts to α and to the supports seen so far) */
+  initialK?: number;
+  /** target rows per block product (default 2048: a [2048, 30522] float32 block is 250 MB) */
+  chunkRows?: number;
+  /** decide the support on float64 cosines (default true) */
+  exactCosines?: boolean;
+  engine?: MatmulEngine;
+  threads?: number;
+  onProgress?: ProgressSink;
+  signal?: CancelSignal;
+}
+
+export interface EntmaxSearchResult {
+  /** one per target row; null where the target bridge vector is zero or not finite */
+  rows: (SparseRow | null)[];
+  /** rows whose first K failed the certificate and were redone with a larger K */
+  grownRows: number;
+  /** target rows with a zero or non-finite bridge vector */
+  invalidRows: number[];
+  similarityMs: number;
+  entmaxMs: number;
+}
+
+/** ORT working-set bound per block product (the [rows, V] block and the top-K outputs). */
+const BLOCK_BYTES = 512 * 1024 * 1024;
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function defaultInitialK(alpha: number): number {
+  if (alpha >= 2) return 16;
+  if (alpha >= 1.5) return 128;
+  return 512;
+}
+
+/** Fills `out` with unit-normalised target rows `rows`; returns their float64 norms (NaN/0 = invalid). */
+function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Array): Float64Array {
+  const d = target.cols;
+  const norms = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const t = rows[i];
+    const n = rowNorm(target, t);
+    norms[i] = n;
+    const o = t * d;
+    if (!(n > 0)) {
+      out.fill(0, i * d, (i + 1) * d);
+      continue;
+    }
+    for (let j = 0; j < d; j++) out[i * d + j] = target.data[o + j] / n;
+  }
+  return norms;
+}
+
+/**
+ * Exact α-entmax weights of every target row over all candidate sources (see the file comment).
+ */
+export async function entmaxOverAllSources(
+  targetBridge: Matrix,
+  index: SourceIndex,
+  options: EntmaxSearchOptions,
+): Promise<EntmaxSearchResult> {
+  checkAlpha(options.alpha);
+  checkMatrixShape(targetBridge, 'targetBridge');
+  if (targetBridge.cols !== index.unit.cols) {
+    throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
+  }
+  const alpha = options.alpha;
+  const am1 = alpha - 1;
+  const exact = options.exactCosines !== false;
+  const eps = exact ? float32CosineErrorBound(targetBridge.cols) : 0;
+  const nCand = index.ids.length;
+  const d = targetBridge.cols;
+  const chunkRows = Math.max(1, options.chunkRows ?? 2048);
+  const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
+  const N = targetBridge.rows;
+  const rows: (SparseRow | null)[] = new Array(N).fill(null);
+  const invalidRows: number[] = [];
+  let grownRows = 0;
+  let similarityMs = 0;
+  let entmaxMs = 0;
+  let k = Math.min(nCand, Math.max(1, options.initialK ?? defaultInitialK(alpha)));
+  const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
+  // scratch for one row
+  let candC = new Float64Array(64);
+  let candI = new Uint32Array(64);
+
+  /**
+   * Entmax for row t from its top-(kk+1) list (values/indices at offset o). Returns the support
+   * size, or -1 when the certificate fails (the row must be redone with a larger K).
+   */
+  const solveRow = (t: number, tn: number, values: Float32Array, indices: BigInt64Array, o: number, kk: number, complete: boolean): number => {
+    // 1) entmax on the float32 cosines of the top kk
+    const listLen = complete ? Math.min(kk + 1, nCand) : kk;
+    const v = values.subarray(o, o + listLen);
+    const r32 = entmaxSorted(v, alpha);
+    const next = complete ? undefined : values[o + kk];
+    let m = 0;
+    if (exact) {
+      // 2) float64 cosines of the support and of anything within 2ε of the threshold
+      const cut = r32.tau / am1 - 2 * eps;
+      while (m < listLen && v[m] >= cut) m++;
+      if (candC.length < m) {
+        candC = new Float64Array(nextPow2(m));
+        candI = new Uint32Array(nextPow2(m));
+      }
+      for (let i = 0; i < m; i++) {
+        const s = index.ids[Number(indices[o + i])];
+        candI[i] = s;
+        candC[i] = cosine64(targetBridge, t, tn, index, s);
+      }
+      sortPairsDesc(candC, candI, m);
+    } else {
+      m = r32.support;
+      if (candC.length < m) {
+        candC = new Float64Array(nextPow2(m));
+        candI = new Uint32Array(nextPow2(m));
+      }
+      for (let i = 0; i < m; i++) {
+        candI[i] = index.ids[Number(indices[o + i])];
+        candC[i] = v[i];
+      }
+    }
+    const r = exact ? entmaxSorted(candC.subarray(0, m), alpha) : r32;
+    // 3) certificate: nothing left out can clear τ
+    if (next !== undefined && am1 * (next + eps) > r.tau) return -1;
+    const sup = r.support;
+    const ids = new Uint32Array(sup);
+    const weights = new Float32Array(sup);
+    const cosines = new Float32Array(sup);
+    for (let i = 0; i < sup; i++) {
+      ids[i] = candI[i];
+      weights[i] = r.weights[i];
+      cosines[i] = candC[i];
+    }
+    rows[t] = { ids, weights, cosines };
+    return sup;
+  };
+
+  for (let start = 0; start < N; start += chunkRows) {
+    throwIfCancelled(options.signal);
+    const end = Math.min(N, start + chunkRows);
+    const rowIds = new Uint32Array(end - start);
+    for (let i = 0; i < rowIds.length; i++) rowIds[i] = start + i;
+    let pending = rowIds;
+    let kk = k;
+    let maxSupport = 0;
+    let first = true;
+    while (pending.length > 0) {
+      const complete = kk >= nCand; // the list holds the whole row
+      const request = Math.min(kk + 1, nCand);
+      // bound the ORT working set: the [rows, V] block plus [rows, K] values and int64 indices
+      const perRow = nCand * 4 + request * 12;
+      const batch = Math.max(1, Math.min(pending.length, Math.floor(BLOCK_BYTES / perRow)));
+      const failed: number[] = [];
+      for (let b0 = 0; b0 < pending.length; b0 += batch) {
+        throwIfCancelled(options.signal);
+        const part = pending.subarray(b0, Math.min(pending.length, b0 + batch));
+        const norms = gatherUnitRows(targetBridge, part, buf);
+        const t0 = performance.now();
+        const top = await engine.topKTransB({ rows: part.length, cols: d, data: buf.subarray(0, part.length * d) }, index.unit, request);
+        const t1 = performance.now();
+        similarityMs += t1 - t0;
+        for (let i = 0; i < part.length; i++) {
+          const t = part[i];
+          const tn = norms[i];
+          if (!(tn > 0)) {
+            if (first) invalidRows.push(t);
+            continue;
+          }
+          const sup = solveRow(t, tn, top.values, top.indices, i * top.k, kk, complete);
+          if (sup < 0) failed.push(t);
+          else if (sup > maxSupport) maxSupport = sup;
+        }
+        entmaxMs += performance.now() - t1;
+      }
+      if (first) grownRows += failed.length;
+      first = false;
+      pending = Uint32Array.from(failed);
+      kk = Math.min(nCand, kk * 4);
+    }
+    // the next chunk starts from a K that would have certified most rows of this one
+    if (options.initialK === undefined) k = Math.min(nCand, Math.max(16, nextPow2(2 * maxSupport)));
+    options.onProgress?.({ stage: 'similarity', done: end, total: N });
+  }
+  if (!options.engine) await engine.release();
+  return { rows, grownRows, invalidRows, similarityMs, entmaxMs };
+}
+
+/** Sorts the first n (cosine, id) pairs by cosine descending, ids ascending on ties (insertion sort: n is small). */
+function sortPairsDesc(c: Float64Array, ids: Uint32Array, n: number): void {
+  if (n > 64) {
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => c[b] - c[a] || ids[a] - ids[b]);
+    const cc = order.map((i) => c[i]);
+    const ii = order.map((i) => ids[i]);
+    for (let i = 0; i < n; i++) {
+      c[i] = cc[i];
+      ids[i] = ii[i];
+    }
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const cv = c[i];
+    const iv = ids[i];
+    let j = i - 1;
+    while (j >= 0 && (c[j] < cv || (c[j] === cv && ids[j] > iv))) {
+      c[j + 1] = c[j];
+      ids[j + 1] = ids[j];
+      j--;
+    }
+    c[j + 1] = cv;
+    ids[j + 1] = iv;
+  }
+}
+
+export interface TopKOptions {
+  k: number;
+  chunkRows?: number;
+  /** re-compute the K cosines in float64 and re-sort them (default true) */
+  exactCosines?: boolean;
+  engine?: MatmulEngine;
+  threads?: number;
+  onProgress?: ProgressSink;
+  signal?: CancelSignal;
+}
+
+export interface TopKRow {
+  /** source ids, cosine descending */
+  ids: Uint32Array;
+  cosines: Float32Array;
+  /** the (K+1)-th largest cosine (float32 product), an upper bound of every cosine left out; NaN if none */
+  nextCosine: number;
+}
+
+/**
+ * Plain top-K cosine neighbours of every target row over the candidate sources (chunked). Used by
+ * the WECHSEL/OFA-style baseline, and by the extension to cache one token's neighbours for the
+ * live α slider (with `entmaxOverTopK`).
+ */
+export async function topKCosine(
+  targetBridge: Matrix,
+  index: SourceIndex,
+  options: TopKOptions,
+): Promise<{ rows: (TopKRow | null)[]; invalidRows: number[]; similarityMs: number }> {
+  checkMatrixShape(targetBridge, 'targetBridge');
+  if (targetBridge.cols !== index.unit.cols) {
+    throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
+  }
+  if (!Number.isInteger(options.k) || options.k < 1) throw new SemBridgeError(`must be a positive integer, got ${options.k}`, 'k');
+  const exact = options.exactCosines !== false;
+  const nCand = index.ids.length;
+  const k = Math.min(options.k, nCand);
+  const d = targetBridge.cols;
+  const N = targetBridge.rows;
+  const chunkRows = Math.max(1, options.chunkRows ?? 2048);
+  const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
+  const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
+  const rows: (TopKRow | null)[] = new Array(N).fill(null);
+  const invalidRows: number[] = [];
+  let similarityMs = 0;
+  const c = new Float64Array(k);
+  const ids = new Uint32Array(k);
+  for (let start = 0; start < N; start += chunkRows) {
+    throwIfCancelled(options.signal);
+    const end = Math.min(N, start + chunkRows);
+    const rowIds = Uint32Array.from({ length: end - start }, (_, i) => start + i);
+    const norms = gatherUnitRows(targetBridge, rowIds, buf);
+    const t0 = performance.now();
+    const top = await engine.topKTransB({ rows: rowIds.length, cols: d, data: buf.subarray(0, rowIds.length * d) }, index.unit, Math.min(k + 1, nCand));
+    similarityMs += performance.now() - t0;
+    for (let i = 0; i < rowIds.length; i++) {
+      const t = rowIds[i];
+      if (!(norms[i] > 0)) {
+        invalidRows.push(t);
+        continue;
+      }
+      const o = i * top.k;
+      for (let j = 0; j < k; j++) {
+        ids[j] = index.ids[Number(top.indices[o + j])];
+        c[j] = exact ? cosine64(targetBridge, t, norms[i], index, ids[j]) : top.values[o + j];
+      }
+      if (exact) sortPairsDesc(c, ids, k);
+      rows[t] = { ids: ids.slice(), cosines: Float32Array.from(c), nextCosine: top.k > k ? top.values[o + k] : NaN };
+    }
+    options.onProgress?.({ stage: 'similarity', done: end, total: N });
+  }
+  if (!options.engine) await engine.release();
+  return { rows, invalidRows, similarityMs };
+}

@@ -1,0 +1,318 @@
+// Loads a tokenizer from a local Hugging Face folder (or one of its files) and exposes the one
+// interface the rest of SemBridge uses. Tokenizing is done by transformers.js from tokenizer.json
+// (synthesised in memory for vocab.txt-only BERT folders); for BERT's normaliser and pre-tokenizer
+// our own implementation (bertText.ts) replaces transformers.js's, so that ids equal Python's.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { SemBridgeError } from '../errors';
+import { bertNormalize, bertPreTokenize, type BertNormalizerOptions } from './bertText';
+import { bridgeString, canonicalToken, type TokenConventions, type TokenizerFamily } from './canonical';
+import { SPECIAL_TOKEN_ROLES, type EncodeOptions, type LoadedTokenizer, type SpecialTokenIds } from './types';
+import { parseVocabTxt, synthesiseWordPieceJson, type TokenizerConfig } from './wordpieceJson';
+
+/** transformers' VERY_LARGE_INTEGER and similar placeholders mean "no limit" */
+const MAX_SANE_LENGTH = 1_000_000;
+
+/** The few members of a transformers.js tokenizer that we use. */
+interface TjsTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  get_vocab(): Map<string, number>;
+  _tokenizer: {
+    normalizer: unknown;
+    pre_tokenizer: unknown;
+  };
+}
+
+type Json = Record<string, unknown>;
+
+async function readIfPresent(path: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SemBridgeError(`cannot read: ${(err as Error).message}`, path);
+  }
+}
+
+function parseJsonObject(bytes: Buffer, path: string): Json {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new SemBridgeError(`not valid JSON (${(err as Error).message})`, path);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SemBridgeError('not a JSON object', path);
+  return value as Json;
+}
+
+/** A special-token entry is either a string or an AddedToken-like object with `content`. */
+function tokenString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as Json).content === 'string') return (value as Json).content as string;
+  return undefined;
+}
+
+/** tokenizer_config.json with special_tokens_map.json laid over it, token entries as plain strings. */
+function mergeConfigs(tokenizerConfig: Json | undefined, specialTokensMap: Json | undefined): TokenizerConfig {
+  const merged: Json = { ...(tokenizerConfig ?? {}), ...(specialTokensMap ?? {}) };
+  for (const role of SPECIAL_TOKEN_ROLES) {
+    const key = `${role}_token`;
+    if (key in merged) merged[key] = tokenString(merged[key]) ?? null;
+  }
+  for (const key of ['additional_special_tokens', 'extra_special_tokens']) {
+    if (Array.isArray(merged[key])) merged[key] = (merged[key] as unknown[]).map(tokenString).filter((t) => t !== undefined);
+  }
+  return merged;
+}
+
+/** Finds a component of a given type in a tokenizer.json entry, looking into Sequence wrappers. */
+function findComponent(component: unknown, type: string): Json | undefined {
+  if (!component || typeof component !== 'object') return undefined;
+  const c = component as Json;
+  if (c.type === type) return c;
+  for (const key of ['normalizers', 'pretokenizers', 'pre_tokenizers', 'decoders', 'processors']) {
+    if (Array.isArray(c[key])) {
+      for (const inner of c[key] as unknown[]) {
+        const found = findComponent(inner, type);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The model type, as the Rust library infers it when "type" is missing (older files, e.g. bert-base-chinese). */
+function modelType(model: unknown, path: string): 'WordPiece' | 'BPE' | 'Unigram' {
+  if (!model || typeof model !== 'object') throw new SemBridgeError('tokenizer.json has no "model" object', path);
+  const m = model as Json;
+  if (m.type !== undefined) {
+    if (m.type === 'WordPiece' || m.type === 'BPE' || m.type === 'Unigram') return m.type;
+    throw new SemBridgeError(
+      `unsupported tokenizer model type ${JSON.stringify(m.type)} (supported: WordPiece, BPE, Unigram)`, path);
+  }
+  if (Array.isArray(m.vocab)) return 'Unigram';
+  if (m.vocab && typeof m.vocab === 'object') {
+    if ('merges' in m) return 'BPE';
+    if ('continuing_subword_prefix' in m || 'max_input_chars_per_word' in m) return 'WordPiece';
+  }
+  throw new SemBridgeError('tokenizer.json "model" has no "type" and matches no known model (WordPiece, BPE, Unigram)', path);
+}
+
+function familyOf(type: 'WordPiece' | 'BPE' | 'Unigram', json: Json): TokenizerFamily {
+  if (type === 'WordPiece') return 'wordpiece';
+  if (type === 'Unigram') return 'sentencepiece';
+  const byteLevel = findComponent(json.pre_tokenizer, 'ByteLevel') ?? findComponent(json.decoder, 'ByteLevel');
+  return byteLevel ? 'bytebpe' : 'sentencepiece';
+}
+
+function conventionsOf(family: TokenizerFamily, json: Json): TokenConventions {
+  const model = json.model as Json;
+  if (family === 'wordpiece') {
+    return { family, continuationPrefix: typeof model.continuing_subword_prefix === 'string' ? model.continuing_subword_prefix : '##' };
+  }
+  if (family === 'sentencepiece') {
+    const metaspace = findComponent(json.pre_tokenizer, 'Metaspace') ?? findComponent(json.decoder, 'Metaspace');
+    const replacement = typeof metaspace?.replacement === 'string' ? metaspace.replacement : '▁';
+    return { family, wordStartMarker: replacement, byteFallback: model.byte_fallback === true };
+  }
+  return { family };
+}
+
+function isLowercasing(json: Json, config: TokenizerConfig): boolean {
+  const bert = findComponent(json.normalizer, 'BertNormalizer');
+  if (bert) return bert.lowercase !== false;
+  if (findComponent(json.normalizer, 'Lowercase')) return true;
+  return config.do_lower_case === true;
+}
+
+/** Ids by role: from the config, else the family's usual token strings when the vocabulary has them. */
+function specialTokensOf(family: TokenizerFamily, config: TokenizerConfig, ids: Map<string, number>): SpecialTokenIds {
+  const defaults: Partial<Record<(typeof SPECIAL_TOKEN_ROLES)[number], string>> =
+    family === 'wordpiece'
+      ? { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', unk: '[UNK]', mask: '[MASK]' }
+      : { cls: '<s>', sep: '</s>', pad: '<pad>', unk: '<unk>', mask: '<mask>', bos: '<s>', eos: '</s>' };
+  const out: SpecialTokenIds = {};
+  for (const role of SPECIAL_TOKEN_ROLES) {
+    const key = `${role}_token`;
+    // an explicit null in the config means "this tokenizer has none"
+    const token = key in config ? (config[key] as string | null) : defaults[role];
+    const id = token == null ? undefined : ids.get(token);
+    if (id !== undefined) out[role] = id;
+  }
+  return out;
+}
+
+/** Resolves a folder or a file inside one to the folder and, if given, the file that must be used. */
+async function resolveTokenizerPath(path: string): Promise<{ dir: string; only?: 'tokenizer.json' | 'vocab.txt' }> {
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (err) {
+    throw new SemBridgeError(`no such tokenizer folder or file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path);
+  }
+  if (stat.isDirectory()) return { dir: path };
+  const name = basename(path);
+  if (name.endsWith('.json') && name !== 'tokenizer_config.json' && name !== 'special_tokens_map.json') {
+    return { dir: dirname(path), only: 'tokenizer.json' };
+  }
+  if (name.endsWith('.txt')) return { dir: dirname(path), only: 'vocab.txt' };
+  throw new SemBridgeError('expected a tokenizer folder, a tokenizer.json or a vocab.txt', path);
+}
+
+let transformersModule: Promise<Record<string, unknown>> | undefined;
+function loadTransformers(): Promise<Record<string, unknown>> {
+  // transformers.js loads onnxruntime-node, which records telemetry unless this is set first.
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  transformersModule ??= import('@huggingface/transformers') as unknown as Promise<Record<string, unknown>>;
+  return transformersModule;
+}
+
+/**
+ * Loads a tokenizer from a local folder holding tokenizer.json (+ tokenizer_config.json,
+ * special_tokens_map.json) or only vocab.txt (+ tokenizer_config.json) for BERT WordPiece; or from
+ * the path of a tokenizer.json / vocab.txt itself. Reads nothing from the network.
+ */
+export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedTokenizer> {
+  const { dir, only } = await resolveTokenizerPath(pathToDirOrFile);
+  const jsonPath = only === 'tokenizer.json' ? pathToDirOrFile : join(dir, 'tokenizer.json');
+  const vocabPath = only === 'vocab.txt' ? pathToDirOrFile : join(dir, 'vocab.txt');
+  const configPath = join(dir, 'tokenizer_config.json');
+  const mapPath = join(dir, 'special_tokens_map.json');
+
+  const read = new Map<string, Buffer>();
+  const jsonBytes = only === 'vocab.txt' ? undefined : await readIfPresent(jsonPath);
+  const vocabBytes = jsonBytes ? undefined : await readIfPresent(vocabPath);
+  if (!jsonBytes && !vocabBytes) {
+    throw new SemBridgeError('no tokenizer.json or vocab.txt found', pathToDirOrFile);
+  }
+  if (jsonBytes) read.set(basename(jsonPath), jsonBytes);
+  if (vocabBytes) read.set(basename(vocabPath), vocabBytes);
+  const configBytes = await readIfPresent(configPath);
+  const mapBytes = await readIfPresent(mapPath);
+  if (configBytes) read.set('tokenizer_config.json', configBytes);
+  if (mapBytes) read.set('special_tokens_map.json', mapBytes);
+
+  const config = mergeConfigs(
+    configBytes ? parseJsonObject(configBytes, configPath) : undefined,
+    mapBytes ? parseJsonObject(mapBytes, mapPath) : undefined,
+  );
+
+  let tokenizerJson: Json;
+  let subject: string;
+  if (jsonBytes) {
+    subject = jsonPath;
+    tokenizerJson = parseJsonObject(jsonBytes, jsonPath);
+  } else {
+    subject = vocabPath;
+    const text = vocabBytes!.toString('utf8');
+    const lines = parseVocabTxt(text);
+    if (lines.length === 0) throw new SemBridgeError('vocab.txt is empty', vocabPath);
+    tokenizerJson = synthesiseWordPieceJson(lines, config, configPath).tokenizerJson;
+  }
+  const type = modelType(tokenizerJson.model, subject);
+  if (!jsonBytes) tokenizerJson.model = { ...(tokenizerJson.model as Json), type };
+  else if ((tokenizerJson.model as Json).type === undefined) {
+    // transformers.js infers the same, but say it explicitly
+    tokenizerJson = { ...tokenizerJson, model: { ...(tokenizerJson.model as Json), type } };
+  }
+  const family = familyOf(type, tokenizerJson);
+
+  const tjs = await loadTransformers();
+  const className = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+  const TokenizerClass = (tjs[className] ?? tjs.PreTrainedTokenizer) as new (json: Json, config: Json) => TjsTokenizer;
+  let tokenizer: TjsTokenizer;
+  try {
+    tokenizer = new TokenizerClass(tokenizerJson, config);
+  } catch (err) {
+    throw new SemBridgeError(`cannot build the tokenizer: ${(err as Error).message}`, subject);
+  }
+
+  // Python-exact BERT text processing (see bertText.ts).
+  const normalizer = tokenizerJson.normalizer as Json | null;
+  if (normalizer?.type === 'BertNormalizer') {
+    const options: BertNormalizerOptions = {
+      cleanText: normalizer.clean_text !== false,
+      handleChineseChars: normalizer.handle_chinese_chars !== false,
+      stripAccents: typeof normalizer.strip_accents === 'boolean' ? normalizer.strip_accents : null,
+      lowercase: normalizer.lowercase !== false,
+    };
+    tokenizer._tokenizer.normalizer = (text: string) => bertNormalize(text, options);
+  }
+  if ((tokenizerJson.pre_tokenizer as Json | null)?.type === 'BertPreTokenizer') {
+    tokenizer._tokenizer.pre_tokenizer = (text: string) => bertPreTokenize(text);
+  }
+
+  const ids = tokenizer.get_vocab();
+  let size = 0;
+  for (const id of ids.values()) size = Math.max(size, id + 1);
+  const vocab: string[] = new Array(size).fill('');
+  for (const [token, id] of ids) vocab[id] = token;
+  if (vocabBytes) {
+    // keep the file's own line at every id (a duplicated line's first id is otherwise unnamed)
+    parseVocabTxt(vocabBytes.toString('utf8')).forEach((token, id) => (vocab[id] ||= token));
+  }
+
+  const specialTokens = specialTokensOf(family, config, ids);
+  const specialIds = new Set<number>(Object.values(specialTokens));
+  for (const added of (tokenizerJson.added_tokens as Json[] | undefined) ?? []) {
+    if (added.special === true && typeof added.id === 'number') specialIds.add(added.id);
+  }
+  for (const key of ['additional_special_tokens', 'extra_special_tokens']) {
+    if (Array.isArray(config[key])) {
+      for (const t of config[key] as string[]) {
+        const id = ids.get(t);
+        if (id !== undefined) specialIds.add(id);
+      }
+    }
+  }
+
+  const conventions = conventionsOf(family, tokenizerJson);
+  const hash = createHash('sha256');
+  for (const name of [...read.keys()].sort()) hash.update(`${name}\0${read.get(name)!.length}\0`).update(read.get(name)!);
+  const maxLengthRaw = config.model_max_length;
+  const maxLength = typeof maxLengthRaw === 'number' && maxLengthRaw > 0 && maxLengthRaw <= MAX_SANE_LENGTH ? maxLengthRaw : Infinity;
+
+  // Where the special tokens go around the content, learnt once from the post-processor.
+  let template: { prefix: number[]; suffix: number[] } | undefined;
+  const specialTemplate = () => {
+    if (!template) {
+      const bare = tokenizer.encode('a', { add_special_tokens: false });
+      const full = tokenizer.encode('a', { add_special_tokens: true });
+      let prefixLength = 0;
+      while (prefixLength < full.length && full.slice(prefixLength, prefixLength + bare.length).join() !== bare.join()) prefixLength++;
+      template = { prefix: full.slice(0, prefixLength), suffix: full.slice(prefixLength + bare.length) };
+    }
+    return template;
+  };
+
+  const encode = (text: string, options: EncodeOptions = {}): number[] => {
+    const addSpecialTokens = options.addSpecialTokens ?? true;
+    const full = tokenizer.encode(text, { add_special_tokens: addSpecialTokens });
+    const limit = options.maxLength;
+    if (limit === undefined || full.length <= limit) return full;
+    if (!addSpecialTokens) return full.slice(0, limit);
+    const { prefix, suffix } = specialTemplate();
+    const budget = limit - prefix.length - suffix.length;
+    if (budget < 0) throw new SemBridgeError(`maxLength ${limit} leaves no room for the special tokens`, 'maxLength');
+    return [...prefix, ...tokenizer.encode(text, { add_special_tokens: false }).slice(0, budget), ...suffix];
+  };
+
+  return {
+    path: pathToDirOrFile,
+    files: [...read.keys()].sort(),
+    contentHash: hash.digest('hex'),
+    family,
+    vocab,
+    specialTokens,
+    specialIds,
+    conventions,
+    lowercase: isLowercasing(tokenizerJson, config),
+    maxLength,
+    encode,
+    encodeBatch: (texts, options) => texts.map((t) => encode(t, options)),
+    decodeToken: (id) => bridgeString(vocab[id], conventions, specialIds.has(id)),
+    canonicalToken: (id) => canonicalToken(vocab[id], conventions),
+    tokenToId: (token) => ids.get(token),
+  };
+}

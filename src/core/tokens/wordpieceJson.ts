@@ -1,0 +1,108 @@
+// Builds, from a `vocab.txt` and its `tokenizer_config.json`, the tokenizer.json that Python
+// `transformers` (v5) BertTokenizer builds in memory for the same folder: BertNormalizer with the
+// config's do_lower_case / strip_accents / tokenize_chinese_chars, BertPreTokenizer, WordPiece
+// ("##", max_input_chars_per_word 100) and the [CLS] $A [SEP] template. Several target tokenizers of
+// the paper (ARBERT, rubert-base-cased, bart-base-chinese, kobigbird-bert-base) ship only these files.
+import { SemBridgeError } from '../errors';
+
+/** tokenizer_config.json merged with special_tokens_map.json; token values normalised to strings. */
+export type TokenizerConfig = Record<string, unknown>;
+
+const WORDPIECE_ROLE_DEFAULTS = {
+  unk_token: '[UNK]',
+  sep_token: '[SEP]',
+  pad_token: '[PAD]',
+  cls_token: '[CLS]',
+  mask_token: '[MASK]',
+} as const;
+
+/** Lines of vocab.txt as Python reads them (universal newlines; a final newline ends the last line). */
+export function parseVocabTxt(text: string): string[] {
+  const lines = text.split(/\r\n|\r|\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function optionalBoolean(config: TokenizerConfig, key: string, path: string): boolean | undefined {
+  const v = config[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new SemBridgeError(`${key} must be true, false or null, not ${JSON.stringify(v)}`, path);
+  return v;
+}
+
+export interface SynthesisedWordPiece {
+  tokenizerJson: Record<string, unknown>;
+  /** id -> token, vocab.txt lines plus any special token the file lacks (appended, as Python does) */
+  vocab: string[];
+}
+
+/**
+ * The in-memory tokenizer.json for a vocab.txt-only BERT tokenizer.
+ * `configPath` is only used to name the file in errors.
+ */
+export function synthesiseWordPieceJson(vocabLines: string[], config: TokenizerConfig, configPath: string): SynthesisedWordPiece {
+  const lowercase = optionalBoolean(config, 'do_lower_case', configPath) ?? true;
+  const stripAccents = optionalBoolean(config, 'strip_accents', configPath) ?? null;
+  const chinese = optionalBoolean(config, 'tokenize_chinese_chars', configPath) ?? true;
+
+  const vocab = vocabLines.slice();
+  const ids: Record<string, number> = Object.create(null);
+  // A duplicated line keeps its last id, as Python's load_vocab does.
+  vocab.forEach((token, id) => (ids[token] = id));
+
+  const specials: string[] = [];
+  const addSpecial = (token: unknown) => {
+    if (typeof token !== 'string' || token === '' || specials.includes(token)) return;
+    specials.push(token);
+    if (!(token in ids)) {
+      ids[token] = vocab.length;
+      vocab.push(token);
+    }
+  };
+  for (const [key, fallback] of Object.entries(WORDPIECE_ROLE_DEFAULTS)) addSpecial(config[key] ?? fallback);
+  for (const key of ['bos_token', 'eos_token']) addSpecial(config[key]);
+  const extra = config.additional_special_tokens ?? config.extra_special_tokens;
+  if (Array.isArray(extra)) extra.forEach(addSpecial);
+
+  const neverSplit = Array.isArray(config.never_split) ? (config.never_split as unknown[]).filter((t) => typeof t === 'string') : [];
+
+  const added = [
+    ...specials.map((content) => ({ id: ids[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    // never_split: kept whole and not normalised (the slow BertTokenizer's meaning), when in the vocabulary
+    ...(neverSplit as string[])
+      .filter((t) => t in ids && !specials.includes(t))
+      .map((content) => ({ id: ids[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false })),
+  ].sort((a, b) => a.id - b.id);
+
+  const cls = String(config.cls_token ?? WORDPIECE_ROLE_DEFAULTS.cls_token);
+  const sep = String(config.sep_token ?? WORDPIECE_ROLE_DEFAULTS.sep_token);
+  const tokenizerJson = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: chinese, strip_accents: stripAccents, lowercase },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: sep, type_id: 1 } },
+      ],
+      special_tokens: {
+        [cls]: { id: cls, ids: [ids[cls]], tokens: [cls] },
+        [sep]: { id: sep, ids: [ids[sep]], tokens: [sep] },
+      },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: String(config.unk_token ?? WORDPIECE_ROLE_DEFAULTS.unk_token),
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: ids,
+    },
+  };
+  return { tokenizerJson, vocab };
+}

@@ -1,0 +1,416 @@
+// Wires the extension together: settings, the output channel, the status bar, the job runner, the
+// active model, the inspector, the hover and the selection preview. Commands are thin: they ask
+// for inputs, check paths, and hand the work to a worker thread.
+import * as vscode from 'vscode';
+import { promises as fs, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readSettings, SETTING_KEYS, type Settings, type SettingProblem } from './settings';
+import { checkInputPath, isInside, restrictedModeProblem, resolveSettingPath, safeName, type PathContext } from './paths';
+import { JobRunner, JobRefusedError, type JobUi } from './worker/jobRunner';
+import { ModelSession } from './model/modelSession';
+import { InspectorBackend } from './panel/inspectorBackend';
+import { InspectorPanel, INSPECTOR_VIEW_TYPE } from './panel/inspectorPanel';
+import { registerHover } from './editor/hoverProvider';
+import { SelectionPreview } from './editor/selectionPreview';
+import { DocumentAnalyzer } from './editor/documentAnalyzer';
+import { runTransferWizard, type TransferArgs } from './commands/transferWizard';
+import { CancelledError } from '../core/errors';
+import type { CompareTableData, HostInfo, SearchResult, ViewName } from '../protocol/inspectorProtocol';
+import { INIT_METHODS, type InitMethod } from '../core/types';
+
+export class Controller implements vscode.Disposable {
+  readonly log: vscode.LogOutputChannel;
+  private settings: Settings;
+  private problems: SettingProblem[] = [];
+  readonly jobs: JobRunner;
+  readonly session: ModelSession;
+  readonly backend: InspectorBackend;
+  private readonly status: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly preview: SelectionPreview;
+  private readonly storage: string;
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('SemBridge', { log: true });
+    this.storage = context.globalStorageUri.fsPath;
+    const read = readSettings((k) => vscode.workspace.getConfiguration('sembridge').get(k));
+    this.settings = read.settings;
+    this.problems = read.problems;
+
+    const ui: JobUi = {
+      withProgress: (title, task) =>
+        Promise.resolve(
+          vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SemBridge: ${title}`, cancellable: true }, (progress, token) => {
+            let last = 0;
+            return task(
+              (u) => {
+                const increment = u.percent !== undefined ? Math.max(0, u.percent - last) : undefined;
+                if (u.percent !== undefined) last = u.percent;
+                progress.report({ message: u.message, increment });
+              },
+              (cb) => token.onCancellationRequested(cb),
+            );
+          }),
+        ),
+    };
+    this.jobs = new JobRunner(ui, this.log);
+    this.session = new ModelSession(this.log, this.path('bridge-cache'));
+    this.backend = new InspectorBackend({
+      session: this.session,
+      info: () => this.hostInfo(),
+      alpha: () => this.settings.alpha,
+      search: (q, k) => this.search(q, k),
+      compareTableFile: () => {
+        const f = this.path('compare', 'last.json');
+        return existsSync(f) ? f : undefined;
+      },
+    });
+
+    this.status = vscode.window.createStatusBarItem('sembridge.status', vscode.StatusBarAlignment.Left, 10);
+    this.status.name = 'SemBridge';
+    this.status.command = 'sembridge.openInspector';
+    this.preview = new SelectionPreview(this.session, () => this.settings.previewDecorations);
+    const analyzer = new DocumentAnalyzer(this.session, () => this.settings);
+
+    this.disposables.push(
+      this.log,
+      this.status,
+      this.preview,
+      analyzer,
+      this.jobs.onDidChange(() => this.updateStatus()),
+      this.session.onDidChange(() => {
+        this.updateStatus();
+        InspectorPanel.active?.notify('host/changed', this.hostInfo());
+        analyzer.analyzeVisible();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('sembridge')) this.reloadSettings();
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.reloadSettings()),
+      registerHover(this.session, () => this.settings),
+      vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel) => {
+          InspectorPanel.revive(panel, context.extensionUri, this.backend, this.log);
+        },
+      }),
+    );
+    this.registerCommands();
+    this.reportProblems();
+    this.applyActiveModel();
+    this.updateStatus();
+    this.status.show();
+  }
+
+  // ------------------------------------------------------------------ settings and state
+
+  private path(...parts: string[]): string {
+    return join(this.storage, ...parts);
+  }
+
+  pathContext(): PathContext {
+    return { workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath), trusted: vscode.workspace.isTrusted };
+  }
+
+  private reloadSettings(): void {
+    const previous = this.settings;
+    const read = readSettings((k) => vscode.workspace.getConfiguration('sembridge').get(k));
+    this.settings = read.settings;
+    this.problems = read.problems;
+    this.reportProblems();
+    if (previous.activeModel !== this.settings.activeModel || !this.session.modelDir) this.applyActiveModel();
+    this.updateStatus();
+  }
+
+  private reportProblems(): void {
+    for (const p of this.problems) this.log.warn(`setting ${p.key}: ${p.message}`);
+    if (this.problems.length) {
+      const first = this.problems[0];
+      void vscode.window
+        .showWarningMessage(`SemBridge: ${first.key} ${first.message}${this.problems.length > 1 ? ` (and ${this.problems.length - 1} more, see the log)` : ''}`, 'Open Settings')
+        .then((choice) => {
+          if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', first.key);
+        });
+    }
+  }
+
+  private applyActiveModel(): void {
+    const raw = this.settings.activeModel;
+    if (!raw) {
+      void this.session.setModel(undefined);
+      return;
+    }
+    try {
+      const dir = checkInputPath(raw, 'folder', this.pathContext(), 'sembridge.activeModel');
+      void this.session.setModel(dir);
+    } catch (err) {
+      this.log.warn((err as Error).message);
+      void this.session.setModel(undefined, (err as Error).message);
+    }
+  }
+
+  private updateStatus(): void {
+    const running = this.jobs.list();
+    const name = this.session.modelName;
+    const problem = this.session.loadProblem;
+    const active = running.find((j) => j.state === 'running');
+    this.status.text = `$(symbol-keyword) ${name || 'SemBridge'}${active ? ` $(sync~spin) ${active.kind}` : ''}${running.length > 1 ? ` (+${running.length - 1})` : ''}`;
+    const md = new vscode.MarkdownString();
+    md.appendText(name ? `Active model: ${this.session.modelDir}` : problem ? `No model loaded: ${problem}` : 'No active model (set sembridge.activeModel or run a transfer)');
+    for (const j of running) md.appendText(`\n${j.state}: ${j.title}`);
+    this.status.tooltip = md;
+    this.status.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+  }
+
+  hostInfo(): HostInfo {
+    let indexes: string[] = [];
+    try {
+      indexes = require('node:fs').readdirSync(this.path('indexes')) as string[];
+    } catch {
+      /* none yet */
+    }
+    return {
+      activeModel: this.session.modelDir,
+      activeModelProblem: this.session.loadProblem,
+      indexes,
+      compareTable: existsSync(this.path('compare', 'last.json')) ? this.path('compare', 'last.json') : undefined,
+      trusted: vscode.workspace.isTrusted,
+    };
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  private registerCommands(): void {
+    const cmd = (id: string, fn: (...args: any[]) => unknown) =>
+      this.disposables.push(
+        vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+          try {
+            return await fn(...args);
+          } catch (err) {
+            this.showError(err);
+          }
+        }),
+      );
+    cmd('sembridge.transfer', (args?: Partial<TransferArgs>) => this.transfer(args));
+    cmd('sembridge.transferDemo', () => this.transferDemo());
+    cmd('sembridge.openInspector', (arg?: { tokenId?: number; view?: ViewName }) => this.openInspector(arg));
+    cmd('sembridge.indexCorpus', (arg?: { corpus?: string; name?: string }) => this.indexCorpus(arg));
+    cmd('sembridge.search', (arg?: { query?: string }) => this.searchCommand(arg));
+    cmd('sembridge.evaluate', (arg?: { dataset?: string }) => this.evaluate(arg));
+    cmd('sembridge.compare', (arg?: { dataset?: string; methods?: InitMethod[]; alphas?: number[] }) => this.compare(arg));
+    cmd('sembridge.previewSelection', () => this.preview.previewActiveSelection((r) => this.openInspector({ view: 'expansion' }, r)));
+    cmd('sembridge.clearPreview', () => this.preview.clear());
+    cmd('sembridge.cancel', () => this.cancel());
+    cmd('sembridge.showLog', () => this.log.show(true));
+  }
+
+  private showError(err: unknown): void {
+    if (err instanceof CancelledError) {
+      void vscode.window.showInformationMessage(`SemBridge: ${err.message}`);
+      return;
+    }
+    const e = err as Error;
+    this.log.error(e.stack ?? e.message);
+    const refused = err instanceof JobRefusedError;
+    void vscode.window.showErrorMessage(`SemBridge: ${e.message}`, ...(refused ? [] : ['Show Log'])).then((c) => {
+      if (c === 'Show Log') this.log.show(true);
+    });
+  }
+
+  /** Refuses model work in Restricted Mode for paths inside the workspace, with the reason. */
+  private requireAllowed(path: string): void {
+    const problem = restrictedModeProblem(path, this.pathContext());
+    if (problem) throw new Error(problem);
+  }
+
+  private async transfer(args?: Partial<TransferArgs>): Promise<void> {
+    const spec = await runTransferWizard(this.settings, this.pathContext(), args ?? {}, this.context.extensionUri.fsPath);
+    if (!spec) return;
+    await this.runTransfer(spec, args?.activate ?? true);
+  }
+
+  /** The walkthrough's transfer: the bundled demo models into the extension's storage. */
+  private async transferDemo(): Promise<void> {
+    const demo = join(this.context.extensionUri.fsPath, 'media', 'demo');
+    if (!existsSync(join(demo, 'bert-mlm-en'))) throw new Error(`the demo models are not in this build (${demo}); run "npm run demo:assets" before packaging`);
+    await this.runTransfer(
+      {
+        sourceModel: join(demo, 'bert-mlm-en'),
+        targetTokenizer: join(demo, 'ko-wordpiece'),
+        bridgeModel: join(demo, 'bridge-multilingual'),
+        method: 'sembridge',
+        alpha: 4,
+        outputDir: this.path('demo', 'bert-mlm-ko'),
+      },
+      true,
+    );
+  }
+
+  private async runTransfer(spec: Omit<TransferArgs, 'activate'>, activate: boolean): Promise<void> {
+    for (const p of [spec.sourceModel, spec.targetTokenizer, spec.bridgeModel]) this.requireAllowed(p);
+    const result = await this.jobs.run({
+      kind: 'transfer',
+      title: `Transfer ${basename(spec.sourceModel)} → ${basename(spec.targetTokenizer)} (${spec.method}${spec.method === 'sembridge' ? `, α=${spec.alpha}` : ''})`,
+      op: 'transfer',
+      output: spec.outputDir,
+      params: { ...spec, cacheDir: this.path('bridge-cache'), maxSequenceLength: this.settings.maxSequenceLength, allowRemoteModels: this.settings.allowRemoteModels },
+    });
+    this.log.info(`transfer written to ${result.outputDir}`);
+    if (activate) {
+      await vscode.workspace.getConfiguration('sembridge').update(SETTING_KEYS.activeModel, result.outputDir, vscode.ConfigurationTarget.Global);
+      await this.session.setModel(result.outputDir);
+    }
+    const choice = await vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}`, 'Open Inspector', 'Show Report');
+    if (choice === 'Open Inspector') await this.openInspector({ view: 'mapping' });
+    if (choice === 'Show Report') await vscode.window.showTextDocument(vscode.Uri.file(result.reportFile));
+  }
+
+  async openInspector(arg?: { tokenId?: number; view?: ViewName }, preview?: import('../protocol/inspectorProtocol').ExpansionResult): Promise<void> {
+    const panel = InspectorPanel.show(this.context.extensionUri, this.backend, this.log, arg ? { view: arg.view ?? 'mapping', tokenId: arg.tokenId } : undefined);
+    if (preview) panel.notify('selection/preview', preview);
+  }
+
+  private async pickFolder(title: string, openLabel: string): Promise<string | undefined> {
+    const uris = await vscode.window.showOpenDialog({ title: `SemBridge: ${title}`, canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel });
+    return uris?.[0]?.fsPath;
+  }
+
+  private async indexCorpus(arg?: { corpus?: string; name?: string }): Promise<void> {
+    const modelDir = this.session.requireModel();
+    const ws = vscode.workspace.workspaceFolders?.[0];
+    let corpus = arg?.corpus;
+    let files: string[] | undefined;
+    if (!corpus) {
+      const items: (vscode.QuickPickItem & { value: string })[] = [];
+      if (ws) items.push({ label: `$(folder) Workspace files (${this.settings.corpusGlobs.join(', ')})`, value: 'workspace' });
+      items.push({ label: '$(folder-opened) A BEIR folder, a corpus .jsonl or a folder of text files…', value: 'browse' });
+      const pick = await vscode.window.showQuickPick(items, { title: 'SemBridge: Index Corpus — what to index' });
+      if (!pick) return;
+      if (pick.value === 'workspace' && ws) {
+        corpus = ws.uri.fsPath;
+        const found = await Promise.all(this.settings.corpusGlobs.map((g) => vscode.workspace.findFiles(new vscode.RelativePattern(ws, g), '**/node_modules/**', 50_000)));
+        files = [...new Set(found.flat().map((u) => u.fsPath))].sort();
+        if (files.length === 0) throw new Error(`no workspace file matches sembridge.corpusGlobs (${this.settings.corpusGlobs.join(', ')})`);
+      } else {
+        const uris = await vscode.window.showOpenDialog({ title: 'SemBridge: corpus to index', canSelectFolders: true, canSelectFiles: true, filters: { 'JSON lines': ['jsonl', 'gz'] } });
+        corpus = uris?.[0]?.fsPath;
+      }
+    }
+    if (!corpus) return;
+    corpus = resolveSettingPath(corpus, this.pathContext(), 'corpus');
+    this.requireAllowed(modelDir);
+    const name = safeName(arg?.name ?? basename(corpus));
+    const outputDir = this.path('indexes', name);
+    const result = await this.jobs.run({
+      kind: 'index',
+      title: `Index ${name}${files ? ` (${files.length} files)` : ''}`,
+      op: 'index',
+      output: outputDir,
+      params: { modelDir, corpus, files, outputDir, maxSequenceLength: this.settings.maxSequenceLength },
+    });
+    await this.context.globalState.update('sembridge.lastIndex', name);
+    const choice = await vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`, 'Search');
+    if (choice === 'Search') await this.searchCommand({});
+  }
+
+  private currentIndex(): string {
+    const last = this.context.globalState.get<string>('sembridge.lastIndex');
+    const info = this.hostInfo();
+    const name = last && info.indexes.includes(last) ? last : info.indexes[0];
+    if (!name) throw new Error('no index yet: run "SemBridge: Index Corpus…" first');
+    return this.path('indexes', name);
+  }
+
+  async search(query: string, k: number): Promise<SearchResult> {
+    const modelDir = this.session.requireModel();
+    return this.session.call('search', { modelDir, indexDir: this.currentIndex(), query, k });
+  }
+
+  private async searchCommand(arg?: { query?: string }): Promise<void> {
+    this.currentIndex();
+    const query = arg?.query ?? (await vscode.window.showInputBox({ title: 'SemBridge: Search Corpus', prompt: 'Query in the target language' }));
+    if (!query) return;
+    const panel = InspectorPanel.show(this.context.extensionUri, this.backend, this.log);
+    panel.notify('view/show', { view: 'retrieval', text: query });
+  }
+
+  private async pickDataset(given?: string): Promise<string | undefined> {
+    const dir = given ?? (await this.pickFolder('BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels/)', 'Use this dataset'));
+    if (!dir) return undefined;
+    const resolved = checkInputPath(dir, 'folder', this.pathContext(), 'dataset');
+    if (!existsSync(join(resolved, 'corpus.jsonl')) && !existsSync(join(resolved, 'corpus.jsonl.gz')))
+      throw new Error(`${resolved} is not a BEIR folder: it has no corpus.jsonl`);
+    return resolved;
+  }
+
+  private async evaluate(arg?: { dataset?: string }): Promise<void> {
+    const modelDir = this.session.requireModel();
+    const dataset = await this.pickDataset(arg?.dataset);
+    if (!dataset) return;
+    const outputDir = this.path('eval', `${safeName(basename(modelDir))}--${safeName(basename(dataset))}`);
+    const result = await this.jobs.run({ kind: 'evaluate', title: `Evaluate ${basename(modelDir)} on ${basename(dataset)}`, op: 'evaluate', output: outputDir, params: { modelDir, datasetDir: dataset, outputDir } });
+    const line = Object.entries(result.metrics)
+      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .join(' · ');
+    this.log.info(`evaluation of ${modelDir} on ${dataset}: ${line}`);
+    void vscode.window.showInformationMessage(`SemBridge: ${basename(dataset)}: ${line}`);
+  }
+
+  private async compare(arg?: { dataset?: string; methods?: InitMethod[]; alphas?: number[] }): Promise<void> {
+    const s = this.settings;
+    const ctx = this.pathContext();
+    const sourceModel = checkInputPath(s.sourceModel, 'folder', ctx, 'sembridge.sourceModel');
+    const targetTokenizer = checkInputPath(s.targetTokenizer, 'folder', ctx, 'sembridge.targetTokenizer');
+    const bridgeModel = checkInputPath(s.bridgeModel, 'folder', ctx, 'sembridge.bridgeModel');
+    const dataset = await this.pickDataset(arg?.dataset);
+    if (!dataset) return;
+    let methods = arg?.methods;
+    if (!methods) {
+      const picked = await vscode.window.showQuickPick(
+        INIT_METHODS.map((m) => ({ label: m, picked: m === 'sembridge' || m === 'mean' || m === 'overlap-only' })),
+        { canPickMany: true, title: 'SemBridge: methods to compare' },
+      );
+      methods = picked?.map((p) => p.label as InitMethod);
+    }
+    if (!methods?.length) return;
+    let alphas = arg?.alphas;
+    if (!alphas) {
+      const text = await vscode.window.showInputBox({
+        title: 'SemBridge: α values for the sembridge method',
+        value: '1.5, 2, 4, 8',
+        validateInput: (v) => (parseAlphas(v) ? undefined : 'a comma-separated list of numbers > 1'),
+      });
+      alphas = text ? parseAlphas(text) : undefined;
+    }
+    if (!alphas) return;
+    const outputDir = this.path('compare', 'runs', safeName(basename(dataset)));
+    const table: CompareTableData = await this.jobs.run({
+      kind: 'compare',
+      title: `Compare ${methods.length} methods on ${basename(dataset)}`,
+      op: 'compare',
+      output: outputDir,
+      params: { sourceModel, targetTokenizer, bridgeModel, datasetDir: dataset, methods, alphas, outputDir, cacheDir: this.path('bridge-cache') },
+    });
+    await fs.mkdir(this.path('compare'), { recursive: true });
+    await fs.writeFile(this.path('compare', 'last.json'), JSON.stringify(table, null, 1));
+    await this.openInspector({ view: 'evaluation' });
+  }
+
+  private cancel(): void {
+    const cancelled = this.jobs.cancel();
+    if (cancelled) void vscode.window.showInformationMessage(`SemBridge: cancelling "${cancelled.title}"`);
+    else void vscode.window.showInformationMessage('SemBridge: no task is running');
+  }
+
+  dispose(): void {
+    this.jobs.cancelAll();
+    void this.session.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+export function parseAlphas(text: string): number[] | undefined {
+  const parts = text.split(/[,\s]+/).filter(Boolean).map(Number);
+  return parts.length && parts.every((a) => Number.isFinite(a) && a > 1 && a <= 16) ? parts : undefined;
+}
+
+export { isInside };

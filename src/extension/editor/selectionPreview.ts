@@ -1,0 +1,54 @@
+// "Preview Sparse Representation of Selection": encodes the selected text in the worker and shows
+// the top terms as an inline decoration after the selection (can be turned off with
+// sembridge.preview.decorations or cleared with "SemBridge: Clear Selection Preview") and in the
+// inspector's expansion view.
+import * as vscode from 'vscode';
+import type { ModelSession } from '../model/modelSession';
+import type { ExpansionResult, SparseSummary } from '../../protocol/inspectorProtocol';
+
+export function decorationText(s: SparseSummary, terms = 6): string {
+  const top = s.terms
+    .slice(0, terms)
+    .map((t) => `${t.token} ${t.weight.toFixed(2)}`)
+    .join(' · ');
+  return ` ⟶ ${top}${s.terms.length > terms ? ' …' : ''} (${s.activeDims} dims, FLOPS ${s.flops.toFixed(2)})`;
+}
+
+export class SelectionPreview implements vscode.Disposable {
+  private readonly decoration = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), fontStyle: 'italic', margin: '0 0 0 1em' },
+    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+  });
+  private decorated?: vscode.TextEditor;
+
+  constructor(
+    private readonly session: ModelSession,
+    private readonly decorationsEnabled: () => boolean,
+  ) {}
+
+  async previewActiveSelection(show: (r: ExpansionResult) => Promise<void>): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor) throw new Error('open a text editor and select some text first');
+    const sel = editor.selection;
+    const text = editor.document.getText(sel.isEmpty ? editor.document.lineAt(sel.active.line).range : sel);
+    if (!text.trim()) throw new Error('the selection is empty');
+    const [summary] = await this.session.encode([text]);
+    this.clear();
+    if (this.decorationsEnabled()) {
+      const end = sel.isEmpty ? editor.document.lineAt(sel.active.line).range.end : sel.end;
+      editor.setDecorations(this.decoration, [{ range: new vscode.Range(end, end), renderOptions: { after: { contentText: decorationText(summary) } } }]);
+      this.decorated = editor;
+    }
+    await show({ text, target: summary });
+  }
+
+  clear(): void {
+    this.decorated?.setDecorations(this.decoration, []);
+    this.decorated = undefined;
+  }
+
+  dispose(): void {
+    this.clear();
+    this.decoration.dispose();
+  }
+}

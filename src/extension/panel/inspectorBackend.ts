@@ -1,0 +1,158 @@
+// Answers the inspector webview's requests. No `vscode` import: the panel class forwards the
+// parsed messages here, and tests call it directly against a real mapping and real workers.
+import { promises as fs } from 'node:fs';
+import type { ModelSession } from '../model/modelSession';
+import { sourcesOf, matchTypeOf } from '../mapping/compactMapping';
+import {
+  type CompareTableData,
+  type ExpansionResult,
+  type HostInfo,
+  type MappingQuery,
+  type RequestMessage,
+  type RequestMethod,
+  type RequestResult,
+  type SearchResult,
+  type SparseSummary,
+  type TokenDetail,
+} from '../../protocol/inspectorProtocol';
+
+export interface BackendDeps {
+  session: ModelSession;
+  info(): HostInfo;
+  /** the α the active model was made with (from its report), else the setting */
+  alpha(): number;
+  search(query: string, k: number): Promise<SearchResult>;
+  /** the English source model's representation, for the side-by-side expansion view */
+  encodeWithSource?(text: string): Promise<SparseSummary>;
+  /** path of the last compare table JSON (written by "Compare Initialisations…") */
+  compareTableFile(): string | undefined;
+}
+
+class BadParams extends Error {}
+
+function int(x: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) throw new BadParams(`${name} must be an integer in [${min}, ${max}]`);
+  return x;
+}
+function str(x: unknown, name: string, maxLen = 10_000): string {
+  if (typeof x !== 'string') throw new BadParams(`${name} must be a string`);
+  if (x.length > maxLen) throw new BadParams(`${name} is longer than ${maxLen} characters`);
+  return x;
+}
+
+export class InspectorBackend {
+  constructor(private readonly deps: BackendDeps) {}
+
+  async handle<M extends RequestMethod>(msg: RequestMessage<M>): Promise<RequestResult<M>> {
+    const p = msg.params as Record<string, unknown>;
+    switch (msg.method) {
+      case 'host/info':
+        return this.deps.info() as RequestResult<M>;
+      case 'mapping/query':
+        return (await this.query(p)) as RequestResult<M>;
+      case 'mapping/token':
+        return (await this.token(int(p.id, 'id'))) as RequestResult<M>;
+      case 'mapping/histogram':
+        return this.mappingIndex().histogram() as RequestResult<M>;
+      case 'expansion/encode':
+        return (await this.expansion(str(p.text, 'text'))) as RequestResult<M>;
+      case 'retrieval/search': {
+        const query = str(p.query, 'query').trim();
+        if (!query) throw new BadParams('type a query first');
+        return (await this.deps.search(query, int(p.k ?? 10, 'k', 1, 1000))) as RequestResult<M>;
+      }
+      case 'evaluation/table':
+        return (await this.compareTable()) as RequestResult<M>;
+      default:
+        throw new BadParams(`unknown request ${String(msg.method)}`);
+    }
+  }
+
+  private mappingIndex() {
+    const index = this.deps.session.index;
+    if (!index) this.deps.session.requireModel();
+    return index!;
+  }
+
+  private async query(p: Record<string, unknown>) {
+    const mode = p.mode === 'substring' || p.mode === 'text' ? p.mode : 'prefix';
+    const match = p.match === 'bridged' || p.match === 'fallback' ? p.match : 'all';
+    const q: MappingQuery = {
+      query: str(p.query, 'query'),
+      mode,
+      match,
+      minSupport: int(p.minSupport ?? 0, 'minSupport', 0, 1_000_000),
+      offset: int(p.offset ?? 0, 'offset'),
+      limit: int(p.limit ?? 100, 'limit', 0, 500),
+    };
+    const index = this.mappingIndex();
+    let ids: number[] | undefined;
+    if (mode === 'text' && q.query.trim()) {
+      const dir = this.deps.session.requireModel();
+      const [analysis] = await this.deps.session.call('analyzeLines', { modelDir: dir, lines: [q.query] });
+      ids = analysis.words.flatMap((w) => w.ids);
+    }
+    return index.query(q, ids);
+  }
+
+  private async token(id: number): Promise<TokenDetail> {
+    const mapping = this.mappingIndex().mapping;
+    const match = matchTypeOf(mapping, id);
+    if (!match) throw new BadParams(`token id ${id} is not in the mapping`);
+    const sources = sourcesOf(mapping, id);
+    const detail: TokenDetail = {
+      id,
+      token: mapping.tokens[id],
+      match,
+      support: mapping.support[id],
+      alpha: this.deps.alpha(),
+      sources,
+      candidates: [...sources].sort((a, b) => b.cosine - a.cosine).map(({ id: sid, token, cosine }) => ({ id: sid, token, cosine })),
+      candidatesFrom: 'mapping',
+      notes: [],
+    };
+    // every cosine outside an entmax support is at most the smallest one inside it
+    if (match === 'bridged' && detail.candidates.length) detail.nextCosine = detail.candidates[detail.candidates.length - 1].cosine;
+    try {
+      const extra = await this.deps.session.inspectToken(id);
+      if (extra.candidates.length) {
+        detail.candidates = extra.candidates;
+        detail.candidatesFrom = 'bridge-cache';
+        detail.nextCosine = undefined;
+      }
+      detail.bias = extra.bias;
+      detail.neighbours = extra.neighbours;
+      detail.notes.push(...extra.notes);
+    } catch (err) {
+      detail.notes.push(`Bias, nearest rows and the full cosine list: ${(err as Error).message}`);
+    }
+    return detail;
+  }
+
+  private async expansion(text: string): Promise<ExpansionResult> {
+    if (!text.trim()) throw new BadParams('type a query first');
+    const [target] = await this.deps.session.encode([text]);
+    const result: ExpansionResult = { text, target };
+    if (this.deps.encodeWithSource) {
+      try {
+        result.source = await this.deps.encodeWithSource(text);
+      } catch (err) {
+        result.sourceMissing = (err as Error).message;
+      }
+    } else result.sourceMissing = 'set sembridge.sourceModel to compare with the English model';
+    return result;
+  }
+
+  private async compareTable(): Promise<CompareTableData> {
+    const file = this.deps.compareTableFile();
+    if (!file) throw new BadParams('no comparison yet: run "SemBridge: Compare Initialisations…"');
+    let data: CompareTableData;
+    try {
+      data = JSON.parse(await fs.readFile(file, 'utf8')) as CompareTableData;
+    } catch (err) {
+      throw new Error(`${file}: cannot read the compare table (${(err as Error).message})`);
+    }
+    if (!Array.isArray(data.rows) || !Array.isArray(data.metrics)) throw new Error(`${file}: not a compare table (needs "metrics" and "rows")`);
+    return data;
+  }
+}

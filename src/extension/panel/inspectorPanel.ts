@@ -1,0 +1,133 @@
+// The inspector WebviewPanel: one at a time, restored after a reload by a serializer (the webview
+// keeps its inputs with setState), resources limited to dist/webview and media.
+import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import {
+  HOST_COMMANDS,
+  parseWebviewMessage,
+  type HostToWebview,
+  type NotificationMap,
+  type NotificationMethod,
+  type ViewName,
+} from '../../protocol/inspectorProtocol';
+import type { InspectorBackend } from './inspectorBackend';
+import { inspectorHtml, makeNonce } from './webviewHtml';
+
+export const INSPECTOR_VIEW_TYPE = 'sembridge.inspector';
+
+export interface PanelLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export class InspectorPanel {
+  private static current?: InspectorPanel;
+  private ready = false;
+  private readonly queue: HostToWebview[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      enableCommandUris: false,
+      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')],
+    };
+  }
+
+  /** Shows the panel (creating it if needed) and optionally jumps to a view or a token. */
+  static show(extensionUri: vscode.Uri, backend: InspectorBackend, log: PanelLog, target?: { view?: ViewName; tokenId?: number; text?: string }): InspectorPanel {
+    let p = InspectorPanel.current;
+    if (!p) {
+      const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, 'SemBridge Inspector', vscode.ViewColumn.Beside, InspectorPanel.options(extensionUri));
+      p = new InspectorPanel(panel, extensionUri, backend, log);
+    } else p.panel.reveal(undefined, true);
+    if (target) p.notify('view/show', { view: target.view ?? 'mapping', tokenId: target.tokenId, text: target.text });
+    return p;
+  }
+
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, backend: InspectorBackend, log: PanelLog): InspectorPanel {
+    panel.webview.options = InspectorPanel.options(extensionUri);
+    return new InspectorPanel(panel, extensionUri, backend, log);
+  }
+
+  static get active(): InspectorPanel | undefined {
+    return InspectorPanel.current;
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly backend: InspectorBackend,
+    private readonly log: PanelLog,
+  ) {
+    InspectorPanel.current?.panel.dispose();
+    InspectorPanel.current = this;
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
+    const webview = panel.webview;
+    const asUri = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...parts)).toString();
+    webview.html = inspectorHtml({
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      scriptUri: asUri('dist', 'webview', 'main.js'),
+      styleUri: asUri('media', 'inspector.css'),
+    });
+    this.disposables.push(
+      webview.onDidReceiveMessage((m) => void this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  notify<M extends NotificationMethod>(method: M, params: NotificationMap[M]): void {
+    const msg: HostToWebview = { kind: 'notification', method, params };
+    if (this.ready) void this.panel.webview.postMessage(msg);
+    else this.queue.push(msg);
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const msg = parseWebviewMessage(raw);
+    if (typeof msg === 'string') {
+      this.log.warn(`inspector: ignored a message: ${msg}`);
+      return;
+    }
+    if (msg.kind === 'request') {
+      let reply: HostToWebview;
+      try {
+        reply = { kind: 'response', id: msg.id, ok: true, result: await this.backend.handle(msg) };
+      } catch (err) {
+        reply = { kind: 'response', id: msg.id, ok: false, error: (err as Error).message };
+      }
+      void this.panel.webview.postMessage(reply);
+      return;
+    }
+    switch (msg.method) {
+      case 'webview/ready': {
+        this.ready = true;
+        for (const m of this.queue.splice(0)) void this.panel.webview.postMessage(m);
+        break;
+      }
+      case 'retrieval/open': {
+        const { path, line } = msg.params as { path: unknown; line?: unknown };
+        if (typeof path !== 'string' || !existsSync(path)) {
+          void vscode.window.showWarningMessage(`SemBridge: cannot open ${String(path)}: the file does not exist`);
+          return;
+        }
+        const ln = typeof line === 'number' && line >= 0 ? Math.floor(line) : 0;
+        const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(path));
+        await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(ln, 0, ln, 0) });
+        break;
+      }
+      case 'host/runCommand': {
+        const command = (msg.params as { command: unknown }).command;
+        if (typeof command === 'string' && (HOST_COMMANDS as readonly string[]).includes(command)) await vscode.commands.executeCommand(command);
+        else this.log.warn(`inspector: refused to run command ${String(command)}`);
+        break;
+      }
+    }
+  }
+
+  dispose(): void {
+    if (InspectorPanel.current === this) InspectorPanel.current = undefined;
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,59 @@
+// Worker-thread entry (bundled to dist/workers/jobs.worker.js): runs the operation a message
+// names and streams its progress back. Cancellation is cooperative first (the core checks the
+// signal between batches and removes half-written outputs); the host terminates the thread if
+// the operation does not stop in time.
+import { parentPort } from 'node:worker_threads';
+import { operations, type OperationContext } from './operations';
+import type { HostToWorker, SerializedError, WorkerToHost } from './workerProtocol';
+
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
+const port = parentPort;
+if (!port) throw new Error('jobs.worker must run in a worker thread');
+
+const signals = new Map<number, { cancelled: boolean }>();
+
+function post(msg: WorkerToHost, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
+}
+
+function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) return { name: err.name, message: err.message, subject: (err as { subject?: string }).subject };
+  return { name: 'Error', message: String(err) };
+}
+
+port.on('message', (msg: HostToWorker) => {
+  if (msg.kind === 'cancel') {
+    const s = signals.get(msg.jobId);
+    if (s) s.cancelled = true;
+    return;
+  }
+  const { jobId, op, params } = msg;
+  const signal = { cancelled: false };
+  signals.set(jobId, signal);
+  let transfer: ArrayBuffer[] = [];
+  let lastProgress = 0;
+  const ctx: OperationContext = {
+    signal,
+    onProgress: (progress) => {
+      // at most ~10 progress messages a second: the host only redraws a notification
+      const now = Date.now();
+      if (now - lastProgress < 100 && progress.done < progress.total) return;
+      lastProgress = now;
+      post({ kind: 'progress', jobId, progress });
+    },
+    log: (level, message) => post({ kind: 'log', jobId, level, message }),
+    transfer: (buffers) => {
+      transfer = buffers;
+    },
+  };
+  const fn = operations[op] as ((p: unknown, c: OperationContext) => Promise<unknown>) | undefined;
+  if (!fn) {
+    post({ kind: 'error', jobId, error: { name: 'Error', message: `unknown operation ${String(op)}` } });
+    return;
+  }
+  fn(params, ctx)
+    .then((result) => post({ kind: 'result', jobId, result }, transfer))
+    .catch((err) => post({ kind: 'error', jobId, error: serializeError(err) }))
+    .finally(() => signals.delete(jobId));
+});

@@ -1,0 +1,96 @@
+// SemBridge-specific steps shared by the scenarios: command titles read from the manifest, the model
+// settings, answering the prompts a command shows, and a transferred model for the scenarios that
+// need one.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let manifest;
+function contributes(repo) {
+  manifest ??= JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+  return manifest.contributes ?? {};
+}
+
+/**
+ * The palette title ("Category: Title") of the contributed command whose title matches `re`.
+ * Reading it from package.json keeps scenarios typing exactly what the user sees.
+ */
+export function commandTitle(repo, re) {
+  const cmds = contributes(repo).commands ?? [];
+  const c = cmds.find((x) => re.test(x.title) || re.test(`${x.category ?? ''}: ${x.title}`));
+  if (!c) {
+    const list = cmds.map((x) => `${x.category ? `${x.category}: ` : ''}${x.title}`).join('; ') || '(none)';
+    throw new Error(`package.json contributes no command matching ${re}; it contributes: ${list}`);
+  }
+  return c.category ? `${c.category}: ${c.title}` : c.title;
+}
+
+/** The `sembridge.*` setting keys the extension declares. */
+export function declaredSettings(repo) {
+  const conf = contributes(repo).configuration;
+  const blocks = Array.isArray(conf) ? conf : conf ? [conf] : [];
+  return new Set(blocks.flatMap((b) => Object.keys(b.properties ?? {})));
+}
+
+/** Settings pointing the extension at the fixture models (only keys it declares). */
+export function modelSettings(repo, paths, extra = {}) {
+  const declared = declaredSettings(repo);
+  const wanted = {
+    'sembridge.sourceModel': paths.sourceModel,
+    'sembridge.targetTokenizer': paths.targetTokenizer,
+    'sembridge.bridgeModel': paths.bridgeModel,
+    ...extra,
+  };
+  return Object.fromEntries(Object.entries(wanted).filter(([k]) => declared.has(k)));
+}
+
+/**
+ * Answers whatever quick inputs a command shows, until `done()` is true. Each answer is
+ * `{ match: RegExp, value?: string, pick?: string|RegExp }` tested against the quick input's
+ * title/placeholder/prompt; an unexpected prompt fails with its text, so a changed dialog is visible.
+ */
+export async function answerPrompts(t, answers, done, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  const seen = [];
+  while (Date.now() < deadline) {
+    if (await done()) return seen;
+    const visible = await t.wb.quickInput.isVisible().catch(() => false);
+    if (visible) {
+      const text = await t.wb.describeQuickInput();
+      const a = answers.find((x) => x.match.test(text));
+      if (!a) throw new Error(`unexpected prompt: "${text}" (answers known for ${answers.map((x) => x.match).join(', ')})`);
+      if (seen.length > 12) throw new Error(`prompts keep coming: ${seen.join(' / ')}`);
+      seen.push(text);
+      t.log(`prompt "${text}" -> ${a.value ?? a.pick}`);
+      if (a.pick) await t.wb.pick(a.pick);
+      else await t.wb.answerQuickInput(a.value);
+      await sleep(400);
+      continue;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out answering prompts (answered: ${seen.join(' / ') || 'none'})`);
+}
+
+/** Finds `name` anywhere below `dir` (the mapping sits in <model>/sembridge/mapping.jsonl). */
+export function findFile(dir, name, depth = 3) {
+  if (!existsSync(dir)) return undefined;
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (e === name) return p;
+    if (depth > 0 && statSync(p).isDirectory()) {
+      const f = findFile(p, name, depth - 1);
+      if (f) return f;
+    }
+  }
+  return undefined;
+}
+
+/** Leftovers of an atomic write (`.<name>.tmp-*`) next to `outputDir`. */
+export function tempLeftovers(outputDir) {
+  const parent = join(outputDir, '..');
+  const base = outputDir.split('/').pop();
+  if (!existsSync(parent)) return [];
+  return readdirSync(parent).filter((e) => e.startsWith(`.${base}.tmp-`));
+}

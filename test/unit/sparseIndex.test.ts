@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SparseIndex } from '../../src/core/index/sparseIndex';
+import { loadIndex, saveIndex } from '../../src/core/index/indexStore';
+import type { SparseVector } from '../../src/core/types';
+import { bruteForceTopK, mulberry32, syntheticVectors } from '../helpers/syntheticSparse';
+
+const identity = { modelHash: 'a'.repeat(64), vocabSize: 2000 };
+
+function randomCorpus(n: number, seed: number) {
+  return syntheticVectors(n, { vocabSize: identity.vocabSize, nnz: 40, seed }).map((vec, i) => ({ id: `doc${String(i).padStart(5, '0')}`, vec }));
+}
+
+function assertSameHits(index: SparseIndex, got: { slot: number; score: number }[], want: { id: string; score: number }[], what: string) {
+  assert.deepEqual(
+    got.map((h) => index.docAt(h.slot).id),
+    want.map((w) => w.id),
+    what,
+  );
+  got.forEach((h, i) => assert.ok(Math.abs(h.score - want[i].score) < 1e-9 * Math.max(1, want[i].score), `${what}: score ${h.score} vs ${want[i].score}`));
+}
+
+test('MaxScore top-k equals brute-force scoring on random SPLADE-like data', () => {
+  const docs = randomCorpus(1500, 7);
+  const index = new SparseIndex(identity);
+  for (const d of docs) index.add({ id: d.id, text: '' }, d.vec);
+  const queries = syntheticVectors(60, { vocabSize: identity.vocabSize, nnz: 20, seed: 99 });
+  let pruned = 0;
+  for (const [qi, q] of queries.entries()) {
+    for (const k of [1, 10, 100]) {
+      const stats = { scored: 0 };
+      const got = index.search(q, k, stats);
+      assertSameHits(index, got, bruteForceTopK(q, docs, k), `query ${qi}, k=${k}`);
+      assertSameHits(index, index.exhaustiveSearch(q, k), bruteForceTopK(q, docs, k), `exhaustive ${qi}, k=${k}`);
+      if (k === 10) pruned += docs.length - stats.scored;
+    }
+  }
+  assert.ok(pruned > 0, 'MaxScore skipped no document at all');
+});
+
+test('results stay exact after removals, replacements and compaction', () => {
+  const docs = randomCorpus(3000, 11);
+  const index = new SparseIndex(identity);
+  for (const d of docs) index.add({ id: d.id, text: '' }, d.vec);
+  const rand = mulberry32(5);
+  const live = new Map(docs.map((d) => [d.id, d]));
+  // remove a third (enough to trigger automatic compaction), replace some with new vectors
+  const fresh = syntheticVectors(200, { vocabSize: identity.vocabSize, nnz: 40, seed: 1234 });
+  for (const d of docs) if (rand() < 0.35) {
+    assert.equal(index.remove(d.id), true);
+    live.delete(d.id);
+  }
+  fresh.forEach((vec, i) => {
+    const id = docs[i * 7].id;
+    index.add({ id, text: 'replaced' }, vec);
+    live.set(id, { id, vec });
+  });
+  assert.equal(index.size, live.size);
+  assert.equal(index.remove('no-such-doc'), false);
+  const queries = syntheticVectors(30, { vocabSize: identity.vocabSize, nnz: 20, seed: 3 });
+  for (const q of queries) assertSameHits(index, index.search(q, 10), bruteForceTopK(q, [...live.values()], 10), 'after updates');
+  index.compact();
+  assert.equal(index.numSlots, live.size);
+  for (const q of queries) assertSameHits(index, index.search(q, 10), bruteForceTopK(q, [...live.values()], 10), 'after compaction');
+});
+
+test('equal scores rank by document id descending (trec_eval order), whatever the insertion order', () => {
+  const index = new SparseIndex(identity);
+  const v: SparseVector = { ids: Uint32Array.from([3, 9]), weights: Float32Array.from([1, 2]) };
+  for (const id of ['b', 'd', 'a', 'c']) index.add({ id, text: id }, v);
+  const q: SparseVector = { ids: Uint32Array.from([9]), weights: Float32Array.from([1]) };
+  assert.deepEqual(index.search(q, 3).map((h) => index.docAt(h.slot).id), ['d', 'c', 'b']);
+  assert.deepEqual(index.exhaustiveSearch(q, 3).map((h) => index.docAt(h.slot).id), ['d', 'c', 'b']);
+});
+
+test('bad vectors are refused with the passage named', () => {
+  const index = new SparseIndex(identity);
+  assert.throws(() => index.add({ id: 'x', text: '' }, { ids: Uint32Array.from([5, 2]), weights: Float32Array.from([1, 1]) }), /x.*ascending/);
+  assert.throws(() => index.add({ id: 'y', text: '' }, { ids: Uint32Array.from([5000]), weights: Float32Array.from([1]) }), /outside the vocabulary/);
+});
+
+test('save/load round-trips exactly; damage, other versions and other models are refused', async () => {
+  const docs = randomCorpus(400, 21);
+  const index = new SparseIndex(identity);
+  docs.forEach((d, i) => index.add({ id: d.id, title: i % 2 ? 'T' : undefined, text: `text ${i}`, source: { file: 'f.md', startLine: i + 1, endLine: i + 2, passage: i } }, d.vec));
+  index.remove(docs[3].id);
+  const dir = join(mkdtempSync(join(tmpdir(), 'sb-index-')), 'idx');
+  const manifest = await saveIndex(index, dir, { corpus: '/x' });
+  assert.equal(manifest.numDocs, 399);
+  assert.equal(manifest.version, 1);
+  const { index: back } = await loadIndex(dir, { expect: identity });
+  assert.equal(back.size, 399);
+  assert.deepEqual(back.getDoc(docs[5].id), index.getDoc(docs[5].id));
+  const queries = syntheticVectors(20, { vocabSize: identity.vocabSize, nnz: 20, seed: 8 });
+  for (const q of queries) assert.deepEqual(back.search(q, 10).map((h) => [back.docAt(h.slot).id, h.score]), index.search(q, 10).map((h) => [index.docAt(h.slot).id, h.score]));
+  // a loaded index can still be updated
+  back.add({ id: 'new', text: 'n' }, docs[0].vec);
+  assert.equal(back.getDoc('new')!.nnz, docs[0].vec.ids.length);
+
+  await assert.rejects(loadIndex(dir, { expect: { modelHash: 'b'.repeat(64), vocabSize: 2000 } }), /built by another model.*Rebuild/);
+  await assert.rejects(loadIndex(dir, { expect: { modelHash: 'a'.repeat(64), vocabSize: 3000 } }), /another model/);
+
+  const postings = join(dir, 'postings.bin');
+  const bytes = readFileSync(postings);
+  bytes[bytes.length - 5] ^= 0xff;
+  writeFileSync(postings, bytes);
+  await assert.rejects(loadIndex(dir), /postings\.bin: checksum mismatch/);
+
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...m, version: 99 }));
+  await assert.rejects(loadIndex(dir), /version 99 is not supported/);
+  await assert.rejects(loadIndex(join(dir, 'nope')), /manifest\.json is missing/);
+});
+
+test('removeFile drops every passage of one source file', () => {
+  const index = new SparseIndex(identity);
+  const v: SparseVector = { ids: Uint32Array.from([1]), weights: Float32Array.from([1]) };
+  for (let i = 0; i < 3; i++) index.add({ id: `a.md#${i}`, text: '', source: { file: 'a.md', startLine: 1, endLine: 1, passage: i } }, v);
+  index.add({ id: 'b.md#0', text: '', source: { file: 'b.md', startLine: 1, endLine: 1, passage: 0 } }, v);
+  assert.equal(index.removeFile('a.md'), 3);
+  assert.deepEqual([...index.liveDocs()].map((d) => d.id), ['b.md#0']);
+});

@@ -1,0 +1,99 @@
+// The inspector app: tabs for the four views, state kept through the webview's setState, and the
+// protocol endpoint. Independent of the custom elements' definitions so tests can build it.
+import { restoreState, VIEW_NAMES, type HostToWebview, type InspectorState, type ViewName, type WebviewToHost } from '../src/protocol/inspectorProtocol';
+import { h, replace } from './dom';
+import { Rpc } from './rpc';
+import type { View, ViewContext } from './context';
+import { MappingView } from './views/mappingView';
+import { ExpansionView } from './views/expansionView';
+import { RetrievalView } from './views/retrievalView';
+import { EvaluationView } from './views/evaluationView';
+
+export interface WebviewApi {
+  postMessage(msg: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+const TAB_TITLES: Record<ViewName, string> = { mapping: 'Mapping', expansion: 'Expansion', retrieval: 'Retrieval', evaluation: 'Evaluation' };
+
+export class InspectorApp {
+  readonly rpc: Rpc;
+  readonly state: InspectorState;
+  readonly views: Record<ViewName, View>;
+  private readonly shown = new Set<ViewName>();
+  private readonly tabs: HTMLElement;
+  private readonly banner = h('div', { id: 'host-banner', class: 'banner', hidden: true });
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly api: WebviewApi,
+    timeoutMs?: number,
+  ) {
+    this.rpc = new Rpc((m: WebviewToHost) => api.postMessage(m), timeoutMs);
+    this.state = restoreState(api.getState());
+    const ctx: ViewContext = {
+      rpc: this.rpc,
+      state: this.state,
+      save: () => api.setState(this.state),
+      go: (view, opts) => this.go(view, opts),
+    };
+    const expansion = new ExpansionView(ctx);
+    this.views = { mapping: new MappingView(ctx), expansion, retrieval: new RetrievalView(ctx), evaluation: new EvaluationView(ctx) };
+    this.tabs = h('vscode-tabs', { id: 'tabs', panel: true });
+    for (const name of VIEW_NAMES) {
+      this.tabs.appendChild(h('vscode-tab-header', { slot: 'header', id: `tab-${name}` }, TAB_TITLES[name]));
+      this.tabs.appendChild(h('vscode-tab-panel', { id: `panel-${name}` }, this.views[name].root));
+    }
+    this.tabs.addEventListener('vsc-tabs-select', (e) => {
+      const i = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
+      this.activate(VIEW_NAMES[i]);
+    });
+    this.rpc.on('view/show', (p) => this.go(p.view, p));
+    this.rpc.on('host/changed', (info) => {
+      this.showBanner(info.activeModel ? undefined : info.activeModelProblem ?? 'No active model. Run "SemBridge: Transfer Encoder to Target Language…" or set sembridge.activeModel.');
+      for (const v of this.shown) this.views[v].refresh();
+    });
+    this.rpc.on('selection/preview', (r) => {
+      this.go('expansion');
+      expansion.display(r);
+    });
+    replace(root, this.banner, this.tabs);
+  }
+
+  private showBanner(text: string | undefined): void {
+    replace(this.banner, text ?? '');
+    this.banner.hidden = !text;
+  }
+
+  receive(msg: HostToWebview): void {
+    this.rpc.receive(msg);
+  }
+
+  /** First paint: restores the saved view, asks the host for its state, tells it we are ready. */
+  start(): void {
+    this.activate(this.state.view);
+    void this.rpc.request('host/info', {}).then(
+      (info) => this.showBanner(info.activeModel ? undefined : info.activeModelProblem ?? 'No active model. Run "SemBridge: Transfer Encoder to Target Language…" or set sembridge.activeModel.'),
+      (err) => this.showBanner((err as Error).message),
+    );
+    this.root.setAttribute('data-state', 'ready');
+    this.rpc.command('webview/ready', { view: this.state.view });
+  }
+
+  go(view: ViewName, opts: { tokenId?: number; text?: string } = {}): void {
+    this.activate(view);
+    if (opts.tokenId !== undefined || opts.text !== undefined) this.views[view].show?.(opts);
+  }
+
+  private activate(view: ViewName): void {
+    (this.tabs as HTMLElement & { selectedIndex?: number }).selectedIndex = VIEW_NAMES.indexOf(view);
+    this.root.setAttribute('data-view', view);
+    this.state.view = view;
+    this.api.setState(this.state);
+    if (!this.shown.has(view)) {
+      this.shown.add(view);
+      this.views[view].refresh();
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Hand-drawn charts: horizontal bars as CSS-sized divs (widths through the CSSOM, which the CSP
+// allows, never a style attribute) and a small SVG column chart. Labels are text nodes.
+import { h, svg, fmt } from './dom';
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** second number shown after the bar (e.g. the cosine) */
+  note?: string;
+  title?: string;
+}
+
+/** A list of labelled horizontal bars scaled to the largest value. */
+export function barChart(id: string, bars: Bar[], opts: { digits?: number; onClick?: (i: number) => void } = {}): HTMLElement {
+  const max = Math.max(1e-12, ...bars.map((b) => Math.abs(b.value)));
+  const root = h('div', { id, class: 'bars', role: 'list' });
+  bars.forEach((b, i) => {
+    const fill = h('div', { class: 'bar-fill' });
+    fill.style.width = `${Math.max(0, Math.min(100, (100 * Math.abs(b.value)) / max)).toFixed(2)}%`;
+    const row = h(
+      'div',
+      { class: 'bar-row', role: 'listitem', title: b.title ?? b.label, 'data-index': i },
+      h('span', { class: 'bar-label' }, b.label),
+      h('div', { class: 'bar-track' }, fill),
+      h('span', { class: 'bar-value' }, fmt(b.value, opts.digits ?? 3)),
+      b.note !== undefined ? h('span', { class: 'bar-note' }, b.note) : null,
+    );
+    if (opts.onClick) {
+      row.classList.add('clickable');
+      row.addEventListener('click', () => opts.onClick!(i));
+    }
+    root.appendChild(row);
+  });
+  return root;
+}
+
+/** Column chart (SVG) of counts, e.g. the support-size histogram. */
+export function columnChart(id: string, counts: number[], labelOf: (i: number) => string, title: string): HTMLElement {
+  const W = 320;
+  const H = 110;
+  const pad = 16;
+  const max = Math.max(1, ...counts);
+  const bw = (W - 2 * pad) / Math.max(1, counts.length);
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', height: H, role: 'img', 'aria-label': title, class: 'columns' });
+  counts.forEach((c, i) => {
+    const hgt = ((H - 2 * pad) * c) / max;
+    const rect = svg('rect', { x: (pad + i * bw).toFixed(1), y: (H - pad - hgt).toFixed(1), width: Math.max(1, bw - 1).toFixed(1), height: hgt.toFixed(1), class: 'column' });
+    rect.appendChild(svg('title', null, `${labelOf(i)}: ${c}`));
+    chart.appendChild(rect);
+  });
+  chart.appendChild(svg('text', { x: pad, y: H - 2, class: 'axis' }, labelOf(0)));
+  chart.appendChild(svg('text', { x: W - pad, y: H - 2, class: 'axis', 'text-anchor': 'end' }, labelOf(counts.length - 1)));
+  chart.appendChild(svg('text', { x: pad, y: 10, class: 'axis' }, `max ${max}`));
+  return h('figure', { id, class: 'chart' }, chart, h('figcaption', null, title));
+}

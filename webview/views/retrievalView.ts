@@ -1,0 +1,92 @@
+// Retrieval view: query the indexed corpus; ranked hits with score, snippet (matched terms
+// highlighted, as text), per-term contribution bars, and a click to open the passage's file.
+import type { SearchHit, SearchResult } from '../../src/protocol/inspectorProtocol';
+import { h, replace, fmt, highlighted } from '../dom';
+import { barChart } from '../charts';
+import { errorBox, markLoaded, type View, type ViewContext } from '../context';
+
+export function hitElement(hit: SearchHit, open?: (loc: { path: string; line?: number }) => void): HTMLElement {
+  const title = h('span', { class: 'hit-title' }, hit.title || hit.docId);
+  const header = h('div', { class: 'hit-header' }, h('span', { class: 'rank' }, `#${hit.rank}`), title, h('span', { class: 'score' }, `score ${fmt(hit.score)}`));
+  const el = h(
+    'article',
+    { class: 'hit', 'data-doc-id': hit.docId },
+    header,
+    h('div', { class: 'hit-snippet' }, highlighted(hit.snippet, hit.highlights)),
+    barChart(
+      `terms-${hit.rank}`,
+      hit.terms.map((t) => ({ label: t.token, value: t.contribution })),
+    ),
+  );
+  if (hit.location && open) {
+    const loc = hit.location;
+    const btn = h('vscode-button', { class: 'open-hit', secondary: true, title: `${loc.path}${loc.line !== undefined ? `:${loc.line + 1}` : ''}` }, 'Open');
+    btn.addEventListener('click', () => open(loc));
+    header.appendChild(btn);
+    title.classList.add('clickable');
+    title.addEventListener('click', () => open(loc));
+  }
+  return el;
+}
+
+export class RetrievalView implements View {
+  readonly name = 'retrieval' as const;
+  readonly root: HTMLElement;
+  private readonly input: HTMLInputElement;
+  private readonly hits = h('div', { id: 'hits', role: 'list' });
+  private readonly meta = h('div', { id: 'retrieval-meta', class: 'muted' });
+  private readonly error = errorBox('retrieval-error');
+  private request = 0;
+
+  constructor(private readonly ctx: ViewContext) {
+    this.input = h('input', { id: 'retrieval-search', type: 'search', placeholder: 'Search the indexed corpus', spellcheck: 'false', autocomplete: 'off' });
+    this.input.value = ctx.state.retrieval.query;
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') void this.search();
+    });
+    this.input.addEventListener('input', () => {
+      this.ctx.state.retrieval.query = this.input.value;
+      this.ctx.save();
+    });
+    const run = h('vscode-button', { id: 'retrieval-run' }, 'Search');
+    run.addEventListener('click', () => void this.search());
+    this.root = h('section', { id: 'view-retrieval', class: 'view' }, this.error.el, h('div', { class: 'toolbar' }, this.input, run), this.meta, this.hits);
+  }
+
+  refresh(): void {
+    markLoaded(this.root);
+    if (this.ctx.state.retrieval.query.trim()) void this.search();
+  }
+
+  show(opts: { text?: string }): void {
+    if (opts.text !== undefined) {
+      this.input.value = opts.text;
+      this.ctx.state.retrieval.query = opts.text;
+      this.ctx.save();
+      void this.search();
+    }
+  }
+
+  render(r: SearchResult): void {
+    replace(this.meta, `${r.hits.length} hits in ${r.index} · ${r.tookMs.toFixed(0)} ms`);
+    replace(this.hits, ...r.hits.map((hit) => hitElement(hit, (loc) => this.ctx.rpc.command('retrieval/open', loc))));
+    if (r.hits.length === 0) this.hits.appendChild(h('div', { class: 'muted' }, 'No document matches any term of the query.'));
+    markLoaded(this.root);
+  }
+
+  async search(): Promise<void> {
+    const query = this.input.value.trim();
+    if (!query) return;
+    const req = ++this.request;
+    this.error.clear();
+    this.hits.setAttribute('aria-busy', 'true');
+    try {
+      const r = await this.ctx.rpc.request('retrieval/search', { query, k: 20 });
+      if (req === this.request) this.render(r);
+    } catch (err) {
+      if (req === this.request) this.error.show(err);
+    } finally {
+      this.hits.removeAttribute('aria-busy');
+    }
+  }
+}
