@@ -15,6 +15,7 @@ const registry: Record<string, () => Promise<{ command: CliCommand }>> = {
   eval: () => import('./commands/eval'),
   export: () => import('./commands/export'),
   reconstruct: () => import('./commands/reconstruct'),
+  'generate-model': () => import('./commands/generateModel'),
 };
 
 function usage(): string {

@@ -197,7 +197,7 @@ export class MatmulEngine {
    * Row-wise top K of A·Bᵀ: values [m,K] sorted descending and column indices [m,K].
    * K is clamped to n.
    */
-  async topKTransB(a: Matrix, b: Matrix, k: number): Promise<{ k: number; values: Float32Array; indices: BigInt64Array }> {
+  async topKTransB(a: Matrix, b: Matrix, k: number): Promise<{ k: number; values: Float32Array; indices: Uint32Array }> {
     if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
     const kk = Math.max(1, Math.min(k, b.rows));
     const out = await this.topKSession.run({
@@ -205,7 +205,13 @@ export class MatmulEngine {
       B: tensor(this.ort, b.data, b.rows, b.cols),
       K: new this.ort.Tensor('int64', BigInt64Array.from([BigInt(kk)]), [1]),
     });
-    return { k: kk, values: out.values.data as Float32Array, indices: out.indices.data as BigInt64Array };
+    // column indices fit in 32 bits: keep the low words of the little-endian int64s (BigInt
+    // element access would allocate per read)
+    const big = out.indices.data as BigInt64Array;
+    const words = new Uint32Array(big.buffer, big.byteOffset, big.length * 2);
+    const indices = new Uint32Array(big.length);
+    for (let i = 0; i < indices.length; i++) indices[i] = words[2 * i];
+    return { k: kk, values: out.values.data as Float32Array, indices };
   }
 
   async release(): Promise<void> {

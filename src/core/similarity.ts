@@ -197,7 +197,7 @@ export async function entmaxOverAllSources(
    * Entmax for row t from its top-(kk+1) list (values/indices at offset o). Returns the support
    * size, or -1 when the certificate fails (the row must be redone with a larger K).
    */
-  const solveRow = (t: number, tn: number, values: Float32Array, indices: BigInt64Array, o: number, kk: number, complete: boolean): number => {
+  const solveRow = (t: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
     // 1) entmax on the float32 cosines of the top kk
     const listLen = complete ? Math.min(kk + 1, nCand) : kk;
     const v = values.subarray(o, o + listLen);
@@ -213,7 +213,7 @@ export async function entmaxOverAllSources(
         candI = new Uint32Array(nextPow2(m));
       }
       for (let i = 0; i < m; i++) {
-        const s = index.ids[Number(indices[o + i])];
+        const s = index.ids[indices[o + i]];
         candI[i] = s;
         candC[i] = cosine64(targetBridge, t, tn, index, s);
       }
@@ -225,7 +225,7 @@ export async function entmaxOverAllSources(
         candI = new Uint32Array(nextPow2(m));
       }
       for (let i = 0; i < m; i++) {
-        candI[i] = index.ids[Number(indices[o + i])];
+        candI[i] = index.ids[indices[o + i]];
         candC[i] = v[i];
       }
     }
@@ -384,7 +384,7 @@ export async function topKCosine(
       }
       const o = i * top.k;
       for (let j = 0; j < k; j++) {
-        ids[j] = index.ids[Number(top.indices[o + j])];
+        ids[j] = index.ids[top.indices[o + j]];
         c[j] = exact ? cosine64(targetBridge, t, norms[i], index, ids[j]) : top.values[o + j];
       }
       if (exact) sortPairsDesc(c, ids, k);

@@ -1,8 +1,9 @@
 // An inverted index of learned sparse vectors with exact top-k retrieval by MaxScore
-// (Turtle & Flood 1995): query terms are ordered by their score upper bound q_j·max_d w_dj; the
-// terms whose upper bounds together cannot lift a document above the current k-th score are
-// "non-essential" and only probed (by galloping search) for documents found through the others.
-// Results equal exhaustive scoring (see test/unit/sparseIndex.test.ts).
+// (Turtle & Flood 1995) evaluated term-at-a-time: query terms are ordered by their score upper
+// bound q_j·max_d w_dj, the leading ("essential") terms are accumulated in full, and once the
+// bounds of the rest cannot lift an unseen document above the current k-th score, the remaining
+// terms only update surviving candidates. Results equal exhaustive scoring (see
+// test/unit/sparseIndex.test.ts); bench/index.bench.ts measures the speed.
 //
 // Documents live in slots numbered in insertion order, so every posting list stays sorted by slot
 // when documents are appended. Removal marks a slot dead; `compact()` rewrites the lists without
@@ -48,6 +49,9 @@ export class SparseIndex {
   private slotById = new Map<string, number>();
   private deadCount = 0;
   private postingCount = 0;
+  /** per-query scratch (search is synchronous, so one set per index suffices) */
+  private acc = new Float64Array(0);
+  private cand = new Uint32Array(0);
 
   constructor(
     readonly identity: EncoderIdentity,
@@ -261,10 +265,30 @@ export class SparseIndex {
     return 0;
   }
 
-  /** Exact top-k by MaxScore. Hits are best first (score desc, then id desc). */
+  /**
+   * Exact top-k, best first (score desc, then id desc). Term-at-a-time MaxScore:
+   *  1. terms are taken in decreasing order of their upper bound q_j·max w_j and accumulated in
+   *     full into a dense score array ("essential" terms);
+   *  2. once the bounds of the remaining terms sum to less than θ, the k-th best partial score
+   *     (a lower bound of the final k-th score), no other document can still enter the top k, so
+   *     the remaining ("non-essential") terms only update the surviving candidates, found in their
+   *     postings by galloping search, and candidates whose partial score plus the remaining bounds
+   *     falls below θ are dropped after each term.
+   * Term-at-a-time suits learned sparse weights, which defeat document-at-a-time skipping
+   * (Mackenzie et al., "Wacky Weights"), and is cheap in JavaScript (one typed-array pass per list).
+   */
   search(query: SparseVector, k: number, stats?: SearchStats): Hit[] {
+    return this.topK(query, k, true, stats);
+  }
+
+  /** Reference: scores every document term-at-a-time, then takes the top k (same order rules). */
+  exhaustiveSearch(query: SparseVector, k: number, stats?: SearchStats): Hit[] {
+    return this.topK(query, k, false, stats);
+  }
+
+  private topK(query: SparseVector, k: number, prune: boolean, stats?: SearchStats): Hit[] {
+    if (stats) stats.scored = 0;
     if (k <= 0) return [];
-    // gather the query terms that can contribute
     const terms: number[] = [];
     const qws: number[] = [];
     for (let i = 0; i < query.ids.length; i++) {
@@ -277,104 +301,122 @@ export class SparseIndex {
     }
     const n = terms.length;
     if (n === 0) return [];
-    const order = terms.map((_, i) => i).sort((a, b) => qws[a] * this.maxW[terms[a]] - qws[b] * this.maxW[terms[b]]);
-    const docs: Uint32Array[] = new Array(n);
-    const wts: Float32Array[] = new Array(n);
-    const lens = new Int32Array(n);
-    const qw = new Float64Array(n);
-    const prefixUb = new Float64Array(n);
-    let acc = 0;
-    for (let r = 0; r < n; r++) {
-      const i = order[r];
-      const t = terms[i];
-      docs[r] = this.pDocs[t];
-      wts[r] = this.pWeights[t];
-      lens[r] = this.pLen[t];
-      qw[r] = qws[i];
-      acc += qws[i] * this.maxW[t];
-      prefixUb[r] = acc * UB_SLACK;
+    const order = terms.map((_, i) => i).sort((a, b) => qws[b] * this.maxW[terms[b]] - qws[a] * this.maxW[terms[a]]);
+    // suffixUb[r] bounds what terms r.. can still add to any document; prefixUb[r] what terms ..r can
+    const suffixUb = new Float64Array(n + 1);
+    for (let r = n - 1; r >= 0; r--) suffixUb[r] = (suffixUb[r + 1] + qws[order[r]] * this.maxW[terms[order[r]]]) * UB_SLACK;
+    const slots = this.docs.length;
+    if (this.acc.length < slots) {
+      const cap = Math.max(slots, this.acc.length * 2);
+      this.acc = new Float64Array(cap);
+      this.cand = new Uint32Array(cap);
     }
-    const pos = new Int32Array(n);
-    const heap = new TopKHeap(k, this.tieBreak);
+    const acc = this.acc;
     const alive = this.alive;
-    let threshold = -Infinity;
-    let firstEssential = 0;
+    try {
+      let r = 0;
+      let threshold = -Infinity;
+      let prefix = 0;
+      // phase 1: essential terms, accumulated in full
+      for (; r < n; r++) {
+        const t = terms[order[r]];
+        const w = qws[order[r]];
+        const docs = this.pDocs[t];
+        const wts = this.pWeights[t];
+        for (let p = 0, len = this.pLen[t]; p < len; p++) acc[docs[p]] += w * wts[p];
+        prefix += w * this.maxW[t];
+        // θ ≤ best partial score ≤ prefix, so θ is only worth computing once the rest weighs less
+        if (prune && r + 1 < n && suffixUb[r + 1] < prefix) {
+          threshold = this.kthLargest(k, slots, null);
+          if (suffixUb[r + 1] < threshold) {
+            r++;
+            break;
+          }
+        }
+      }
+      if (r >= n) return this.collect(k, slots, null, stats);
+      // phase 2: the candidates are the documents that can still reach θ
+      const cand = this.cand;
+      let nc = 0;
+      const need = threshold - suffixUb[r];
+      for (let d = 0; d < slots; d++) if (acc[d] >= need && acc[d] > 0 && alive[d]) cand[nc++] = d;
+      for (; r < n; r++) {
+        const t = terms[order[r]];
+        const w = qws[order[r]];
+        const docs = this.pDocs[t];
+        const wts = this.pWeights[t];
+        const len = this.pLen[t];
+        let p = 0;
+        for (let i = 0; i < nc && p < len; i++) {
+          const d = cand[i];
+          if (docs[p] < d) {
+            // gallop, then binary search for the first posting ≥ d
+            let step = 1;
+            let hi = p + 1;
+            while (hi < len && docs[hi] < d) {
+              p = hi;
+              step <<= 1;
+              hi = p + step;
+            }
+            if (hi > len) hi = len;
+            let lo = p + 1;
+            while (lo < hi) {
+              const mid = (lo + hi) >>> 1;
+              if (docs[mid] < d) lo = mid + 1;
+              else hi = mid;
+            }
+            p = lo;
+          }
+          if (p < len && docs[p] === d) acc[d] += w * wts[p];
+        }
+        if (r + 1 < n) {
+          threshold = Math.max(threshold, this.kthLargest(k, nc, cand));
+          const needNext = threshold - suffixUb[r + 1];
+          let m = 0;
+          for (let i = 0; i < nc; i++) if (acc[cand[i]] >= needNext) cand[m++] = cand[i];
+          nc = m;
+        }
+      }
+      return this.collect(k, nc, cand, stats);
+    } finally {
+      acc.fill(0, 0, slots);
+    }
+  }
+
+  /** k-th largest live accumulated score over all slots (list null) or the listed slots. */
+  private kthLargest(k: number, count: number, list: Uint32Array | null): number {
+    const acc = this.acc;
+    const alive = this.alive;
+    const top = new Float64Array(k).fill(-Infinity); // ascending; top[0] is the k-th largest
+    for (let i = 0; i < count; i++) {
+      const d = list ? list[i] : i;
+      const a = acc[d];
+      if (a > top[0] && a > 0 && alive[d]) {
+        let j = 1;
+        while (j < k && top[j] < a) {
+          top[j - 1] = top[j];
+          j++;
+        }
+        top[j - 1] = a;
+      }
+    }
+    return top[0];
+  }
+
+  private collect(k: number, count: number, list: Uint32Array | null, stats?: SearchStats): Hit[] {
+    const acc = this.acc;
+    const alive = this.alive;
+    const heap = new TopKHeap(k, this.tieBreak);
     let scored = 0;
-    const NONE = 0xffffffff;
-    for (;;) {
-      // next candidate: the smallest current slot among the essential lists
-      let cur = NONE;
-      for (let r = firstEssential; r < n; r++) {
-        if (pos[r] < lens[r]) {
-          const d = docs[r][pos[r]];
-          if (d < cur) cur = d;
-        }
-      }
-      if (cur === NONE) break;
-      let score = 0;
-      for (let r = firstEssential; r < n; r++) {
-        const p = pos[r];
-        if (p < lens[r] && docs[r][p] === cur) {
-          score += qw[r] * wts[r][p];
-          pos[r] = p + 1;
-        }
-      }
-      // non-essential lists, largest bound first; stop once the bound says the doc cannot enter
-      let r = firstEssential - 1;
-      for (; r >= 0; r--) {
-        if (score + prefixUb[r] < threshold) break;
-        const list = docs[r];
-        const len = lens[r];
-        let p = pos[r];
-        if (p < len && list[p] < cur) {
-          // gallop, then binary search for the first posting ≥ cur
-          let step = 1;
-          let hi = p + 1;
-          while (hi < len && list[hi] < cur) {
-            p = hi;
-            step <<= 1;
-            hi = p + step;
-          }
-          if (hi > len) hi = len;
-          let lo = p + 1;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (list[mid] < cur) lo = mid + 1;
-            else hi = mid;
-          }
-          p = lo;
-          pos[r] = p;
-        }
-        if (p < len && list[p] === cur) score += qw[r] * wts[r][p];
-      }
-      if (r >= 0) continue; // pruned
-      scored++;
-      if (alive[cur] && score >= threshold && heap.offer(score, cur) && heap.full) {
-        threshold = heap.threshold;
-        while (firstEssential < n && prefixUb[firstEssential] < threshold) firstEssential++;
+    for (let i = 0; i < count; i++) {
+      const d = list ? list[i] : i;
+      const a = acc[d];
+      if (a > 0 && alive[d]) {
+        scored++;
+        if (a >= heap.threshold) heap.offer(a, d);
       }
     }
     if (stats) stats.scored = scored;
-    return heap.sorted();
-  }
-
-  /** Reference: scores every document term-at-a-time, then takes the top k (same order rules). */
-  exhaustiveSearch(query: SparseVector, k: number): Hit[] {
-    const accum = new Float64Array(this.docs.length);
-    const touched = new Uint8Array(this.docs.length);
-    for (let i = 0; i < query.ids.length; i++) {
-      const t = query.ids[i];
-      const w = query.weights[i];
-      if (!(w > 0) || t >= this.vocabSize) continue;
-      const docs = this.pDocs[t];
-      const wts = this.pWeights[t];
-      for (let p = 0, len = this.pLen[t]; p < len; p++) {
-        accum[docs[p]] += w * wts[p];
-        touched[docs[p]] = 1;
-      }
-    }
-    const heap = new TopKHeap(Math.max(0, k), this.tieBreak);
-    for (let s = 0; s < accum.length; s++) if (touched[s] && this.alive[s]) heap.offer(accum[s], s);
     return heap.sorted();
   }
 

@@ -16,11 +16,17 @@ const WORDPIECE_ROLE_DEFAULTS = {
   mask_token: '[MASK]',
 } as const;
 
-/** Lines of vocab.txt as Python reads them (universal newlines; a final newline ends the last line). */
+/** Rust's char::is_whitespace (White_Space): what `str::trim_end` removes. */
+const RUST_TRAILING_WHITESPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/u;
+
+/**
+ * Lines of vocab.txt as the `tokenizers` WordPiece reader takes them (what Python transformers v5
+ * uses): split on "\n" only, trailing whitespace (incl. "\r") trimmed, no empty last line.
+ */
 export function parseVocabTxt(text: string): string[] {
-  const lines = text.split(/\r\n|\r|\n/);
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines;
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.map((line) => line.replace(RUST_TRAILING_WHITESPACE, ''));
 }
 
 function optionalBoolean(config: TokenizerConfig, key: string, path: string): boolean | undefined {
@@ -59,8 +65,12 @@ export function synthesiseWordPieceJson(vocabLines: string[], config: TokenizerC
       vocab.push(token);
     }
   };
-  for (const [key, fallback] of Object.entries(WORDPIECE_ROLE_DEFAULTS)) addSpecial(config[key] ?? fallback);
-  for (const key of ['bos_token', 'eos_token']) addSpecial(config[key]);
+  // HF's order of special-token attributes: a missing one is appended in this order
+  addSpecial(config.bos_token);
+  addSpecial(config.eos_token);
+  for (const key of ['unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'] as const) {
+    addSpecial(config[key] === undefined ? WORDPIECE_ROLE_DEFAULTS[key] : config[key]);
+  }
   const extra = config.additional_special_tokens ?? config.extra_special_tokens;
   if (Array.isArray(extra)) extra.forEach(addSpecial);
 

@@ -8,6 +8,8 @@ import { SemBridgeError } from '../../core/errors';
 import { parseMappingJsonl, mappingTransferables, type CompactMapping } from '../mapping/compactMapping';
 import type { CompareTableData, SearchResult, SparseSummary } from '../../protocol/inspectorProtocol';
 import { NotAvailableError } from './workerProtocol';
+import { loadTokenizer } from '../../core/tokens';
+import type { LoadedTokenizer } from '../../core/tokens/types';
 
 export interface OperationContext {
   onProgress: ProgressSink;
@@ -161,8 +163,41 @@ async function encode(_p: EncodeParams, _ctx: OperationContext): Promise<SparseS
   throw new NotAvailableError('loadSparseEncoder (src/core/encode/sparseEncoder.ts)');
 }
 
-async function analyzeLines(_p: AnalyzeLinesParams, _ctx: OperationContext): Promise<LineAnalysis[]> {
-  throw new NotAvailableError('loadTokenizer (src/core/tokens/)');
+// A worker keeps what it loaded for the next request (the service worker lives as long as the
+// active model); a model folder is read once.
+const tokenizers = new Map<string, Promise<LoadedTokenizer>>();
+function tokenizerOf(modelDir: string): Promise<LoadedTokenizer> {
+  let t = tokenizers.get(modelDir);
+  if (!t) {
+    t = loadTokenizer(modelDir);
+    tokenizers.set(modelDir, t);
+    t.catch(() => tokenizers.delete(modelDir));
+  }
+  return t;
+}
+
+/** Letters, digits and combining marks: what the hover calls a word. */
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+
+/** The words of a line with the target-tokenizer ids each splits into. */
+export function wordsOf(line: string, tokenizer: Pick<LoadedTokenizer, 'encode'>): WordTokens[] {
+  const out: WordTokens[] = [];
+  for (const m of line.matchAll(WORD)) {
+    const ids = tokenizer.encode(m[0], { addSpecialTokens: false });
+    if (ids.length) out.push({ start: m.index!, end: m.index! + m[0].length, ids });
+  }
+  return out;
+}
+
+async function analyzeLines(p: AnalyzeLinesParams, ctx: OperationContext): Promise<LineAnalysis[]> {
+  const tokenizer = await tokenizerOf(p.modelDir);
+  const out: LineAnalysis[] = [];
+  for (let i = 0; i < p.lines.length; i++) {
+    if (ctx.signal.cancelled) break;
+    out.push({ words: wordsOf(p.lines[i], tokenizer) });
+  }
+  // the line vectors need the transferred model's encoder
+  return out;
 }
 
 async function inspectToken(_p: InspectTokenParams, _ctx: OperationContext): Promise<InspectTokenResult> {

@@ -1,26 +1,20 @@
 // Host side of a worker thread (after vscode-python's executeWorkerFile): starts the worker
 // lazily, correlates requests with ids, turns worker errors and crashes into rejections, and
 // cancels cooperatively first, terminating the thread when the operation ignores the request.
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import type { ProgressReport } from '../../core/types';
+import { resolveWorkerScript, startWorker, type WorkerScript } from '../../core/bridge/resolveWorker';
 import { CancelledError } from '../../core/errors';
 import type { OperationName, OperationParams, OperationResult, SerializedError, WorkerToHost } from './workerProtocol';
 
-export interface WorkerScript {
-  file: string;
-  execArgv: string[];
-}
+export type { WorkerScript };
 
 /**
- * The bundled worker next to dist/extension.js, or — when this module itself runs from TypeScript
- * source under tsx (tests, benchmarks) — the .ts entry loaded through tsx.
+ * dist/workers/jobs.worker.js next to the bundled extension, or — when this module runs from
+ * TypeScript source under tsx (tests, benchmarks) — jobs.worker.ts through tsx's require hook.
  */
 export function defaultWorkerScript(): WorkerScript {
-  if (__filename.endsWith('.ts')) return { file: join(__dirname, 'jobs.worker.ts'), execArgv: ['--import', 'tsx'] };
-  const bundled = join(__dirname, 'workers', 'jobs.worker.js');
-  return { file: existsSync(bundled) ? bundled : join(__dirname, '..', 'workers', 'jobs.worker.js'), execArgv: [] };
+  return resolveWorkerScript('jobs.worker', __dirname);
 }
 
 export interface RunHooks {
@@ -59,7 +53,7 @@ export class WorkerClient {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(this.script.file, { execArgv: this.script.execArgv, name: this.name, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+    const w = startWorker(this.script, { name: this.name, env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
     w.on('message', (msg: WorkerToHost) => this.onMessage(msg));
     w.on('error', (err) => this.failAll(err));
     w.on('exit', (code) => {
