@@ -2,7 +2,7 @@
 // vocabulary), build time, on-disk size, load time, and top-10 latency (p50/p99) of 20-term
 // queries with MaxScore, against exhaustive term-at-a-time scoring and brute-force dot products
 // with every passage vector, in the same run. Results are checked to be identical.
-//   node --import tsx bench/index.bench.ts [--docs N] [--queries N] [--brute N]
+//   node --import tsx bench/index.bench.ts [--docs N] [--queries N] [--brute N] [--weighting flops|independent|both]
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,7 @@ function timeEach<T>(items: T[], f: (x: T) => void): number[] {
 }
 
 export interface IndexBenchResult {
+  weighting: Weighting;
   docs: number;
   vocabSize: number;
   avgNnz: number;
@@ -66,13 +67,16 @@ export interface IndexBenchResult {
   avgScoredFraction: number;
 }
 
-export async function runIndexBench(o: { docs?: number; queries?: number; brute?: number } = {}): Promise<IndexBenchResult> {
+export type Weighting = 'flops' | 'independent';
+
+export async function runIndexBench(o: { docs?: number; queries?: number; brute?: number; weighting?: Weighting } = {}): Promise<IndexBenchResult> {
+  const weighting = o.weighting ?? 'flops';
   const nDocs = o.docs ?? 100_000;
   const nQueries = o.queries ?? 300;
   const nBrute = Math.min(o.brute ?? 30, nQueries);
   const vocabSize = 50_000;
   const t0 = Date.now();
-  const vecs = syntheticVectors(nDocs, { vocabSize, nnz: 100, seed: 42 });
+  const vecs = syntheticVectors(nDocs, { vocabSize, nnz: 100, seed: 42, weighting });
   const docs = vecs.map((vec, i) => ({ id: `p${i}`, vec }));
   const genSeconds = (Date.now() - t0) / 1000;
   const avgNnz = vecs.reduce((s, v) => s + v.ids.length, 0) / nDocs;
@@ -92,7 +96,7 @@ export async function runIndexBench(o: { docs?: number; queries?: number; brute?
   const loadSeconds = Number(process.hrtime.bigint() - t2) / 1e9;
   await fs.rm(join(dir, '..'), { recursive: true, force: true });
 
-  const queries: SparseVector[] = syntheticVectors(nQueries, { vocabSize, nnz: 20, seed: 7 });
+  const queries: SparseVector[] = syntheticVectors(nQueries, { vocabSize, nnz: 20, seed: 7, weighting });
   // warm-up (JIT)
   for (const q of queries.slice(0, 20)) {
     loaded.search(q, 10);
@@ -115,6 +119,7 @@ export async function runIndexBench(o: { docs?: number; queries?: number; brute?
   }
   const stat = (t: number[]) => ({ p50: percentile(t, 50), p99: percentile(t, 99), mean: t.reduce((s, x) => s + x, 0) / t.length });
   const r: IndexBenchResult = {
+    weighting,
     docs: nDocs,
     vocabSize,
     avgNnz,
@@ -130,7 +135,8 @@ export async function runIndexBench(o: { docs?: number; queries?: number; brute?
     avgScoredFraction: scoredSum / nQueries / nDocs,
   };
   const f = (x: number) => x.toFixed(2);
-  console.log(`index bench: ${nDocs} passages, ${avgNnz.toFixed(1)} non-zeros each, vocabulary ${vocabSize} (generated in ${genSeconds.toFixed(1)} s)`);
+  console.log(`index bench [${weighting === 'flops' ? 'weights shrink with term frequency, as SPLADE learns' : 'weights independent of the term: worst case for pruning'}]`);
+  console.log(`  ${nDocs} passages, ${avgNnz.toFixed(1)} non-zeros each, Zipf over a vocabulary of ${vocabSize} (generated in ${genSeconds.toFixed(1)} s)`);
   console.log(`  build ${r.buildSeconds.toFixed(2)} s; postings.bin ${(postingsBytes / 2 ** 20).toFixed(1)} MiB, all files ${(totalBytes / 2 ** 20).toFixed(1)} MiB; load ${r.loadSeconds.toFixed(2)} s`);
   console.log(`  top-10, 20-term queries (${nQueries}):`);
   console.log(`    MaxScore     p50 ${f(r.maxscore.p50)} ms  p99 ${f(r.maxscore.p99)} ms  (scores ${(100 * r.avgScoredFraction).toFixed(1)}% of passages)`);
@@ -142,12 +148,24 @@ export async function runIndexBench(o: { docs?: number; queries?: number; brute?
 }
 
 if (require.main === module) {
-  const { values } = parseArgs({ options: { docs: { type: 'string' }, queries: { type: 'string' }, brute: { type: 'string' }, json: { type: 'boolean', default: false } } });
-  runIndexBench({
-    docs: values.docs ? Number(values.docs) : undefined,
-    queries: values.queries ? Number(values.queries) : undefined,
-    brute: values.brute ? Number(values.brute) : undefined,
-  }).then(
+  const { values } = parseArgs({
+    options: { docs: { type: 'string' }, queries: { type: 'string' }, brute: { type: 'string' }, weighting: { type: 'string', default: 'both' }, json: { type: 'boolean', default: false } },
+  });
+  const kinds: Weighting[] = values.weighting === 'both' ? ['flops', 'independent'] : [values.weighting as Weighting];
+  (async () => {
+    const results: IndexBenchResult[] = [];
+    for (const weighting of kinds) {
+      results.push(
+        await runIndexBench({
+          docs: values.docs ? Number(values.docs) : undefined,
+          queries: values.queries ? Number(values.queries) : undefined,
+          brute: values.brute ? Number(values.brute) : undefined,
+          weighting,
+        }),
+      );
+    }
+    return results;
+  })().then(
     (r) => values.json && console.log(JSON.stringify(r)),
     (err) => {
       console.error(err);

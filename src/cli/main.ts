@@ -9,6 +9,7 @@ import type { CliCommand } from './command';
 const registry: Record<string, () => Promise<{ command: CliCommand }>> = {
   // name: () => import('./commands/name'),
   encode: () => import('./commands/encode'),
+  init: () => import('./commands/init'),
   metrics: () => import('./commands/metrics'),
   index: () => import('./commands/index'),
   search: () => import('./commands/search'),

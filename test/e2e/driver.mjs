@@ -3,7 +3,7 @@
 // playwright-core. Installed by `.ci/setup-e2e.sh`; see docs/e2e.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -86,6 +86,23 @@ export class CodeServer {
   writeSettings(settings) {
     mkdirSync(join(this.dirs.userData, 'User'), { recursive: true });
     writeFileSync(this.settingsPath, JSON.stringify(settings, null, 2));
+  }
+
+  /** The user settings as they are now (the extension itself writes some, e.g. sembridge.activeModel). */
+  readSettings() {
+    if (!existsSync(this.settingsPath)) return {};
+    const text = readFileSync(this.settingsPath, 'utf8');
+    try {
+      return JSON.parse(text);
+    } catch {
+      // VS Code may write comments or trailing commas; strip them (settings values here hold no "//")
+      return JSON.parse(text.replace(/^\s*\/\/.*$/gm, '').replace(/,(\s*[}\]])/g, '$1'));
+    }
+  }
+
+  /** Merges `extra` into the user settings. */
+  updateSettings(extra) {
+    this.writeSettings({ ...this.readSettings(), ...extra });
   }
 
   env() {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CodeServer, Workbench, bounded, launchBrowser, packageVsix } from './driver.mjs';
+import { modelSettings } from './sembridge.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const resultsDir = join(repo, 'test-results', 'e2e');
@@ -100,8 +101,8 @@ async function main() {
       targetTokenizer: join(repo, 'test', 'fixtures', 'tokenizers', 'ko-wordpiece'),
       bridgeModel: join(repo, 'test', 'fixtures', 'models', 'bridge-multilingual'),
     };
-    let settings = { ...baseSettings };
-    server.writeSettings(settings);
+    // the sembridge.* model settings point at the fixture models, so the commands offer them as defaults
+    server.writeSettings({ ...baseSettings, ...modelSettings(repo, paths) });
     log(server.installExtension(vsix));
     const tInstall = Date.now();
     await server.start();
@@ -147,8 +148,7 @@ async function main() {
         },
         /** Merges `extra` into the user settings.json and gives the workbench a moment to read it. */
         setSettings: async (extra) => {
-          settings = { ...settings, ...extra };
-          server.writeSettings(settings);
+          server.updateSettings(extra);
           await page.waitForTimeout(1000);
         },
       };

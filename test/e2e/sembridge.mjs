@@ -1,7 +1,7 @@
 // SemBridge-specific steps shared by the scenarios: command titles read from the manifest, the model
 // settings, answering the prompts a command shows, and a transferred model for the scenarios that
 // need one.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -93,4 +93,42 @@ export function tempLeftovers(outputDir) {
   const base = outputDir.split('/').pop();
   if (!existsSync(parent)) return [];
   return readdirSync(parent).filter((e) => e.startsWith(`.${base}.tmp-`));
+}
+
+/**
+ * Runs "Transfer Encoder to Target Language…" through its prompts (models from the settings, method
+ * sembridge, α 4, a new folder `name` under `parent`) and returns once the progress notification shows.
+ */
+export async function startTransfer(t, parent, name) {
+  const { repo } = t.paths;
+  await t.wb.runCommand(commandTitle(repo, /^Transfer Encoder to Target Language/));
+  const progress = t.wb.notification(/SemBridge: Transfer/);
+  await answerPrompts(
+    t,
+    [
+      { match: /English source encoder/, pick: /from sembridge\.sourceModel/ },
+      { match: /target-language tokenizer/, pick: /from sembridge\.targetTokenizer/ },
+      { match: /multilingual bridge/, pick: /from sembridge\.bridgeModel/ },
+      { match: /initialisation method/, pick: /^\s*sembridge/ },
+      { match: /α of α-entmax/, value: '4' },
+      { match: /folder in which to create/, value: `${parent}/` },
+      { match: /name of the new model folder/, value: name },
+    ],
+    () => progress.first().isVisible(),
+    60_000,
+  );
+  return progress.first();
+}
+
+/** The model folder scenario 01 wrote, or a fresh transfer through the UI when it did not run. */
+export async function ensureModel(t) {
+  if (t.state.modelDir && findFile(t.state.modelDir, 'mapping.jsonl')) return t.state.modelDir;
+  const parent = join(t.paths.runDir, 'models');
+  mkdirSync(parent, { recursive: true });
+  const name = 'ko-model-for-inspection';
+  await startTransfer(t, parent, name);
+  await t.wb.waitForNotification(/transferred model written to/, 240_000);
+  await t.wb.runCommand('Notifications: Clear All Notifications');
+  t.state.modelDir = join(parent, name);
+  return t.state.modelDir;
 }

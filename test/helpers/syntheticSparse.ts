@@ -40,6 +40,12 @@ export interface SyntheticOptions {
   zipfExponent?: number;
   /** seeds the term permutation; keep it equal for queries and documents of one collection */
   vocabSeed?: number;
+  /**
+   * 'independent': weights do not depend on the term (worst case for pruning);
+   * 'flops': frequent terms get smaller weights, as SPLADE's FLOPS regulariser teaches the model
+   * (the weight scale grows with the log of the term's frequency rank).
+   */
+  weighting?: 'independent' | 'flops';
 }
 
 export function syntheticVectors(count: number, o: SyntheticOptions): SparseVector[] {
@@ -54,12 +60,20 @@ export function syntheticVectors(count: number, o: SyntheticOptions): SparseVect
   }
   const out: SparseVector[] = [];
   for (let d = 0; d < count; d++) {
-    const terms = new Set<number>();
     let guard = 0;
-    while (terms.size < o.nnz && guard++ < o.nnz * 20) terms.add(perm[sample()]);
-    const ids = Uint32Array.from([...terms].sort((a, b) => a - b));
+    const ranks = new Map<number, number>();
+    while (ranks.size < o.nnz && guard++ < o.nnz * 20) {
+      const rank = sample();
+      ranks.set(perm[rank], rank);
+    }
+    const ids = Uint32Array.from([...ranks.keys()].sort((a, b) => a - b));
     const weights = new Float32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) weights[i] = Math.log1p(Math.max(0, rand() * 3 + rand() * rand() * 4)) + 1e-3;
+    const logV = Math.log(o.vocabSize);
+    for (let i = 0; i < ids.length; i++) {
+      const base = Math.log1p(Math.max(0, rand() * 3 + rand() * rand() * 4)) + 1e-3;
+      const scale = o.weighting === 'flops' ? 0.1 + 0.9 * (Math.log(ranks.get(ids[i])! + 1) / logV) : 1;
+      weights[i] = base * scale;
+    }
     out.push({ ids, weights });
   }
   return out;

@@ -171,3 +171,41 @@ test('vocab.txt is read like Python: "\\n" lines right-trimmed, the last duplica
   assert.deepEqual(appended.encode('hello <s> <x>'), [1, 2, 3, 8, 6]);
   assert.ok(appended.specialIds.has(8) && appended.specialIds.has(3));
 });
+
+test('a BERT tokenizer.json is rebuilt from its config like Python does (the config overrides the normaliser)', async () => {
+  // expected ids from Python transformers 5.18 AutoTokenizer on the same three folders
+  const text = 'Hello Café 中文 HOME house';
+  const original = JSON.parse(readFileSync(join(fixtures, 'models', 'bert-mlm-en', 'tokenizer.json'), 'utf8'));
+  const cased = { ...original, normalizer: { ...original.normalizer, lowercase: false, handle_chinese_chars: false } };
+  const root = mkdtempSync(join(tmpdir(), 'sb-tok-'));
+  const folder = (name: string, files: Record<string, unknown>) => {
+    const dir = join(root, name);
+    mkdirSync(dir);
+    for (const [f, v] of Object.entries(files)) writeFileSync(join(dir, f), JSON.stringify(v));
+    return dir;
+  };
+  // the file lower-cases, the config says cased: cased wins
+  const a = await loadTokenizer(folder('a', { 'tokenizer.json': original, 'tokenizer_config.json': { tokenizer_class: 'BertTokenizer', do_lower_case: false } }));
+  assert.deepEqual(a.encode(text), [2, 1, 1, 1, 1, 1, 177, 3]);
+  assert.equal(a.lowercase, false);
+  // no tokenizer_class, but config.json says bert: BertTokenizer's defaults (lower-case, CJK padding) win
+  const b = await loadTokenizer(folder('b', { 'tokenizer.json': cased, 'tokenizer_config.json': {}, 'config.json': { model_type: 'bert' } }));
+  assert.deepEqual(b.encode(text), [2, 512, 153, 97, 59, 83, 88, 87, 1, 1, 176, 177, 3]);
+  assert.ok(b.files.includes('config.json'));
+  assert.equal(b.lowercase, true);
+  // no class at all: the tokenizer.json is used as it is
+  const c = await loadTokenizer(folder('c', { 'tokenizer.json': cased, 'tokenizer_config.json': {} }));
+  assert.deepEqual(c.encode(text), [2, 1, 1, 1, 1, 177, 3]);
+  assert.equal(c.lowercase, false);
+});
+
+test('tokenizer_class only picks a transformers.js tokenizer class, nothing else the package exports', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-tok-'));
+  writeFileSync(join(dir, 'vocab.txt'), '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n');
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'pipeline' }));
+  assert.deepEqual((await loadTokenizer(dir)).encode('hello'), [2, 5, 3]);
+  const bad = mkdtempSync(join(tmpdir(), 'sb-tok-'));
+  writeFileSync(join(bad, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: ['a'] } }));
+  writeFileSync(join(bad, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'BertTokenizer' }));
+  await rejectsNaming(bad, join(bad, 'tokenizer.json'), /"vocab" must map tokens to non-negative integer ids/);
+});

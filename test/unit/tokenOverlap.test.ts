@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { computeOverlap, isSpecialOrPlaceholder } from '../../src/core/tokens/overlap';
+import { candidateSourceIds, computeOverlap, isSpecialOrPlaceholder, overlapPairs } from '../../src/core/tokens/overlap';
+import { bridgeStrings } from '../../src/core/tokens/bridgeStrings';
 import { canonicalToken } from '../../src/core/tokens/canonical';
 import { loadTokenizer } from '../../src/core/tokens/loadTokenizer';
 import type { SpecialTokenIds, Vocabulary } from '../../src/core/tokens/types';
@@ -117,4 +118,16 @@ test('real fixture tokenizers: every exact match has equal canonical forms; role
   assert.equal(roberta.vocab[r.sourceIds[ko.specialTokens.cls!]], '<s>');
   assert.equal(roberta.vocab[r.sourceIds[ko.specialTokens.sep!]], '</s>');
   assert.equal(roberta.vocab[r.sourceIds[ko.specialTokens.pad!]], '<pad>');
+});
+
+test('overlap pairs, candidate source ids and bridge strings for the init pipeline', () => {
+  const r = computeOverlap(target, source);
+  const pairs = overlapPairs(r);
+  assert.equal(pairs.length, r.counts.exact + r.counts.role);
+  for (const [t, s] of pairs) assert.equal(r.sourceIds[t], s);
+  assert.deepEqual([...candidateSourceIds(source)], [6, 7, 8, 9, 10, 11, 12, 13]);
+  assert.equal(candidateSourceIds(source, { includeSpecialSources: true }).length, source.vocab.length);
+  assert.deepEqual(bridgeStrings(source).slice(0, 8), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', '[unused0]', 'the', 'the']);
+  assert.equal(bridgeStrings(source, { keepContinuationPrefix: true })[7], '##the');
+  assert.deepEqual(bridgeStrings(target).slice(5, 8), ['the', 'the', 'The']);
 });

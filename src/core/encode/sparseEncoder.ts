@@ -4,13 +4,14 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { memoisedFileHash } from '../bridge/bridgeCache';
-import { hashFiles, inspectModelFolder, modelFilesOf, readJsonFile, type HfModelFolder, type SpladePoolingConfig } from '../model/hfFolder';
+import { hashFiles, inspectModelFolder, modelFilesOf, type HfModelFolder, type SpladePoolingConfig } from '../model/hfFolder';
 import { buildOnnxFromConfig, createSession, loadOnnxModel } from '../onnx';
 import { tensorDataBytes } from '../onnx/modelIO';
 import { appendSpladePooling } from './spladeGraph';
 import { loadOrt } from '../ort';
 import type { SparseVector } from '../types';
 import type { EncodeOptions, SparseEncoderLike } from './encoderTypes';
+import { loadTokenizer, type LoadedTokenizer } from '../tokens';
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 
@@ -38,15 +39,6 @@ export interface TopTerm {
   term: string;
   weight: number;
 }
-
-interface TjsEncoding {
-  input_ids: { data: BigInt64Array; dims: number[] };
-  attention_mask: { data: BigInt64Array; dims: number[] };
-  token_type_ids?: { data: BigInt64Array; dims: number[] };
-}
-type TjsTokenizer = ((texts: string[], o: Record<string, unknown>) => TjsEncoding) & {
-  decode(ids: number[], o?: Record<string, unknown>): string;
-};
 
 /** Surface form of a vocabulary entry: without WordPiece '##', SentencePiece '▁' or byte-level 'Ġ'. */
 export function surfaceOfToken(token: string): string {
@@ -139,21 +131,18 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     /** true when the graph returns pooled [batch, vocab] weights (see spladeGraph.ts) */
     readonly pooledInGraph: boolean,
     private readonly session: InferenceSession,
-    private readonly tokenizer: TjsTokenizer,
+    private readonly tokenizer: LoadedTokenizer,
     private readonly batchSize: number,
     vocabSize: number,
   ) {
     this.vocabSize = vocabSize;
-    this.surfaces = vocab.map(surfaceOfToken);
+    this.surfaces = vocab.map((t, id) => (id < tokenizer.vocab.length ? tokenizer.decodeToken(id) : t));
   }
 
   static async open(modelDir: string, opts: SparseEncoderOptions = {}): Promise<OnnxSparseEncoder> {
     const folder = await inspectModelFolder(modelDir);
-    if (!folder.files.tokenizerJson)
-      throw new SemBridgeError('model folder has no tokenizer.json (sembridge init writes one)', modelDir);
     if (!folder.files.onnx && folder.files.safetensors.length === 0)
       throw new SemBridgeError('model folder has neither onnx/model.onnx nor model.safetensors', modelDir);
-    const vocab = vocabFromTokenizerJson(await readJsonFile(folder.files.tokenizerJson), folder.files.tokenizerJson);
 
     const sessionOptions: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
     if (opts.threads) {
@@ -192,16 +181,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       }
     }
 
-    process.env.ORT_DISABLE_TELEMETRY = '1';
-    const tjs = await import('@huggingface/transformers');
-    tjs.env.allowRemoteModels = false;
-    tjs.env.allowLocalModels = true;
-    let tokenizer: TjsTokenizer;
-    try {
-      tokenizer = (await tjs.AutoTokenizer.from_pretrained(modelDir, { local_files_only: true })) as unknown as TjsTokenizer;
-    } catch (err) {
-      throw new SemBridgeError(`cannot load the tokenizer: ${(err as Error).message}`, folder.files.tokenizerJson);
-    }
+    const tokenizer = await loadTokenizer(modelDir);
 
     const files = await modelFilesOf(folder);
     let modelHash: string;
@@ -211,12 +191,13 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       modelHash = h.digest('hex');
     } else modelHash = await hashFiles(files, modelDir);
 
-    const vocabSize = declared?.dimension ?? folder.vocabSize ?? vocab.length;
+    const vocabSize = declared?.dimension ?? folder.vocabSize ?? tokenizer.vocab.length;
     if (folder.vocabSize && folder.vocabSize !== vocabSize)
       throw new SemBridgeError(
         `1_SpladePooling declares dimension ${vocabSize} but config.json has vocab_size ${folder.vocabSize}`,
         modelDir,
       );
+    const vocab = tokenizer.vocab.slice();
     if (vocab.length > vocabSize)
       throw new SemBridgeError(`tokenizer has ${vocab.length} tokens but the model has ${vocabSize} outputs`, modelDir);
     while (vocab.length < vocabSize) vocab.push(`[id ${vocab.length}]`);
@@ -237,15 +218,24 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
   /** Dense pooled rows (length vocabSize) for a batch of texts; the sparse vectors are their positive entries. */
   async encodeDense(texts: string[]): Promise<Float32Array[]> {
     if (texts.length === 0) return [];
-    const enc = this.tokenizer(texts, { padding: true, truncation: true, max_length: this.maxLength });
-    const [b, s] = enc.input_ids.dims;
+    const ids = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength });
+    const b = ids.length;
+    const s = Math.max(...ids.map((r) => r.length));
+    const pad = BigInt(this.tokenizer.specialTokens.pad ?? 0);
+    const inputIds = new BigInt64Array(b * s).fill(pad);
+    const mask = new BigInt64Array(b * s);
+    ids.forEach((row, i) =>
+      row.forEach((id, j) => {
+        inputIds[i * s + j] = BigInt(id);
+        mask[i * s + j] = 1n;
+      }),
+    );
     const ort = loadOrt();
     const feeds: Record<string, OrtTensor> = {};
     for (const name of this.session.inputNames) {
-      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', enc.input_ids.data, [b, s]);
-      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', enc.attention_mask.data, [b, s]);
-      else if (name === 'token_type_ids')
-        feeds[name] = new ort.Tensor('int64', enc.token_type_ids?.data ?? new BigInt64Array(b * s), [b, s]);
+      if (name === 'input_ids') feeds[name] = new ort.Tensor('int64', inputIds, [b, s]);
+      else if (name === 'attention_mask') feeds[name] = new ort.Tensor('int64', mask, [b, s]);
+      else if (name === 'token_type_ids') feeds[name] = new ort.Tensor('int64', new BigInt64Array(b * s), [b, s]);
       else throw new SemBridgeError(`unexpected model input '${name}'`, this.folder.files.onnx ?? this.folder.dir);
     }
     const out = await this.session.run(feeds);
@@ -262,7 +252,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       // already pooled by the graph
       return Array.from({ length: b }, (_, i) => data.slice(i * v, (i + 1) * v));
     }
-    return spladePool(data, enc.attention_mask.data, b, s, v, this.pooling);
+    return spladePool(data, mask, b, s, v, this.pooling);
   }
 
   async encode(texts: string[], opts: EncodeOptions = {}): Promise<SparseVector[]> {

@@ -51,6 +51,8 @@ export class SparseIndex {
   private postingCount = 0;
   /** per-query scratch (search is synchronous, so one set per index suffices) */
   private acc = new Float64Array(0);
+  private seen = new Uint8Array(0);
+  private touched = new Uint32Array(0);
   private cand = new Uint32Array(0);
 
   constructor(
@@ -309,77 +311,133 @@ export class SparseIndex {
     if (this.acc.length < slots) {
       const cap = Math.max(slots, this.acc.length * 2);
       this.acc = new Float64Array(cap);
+      this.seen = new Uint8Array(cap);
+      this.touched = new Uint32Array(cap);
       this.cand = new Uint32Array(cap);
     }
     const acc = this.acc;
-    const alive = this.alive;
+    const seen = this.seen;
+    const touched = this.touched;
+    let nt = 0;
     try {
       let r = 0;
       let threshold = -Infinity;
       let prefix = 0;
-      // phase 1: essential terms, accumulated in full
+      // phase 1: essential terms, accumulated in full; documents met are listed once
       for (; r < n; r++) {
         const t = terms[order[r]];
         const w = qws[order[r]];
         const docs = this.pDocs[t];
         const wts = this.pWeights[t];
-        for (let p = 0, len = this.pLen[t]; p < len; p++) acc[docs[p]] += w * wts[p];
+        for (let p = 0, len = this.pLen[t]; p < len; p++) {
+          const d = docs[p];
+          if (seen[d] === 0) {
+            seen[d] = 1;
+            touched[nt++] = d;
+          }
+          acc[d] += w * wts[p];
+        }
         prefix += w * this.maxW[t];
         // θ ≤ best partial score ≤ prefix, so θ is only worth computing once the rest weighs less
-        if (prune && r + 1 < n && suffixUb[r + 1] < prefix) {
-          threshold = this.kthLargest(k, slots, null);
+        if (prune && r + 1 < n && nt >= k && suffixUb[r + 1] < prefix) {
+          // many documents met: a sequential pass over the score array beats random access
+          threshold = nt * 4 > slots ? this.kthLargest(k, slots, null) : this.kthLargest(k, nt, touched);
           if (suffixUb[r + 1] < threshold) {
             r++;
             break;
           }
         }
       }
-      if (r >= n) return this.collect(k, slots, null, stats);
-      // phase 2: the candidates are the documents that can still reach θ
+      if (r >= n) return this.collect(k, nt, touched, stats);
+      // phase 2: candidates are the documents met so far that can still reach θ (any other
+      // document scores at most suffixUb[r] < θ)
       const cand = this.cand;
       let nc = 0;
       const need = threshold - suffixUb[r];
-      for (let d = 0; d < slots; d++) if (acc[d] >= need && acc[d] > 0 && alive[d]) cand[nc++] = d;
+      const alive = this.alive;
+      // candidates in ascending slot order come free from a sequential pass when many were met
+      let sorted = nt * 4 > slots;
+      if (sorted) {
+        for (let d = 0; d < slots; d++) {
+          if (seen[d] !== 0 && acc[d] >= need && alive[d]) {
+            cand[nc++] = d;
+            seen[d] = 2;
+          }
+        }
+      } else {
+        for (let i = 0; i < nt; i++) {
+          const d = touched[i];
+          if (acc[d] >= need && alive[d]) {
+            cand[nc++] = d;
+            seen[d] = 2;
+          }
+        }
+      }
       for (; r < n; r++) {
         const t = terms[order[r]];
         const w = qws[order[r]];
         const docs = this.pDocs[t];
         const wts = this.pWeights[t];
         const len = this.pLen[t];
-        let p = 0;
-        for (let i = 0; i < nc && p < len; i++) {
-          const d = cand[i];
-          if (docs[p] < d) {
-            // gallop, then binary search for the first posting ≥ d
-            let step = 1;
-            let hi = p + 1;
-            while (hi < len && docs[hi] < d) {
-              p = hi;
-              step <<= 1;
-              hi = p + step;
+        if (nc * 8 >= len) {
+          // many candidates: a plain pass is cheaper than searching; extra sums on non-candidates are harmless
+          for (let p = 0; p < len; p++) acc[docs[p]] += w * wts[p];
+        } else {
+          if (!sorted) {
+            // galloping needs ascending slots: sort few candidates, collect many by a slot scan
+            if (nc * 16 > slots) {
+              let m = 0;
+              for (let d = 0; d < slots; d++) if (seen[d] === 2) cand[m++] = d;
+            } else {
+              cand.subarray(0, nc).sort();
             }
-            if (hi > len) hi = len;
-            let lo = p + 1;
-            while (lo < hi) {
-              const mid = (lo + hi) >>> 1;
-              if (docs[mid] < d) lo = mid + 1;
-              else hi = mid;
-            }
-            p = lo;
+            sorted = true;
           }
-          if (p < len && docs[p] === d) acc[d] += w * wts[p];
+          this.addByGalloping(acc, cand, nc, docs, wts, len, w);
         }
         if (r + 1 < n) {
           threshold = Math.max(threshold, this.kthLargest(k, nc, cand));
           const needNext = threshold - suffixUb[r + 1];
           let m = 0;
-          for (let i = 0; i < nc; i++) if (acc[cand[i]] >= needNext) cand[m++] = cand[i];
+          for (let i = 0; i < nc; i++) {
+            const d = cand[i];
+            if (acc[d] >= needNext) cand[m++] = d;
+            else seen[d] = 1;
+          }
           nc = m;
         }
       }
       return this.collect(k, nc, cand, stats);
     } finally {
       acc.fill(0, 0, slots);
+      for (let i = 0; i < nt; i++) seen[touched[i]] = 0;
+    }
+  }
+
+  /** Adds w·weight to each candidate (ascending slots) found in one posting list. */
+  private addByGalloping(acc: Float64Array, cand: Uint32Array, nc: number, docs: Uint32Array, wts: Float32Array, len: number, w: number): void {
+    let p = 0;
+    for (let i = 0; i < nc && p < len; i++) {
+      const d = cand[i];
+      if (docs[p] < d) {
+        // gallop, then binary search for the first posting ≥ d
+        let step = 1;
+        let hi = p + 1;
+        while (hi < len && docs[hi] < d) {
+          p = hi;
+          step <<= 1;
+          hi = p + step;
+        }
+        if (hi > len) hi = len;
+        let lo = p + 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (docs[mid] < d) lo = mid + 1;
+          else hi = mid;
+        }
+        p = lo;
+      }
+      if (p < len && docs[p] === d) acc[d] += w * wts[p];
     }
   }
 
@@ -389,7 +447,7 @@ export class SparseIndex {
     const alive = this.alive;
     const top = new Float64Array(k).fill(-Infinity); // ascending; top[0] is the k-th largest
     for (let i = 0; i < count; i++) {
-      const d = list ? list[i] : i;
+      const d = list === null ? i : list[i];
       const a = acc[d];
       if (a > top[0] && a > 0 && alive[d]) {
         let j = 1;
@@ -403,13 +461,13 @@ export class SparseIndex {
     return top[0];
   }
 
-  private collect(k: number, count: number, list: Uint32Array | null, stats?: SearchStats): Hit[] {
+  private collect(k: number, count: number, list: Uint32Array, stats?: SearchStats): Hit[] {
     const acc = this.acc;
     const alive = this.alive;
     const heap = new TopKHeap(k, this.tieBreak);
     let scored = 0;
     for (let i = 0; i < count; i++) {
-      const d = list ? list[i] : i;
+      const d = list[i];
       const a = acc[d];
       if (a > 0 && alive[d]) {
         scored++;

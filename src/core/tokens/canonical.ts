@@ -139,17 +139,27 @@ export function isSymbolic(key: string): boolean {
   return key.length > 0 && /^[\p{N}\p{P}\p{S}\s]+$/u.test(key);
 }
 
+export interface BridgeStringOptions {
+  /**
+   * Keep WordPiece's "##" (default false). The reference code decodes each id alone, and a lone
+   * "##ing" decodes to "##ing", so it embeds continuation pieces with their prefix; set this to
+   * reproduce it.
+   */
+  keepContinuationPrefix?: boolean;
+}
+
 /**
  * The string a bridge model embeds for a token: its surface text without continuation or word-start
  * markers and without the leading space. Special tokens, and tokens whose text is only whitespace,
  * are returned as written (as the reference code does when decoding gives an empty string).
  */
-export function bridgeString(token: string, conventions: TokenConventions, isSpecial = false): string {
+export function bridgeString(token: string, conventions: TokenConventions, isSpecial = false, options: BridgeStringOptions = {}): string {
   if (isSpecial) return token;
   let text: string;
   if (conventions.family === 'wordpiece') {
     const prefix = conventions.continuationPrefix ?? '##';
-    text = token.startsWith(prefix) && token.length > prefix.length ? token.slice(prefix.length) : token;
+    const strip = !options.keepContinuationPrefix && token.startsWith(prefix) && token.length > prefix.length;
+    text = strip ? token.slice(prefix.length) : token;
   } else {
     text = canonicalToken(token, conventions).split(WORD_START).join(' ');
   }

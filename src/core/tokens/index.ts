@@ -10,8 +10,10 @@ export {
   gpt2ByteDecoder,
   isSymbolic,
   isWordStart,
+  type BridgeStringOptions,
   type TokenConventions,
 } from './canonical';
-export { computeOverlap, isSpecialOrPlaceholder, type OverlapMatchType, type OverlapOptions, type OverlapResult } from './overlap';
+export { bridgeStrings } from './bridgeStrings';
+export { candidateSourceIds, computeOverlap, isSpecialOrPlaceholder, overlapPairs, type OverlapMatchType, type OverlapOptions, type OverlapResult } from './overlap';
 export { loadTokenizer } from './loadTokenizer';
 export { parseVocabTxt, synthesiseWordPieceJson } from './wordpieceJson';

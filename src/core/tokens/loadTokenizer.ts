@@ -9,8 +9,11 @@ import { SemBridgeError } from '../errors';
 import { bertNormalize, bertPreTokenize, type BertNormalizerOptions } from './bertText';
 import { bridgeString, canonicalToken, type TokenConventions, type TokenizerFamily } from './canonical';
 import { SPECIAL_TOKEN_ROLES, type EncodeOptions, type LoadedTokenizer, type SpecialTokenIds } from './types';
-import { parseVocabTxt, synthesiseWordPieceJson, type TokenizerConfig } from './wordpieceJson';
+import { parseVocabTxt, synthesiseWordPieceJson, type AddedTokenJson, type TokenizerConfig } from './wordpieceJson';
 
+/** Tokenizer classes that Python rebuilds as BertTokenizer (see wordpieceJson.ts), and the model types that imply them. */
+const BERT_LIKE_CLASSES = new Set(['BertTokenizer', 'DistilBertTokenizer', 'ElectraTokenizer', 'ConvBertTokenizer', 'MobileBertTokenizer', 'SqueezeBertTokenizer', 'LayoutLMTokenizer']);
+const BERT_LIKE_MODEL_TYPES = new Set(['bert', 'distilbert', 'electra', 'convbert', 'mobilebert', 'squeezebert', 'layoutlm']);
 /** transformers' VERY_LARGE_INTEGER and similar placeholders mean "no limit" */
 const MAX_SANE_LENGTH = 1_000_000;
 
@@ -198,29 +201,54 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
     mapBytes ? parseJsonObject(mapBytes, mapPath) : undefined,
   );
 
+  // Which class Python would use: tokenizer_config's tokenizer_class, else config.json's model_type.
+  let className = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+  if (!className) {
+    const modelConfigPath = join(dir, 'config.json');
+    const modelConfigBytes = await readIfPresent(modelConfigPath);
+    const modelType = modelConfigBytes ? parseJsonObject(modelConfigBytes, modelConfigPath).model_type : undefined;
+    if (typeof modelType === 'string' && BERT_LIKE_MODEL_TYPES.has(modelType)) {
+      className = 'BertTokenizer';
+      read.set('config.json', modelConfigBytes!);
+    }
+  }
+
   let tokenizerJson: Json;
   let subject: string;
   if (jsonBytes) {
     subject = jsonPath;
     tokenizerJson = parseJsonObject(jsonBytes, jsonPath);
+    const type = modelType(tokenizerJson.model, subject);
+    if (type === 'WordPiece' && BERT_LIKE_CLASSES.has(className)) {
+      // Python keeps only the vocabulary and the added tokens, and rebuilds the rest from the config.
+      const ids = (tokenizerJson.model as Json).vocab as Record<string, number>;
+      if (!ids || typeof ids !== 'object' || Array.isArray(ids) || !Object.values(ids).every((id) => Number.isSafeInteger(id) && id >= 0)) {
+        throw new SemBridgeError('the WordPiece "vocab" must map tokens to non-negative integer ids', subject);
+      }
+      const vocab: string[] = [];
+      for (const [token, id] of Object.entries(ids)) vocab[id] = token;
+      const addedTokens = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as AddedTokenJson[]) : [];
+      tokenizerJson = synthesiseWordPieceJson(vocab, config, configPath, { ids, addedTokens }).tokenizerJson;
+    } else if ((tokenizerJson.model as Json).type === undefined) {
+      // transformers.js infers the same, but say it explicitly
+      tokenizerJson = { ...tokenizerJson, model: { ...(tokenizerJson.model as Json), type } };
+    }
   } else {
     subject = vocabPath;
-    const text = vocabBytes!.toString('utf8');
-    const lines = parseVocabTxt(text);
+    const lines = parseVocabTxt(vocabBytes!.toString('utf8'));
     if (lines.length === 0) throw new SemBridgeError('vocab.txt is empty', vocabPath);
     tokenizerJson = synthesiseWordPieceJson(lines, config, configPath).tokenizerJson;
   }
-  const type = modelType(tokenizerJson.model, subject);
-  if (!jsonBytes) tokenizerJson.model = { ...(tokenizerJson.model as Json), type };
-  else if ((tokenizerJson.model as Json).type === undefined) {
-    // transformers.js infers the same, but say it explicitly
-    tokenizerJson = { ...tokenizerJson, model: { ...(tokenizerJson.model as Json), type } };
-  }
-  const family = familyOf(type, tokenizerJson);
+  const family = familyOf(modelType(tokenizerJson.model, subject), tokenizerJson);
 
   const tjs = await loadTransformers();
-  const className = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
-  const TokenizerClass = (tjs[className] ?? tjs.PreTrainedTokenizer) as new (json: Json, config: Json) => TjsTokenizer;
+  // the class named by the config, when transformers.js has such a tokenizer class (as AutoTokenizer does)
+  const base = tjs.PreTrainedTokenizer as { prototype: object };
+  const named = tjs[className] as { prototype?: unknown } | undefined;
+  const TokenizerClass = (typeof named === 'function' && named.prototype instanceof (base as unknown as new () => object) ? named : base) as unknown as new (
+    json: Json,
+    config: Json,
+  ) => TjsTokenizer;
   let tokenizer: TjsTokenizer;
   try {
     tokenizer = new TokenizerClass(tokenizerJson, config);

@@ -146,3 +146,24 @@ export function computeOverlap(target: Vocabulary, source: Vocabulary, options: 
   }
   return { matchTypes, sourceIds, counts, newTokenIds };
 }
+
+/** (targetId, sourceId) of every matched target token, for assembleTargetMatrix / assembleTargetBias. */
+export function overlapPairs(result: OverlapResult): Array<[number, number]> {
+  const pairs: Array<[number, number]> = [];
+  result.sourceIds.forEach((s, t) => {
+    if (s >= 0) pairs.push([t, s]);
+  });
+  return pairs;
+}
+
+/**
+ * Source ids that may contribute to a new token's row: all but special tokens and unused
+ * placeholders, unless `includeSpecialSources` (the reference code's behaviour).
+ */
+export function candidateSourceIds(source: Vocabulary, options: Pick<OverlapOptions, 'includeSpecialSources'> = {}): Uint32Array {
+  const ids: number[] = [];
+  for (let id = 0; id < source.vocab.length; id++) {
+    if (options.includeSpecialSources || !isSpecialOrPlaceholder(source, id)) ids.push(id);
+  }
+  return Uint32Array.from(ids);
+}

@@ -1,8 +1,11 @@
-// Builds, from a `vocab.txt` and its `tokenizer_config.json`, the tokenizer.json that Python
-// `transformers` (v5) BertTokenizer builds in memory for the same folder: BertNormalizer with the
-// config's do_lower_case / strip_accents / tokenize_chinese_chars, BertPreTokenizer, WordPiece
-// ("##", max_input_chars_per_word 100) and the [CLS] $A [SEP] template. Several target tokenizers of
-// the paper (ARBERT, rubert-base-cased, bart-base-chinese, kobigbird-bert-base) ship only these files.
+// Builds the tokenizer.json that Python `transformers` BertTokenizer builds in memory: BertNormalizer
+// with the config's do_lower_case / strip_accents / tokenize_chinese_chars (defaults true / follow
+// lowercase / true), BertPreTokenizer, WordPiece ("##", max_input_chars_per_word 100) and the
+// [CLS] $A [SEP] template. Python does this for a vocab.txt-only folder (several target tokenizers
+// of the paper, ARBERT, rubert-base-cased, bart-base-chinese, kobigbird-bert-base, ship only
+// vocab.txt + tokenizer_config.json) and ALSO when a BERT folder has a tokenizer.json: only its
+// vocabulary and added tokens are used then, and the config (or its defaults) overrides the
+// normaliser the file describes.
 import { SemBridgeError } from '../errors';
 
 /** tokenizer_config.json merged with special_tokens_map.json; token values normalised to strings. */
@@ -38,32 +41,48 @@ function optionalBoolean(config: TokenizerConfig, key: string, path: string): bo
 
 export interface SynthesisedWordPiece {
   tokenizerJson: Record<string, unknown>;
-  /** id -> token, vocab.txt lines plus any special token the file lacks (appended, as Python does) */
+  /** id -> token, including any special token the vocabulary lacked (appended, as Python does) */
   vocab: string[];
 }
 
+export type AddedTokenJson = { id: number; content: string; single_word: boolean; lstrip: boolean; rstrip: boolean; normalized: boolean; special: boolean };
+
 /**
- * The in-memory tokenizer.json for a vocab.txt-only BERT tokenizer.
- * `configPath` is only used to name the file in errors.
+ * The tokenizer.json that Python's BertTokenizer builds from a WordPiece vocabulary and its config.
+ * `vocab` is id -> token (vocab.txt lines, or a tokenizer.json's vocabulary in id order); `ids` maps
+ * token -> id (for vocab.txt, a duplicated line keeps its last id, as the Rust reader does).
+ * `addedTokens` are a tokenizer.json's own added tokens, kept. `configPath` names the file in errors.
  */
-export function synthesiseWordPieceJson(vocabLines: string[], config: TokenizerConfig, configPath: string): SynthesisedWordPiece {
+export function synthesiseWordPieceJson(
+  vocab: string[],
+  config: TokenizerConfig,
+  configPath: string,
+  options: { ids?: Record<string, number>; addedTokens?: AddedTokenJson[] } = {},
+): SynthesisedWordPiece {
   const lowercase = optionalBoolean(config, 'do_lower_case', configPath) ?? true;
   const stripAccents = optionalBoolean(config, 'strip_accents', configPath) ?? null;
   const chinese = optionalBoolean(config, 'tokenize_chinese_chars', configPath) ?? true;
 
-  const vocab = vocabLines.slice();
+  const tokens = vocab.slice();
   const ids: Record<string, number> = Object.create(null);
-  // A duplicated line keeps its last id, as Python's load_vocab does.
-  vocab.forEach((token, id) => (ids[token] = id));
+  if (options.ids) Object.assign(ids, options.ids);
+  else tokens.forEach((token, id) => (ids[token] = id));
+  const added: AddedTokenJson[] = (options.addedTokens ?? []).map((t) => ({ ...t }));
+  let nextId = Math.max(tokens.length, ...added.map((t) => t.id + 1));
 
   const specials: string[] = [];
   const addSpecial = (token: unknown) => {
     if (typeof token !== 'string' || token === '' || specials.includes(token)) return;
     specials.push(token);
-    if (!(token in ids)) {
-      ids[token] = vocab.length;
-      vocab.push(token);
+    let id = ids[token] ?? added.find((t) => t.content === token)?.id;
+    if (id === undefined) {
+      id = nextId++;
+      ids[token] = id;
+      tokens[id] = token;
     }
+    const existing = added.find((t) => t.content === token);
+    if (existing) existing.special = true;
+    else added.push({ id, content: token, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
   };
   // HF's order of special-token attributes: a missing one is appended in this order
   addSpecial(config.bos_token);
@@ -74,15 +93,15 @@ export function synthesiseWordPieceJson(vocabLines: string[], config: TokenizerC
   const extra = config.additional_special_tokens ?? config.extra_special_tokens;
   if (Array.isArray(extra)) extra.forEach(addSpecial);
 
-  const neverSplit = Array.isArray(config.never_split) ? (config.never_split as unknown[]).filter((t) => typeof t === 'string') : [];
-
-  const added = [
-    ...specials.map((content) => ({ id: ids[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    // never_split: kept whole and not normalised (the slow BertTokenizer's meaning), when in the vocabulary
-    ...(neverSplit as string[])
-      .filter((t) => t in ids && !specials.includes(t))
-      .map((content) => ({ id: ids[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false })),
-  ].sort((a, b) => a.id - b.id);
+  // never_split: kept whole and not normalised (the slow BertTokenizer's meaning), when in the vocabulary
+  const neverSplit = Array.isArray(config.never_split) ? (config.never_split as unknown[]).filter((t): t is string => typeof t === 'string') : [];
+  for (const content of neverSplit) {
+    if (content in ids && !added.some((t) => t.content === content)) {
+      added.push({ id: ids[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false });
+    }
+  }
+  added.sort((a, b) => a.id - b.id);
+  for (let id = 0; id < tokens.length; id++) tokens[id] ??= '';
 
   const cls = String(config.cls_token ?? WORDPIECE_ROLE_DEFAULTS.cls_token);
   const sep = String(config.sep_token ?? WORDPIECE_ROLE_DEFAULTS.sep_token);
@@ -114,5 +133,5 @@ export function synthesiseWordPieceJson(vocabLines: string[], config: TokenizerC
       vocab: ids,
     },
   };
-  return { tokenizerJson, vocab };
+  return { tokenizerJson, vocab: tokens };
 }

@@ -160,10 +160,18 @@ export class JobRunner {
             })
             .then(
               (result) => {
+                finish();
+                if (cancelled) {
+                  // it finished before it saw the request; the user asked to cancel, so drop the result
+                  this.log.warn(`${spec.title}: cancelled`);
+                  rejectJob(new CancelledError(`${spec.title}: cancelled`));
+                  return;
+                }
                 this.log.info(`${spec.title}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
                 resolveJob(result as OperationResult<K>);
               },
               (err: Error) => {
+                finish();
                 if (cancelled || err instanceof CancelledError) {
                   this.log.warn(`${spec.title}: cancelled`);
                   rejectJob(err instanceof CancelledError ? err : new CancelledError(`${spec.title}: cancelled`));
@@ -172,8 +180,7 @@ export class JobRunner {
                   rejectJob(err);
                 }
               },
-            )
-            .finally(finish);
+            );
         },
       };
       this.jobs.push(job);

@@ -13,6 +13,19 @@ if (!port) throw new Error('jobs.worker must run in a worker thread');
 
 const signals = new Map<number, { cancelled: boolean }>();
 
+/** A cancel signal backed by the shared flag, so `cancelled` is current even inside a synchronous loop. */
+function sharedSignal(flag: Int32Array): { cancelled: boolean } {
+  let set = false;
+  return {
+    get cancelled() {
+      return set || Atomics.load(flag, 0) === 1;
+    },
+    set cancelled(v: boolean) {
+      set = v;
+    },
+  };
+}
+
 function post(msg: WorkerToHost, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
 }
@@ -29,7 +42,7 @@ port.on('message', (msg: HostToWorker) => {
     return;
   }
   const { jobId, op, params } = msg;
-  const signal = { cancelled: false };
+  const signal = sharedSignal(msg.cancelFlag);
   signals.set(jobId, signal);
   let transfer: ArrayBuffer[] = [];
   let lastProgress = 0;

@@ -10,6 +10,18 @@ import type { CompareTableData, SearchResult, SparseSummary } from '../../protoc
 import { NotAvailableError } from './workerProtocol';
 import { loadTokenizer } from '../../core/tokens';
 import type { LoadedTokenizer } from '../../core/tokens/types';
+import { loadSparseEncoder, type OnnxSparseEncoder } from '../../core/encode/sparseEncoder';
+import { buildIndex } from '../../core/index/buildIndex';
+import { loadIndex, readManifest, saveIndex } from '../../core/index/indexStore';
+import type { SparseIndex } from '../../core/index/sparseIndex';
+import { searchIndex } from '../../core/search';
+import { loadCorpus, loadBeirDataset } from '../../core/corpus/dataset';
+import { loadTextFilePassages } from '../../core/corpus/folderCorpus';
+import type { Passage } from '../../core/corpus/types';
+import { evaluateModel, evaluationSummary } from '../../core/eval/evaluateModel';
+import { writeFolderAtomically } from '../../core/atomicOutput';
+import type { SparseVector } from '../../core/types';
+import type { SearchHit } from '../../protocol/inspectorProtocol';
 
 export interface OperationContext {
   onProgress: ProgressSink;
@@ -40,6 +52,7 @@ export interface IndexParams {
   files?: string[];
   outputDir: string;
   maxSequenceLength: number;
+  threads?: number;
 }
 
 export interface SearchParams {
@@ -53,6 +66,7 @@ export interface EvaluateParams {
   modelDir: string;
   datasetDir: string;
   outputDir: string;
+  threads?: number;
 }
 
 export interface CompareParams {
@@ -68,6 +82,7 @@ export interface CompareParams {
 
 export interface EncodeParams {
   modelDir: string;
+  threads?: number;
   texts: string[];
   /** how many top terms to return per text */
   topTerms: number;
@@ -117,6 +132,7 @@ export interface IndexResult {
 
 export interface EvaluateResult {
   metrics: Record<string, number>;
+  flops: number;
   reportFile: string;
 }
 
@@ -143,24 +159,115 @@ async function transfer(_p: TransferParams, _ctx: OperationContext): Promise<Tra
   throw new NotAvailableError('runInit (src/core/init/)');
 }
 
-async function index(_p: IndexParams, _ctx: OperationContext): Promise<IndexResult> {
-  throw new NotAvailableError('loadSparseEncoder (src/core/encode/sparseEncoder.ts) and buildIndex (src/core/index/)');
+// Encoders and indexes stay loaded in the worker that used them (the service worker serves many
+// quick requests for the same active model).
+const encoders = new Map<string, Promise<OnnxSparseEncoder>>();
+function encoderOf(modelDir: string, threads?: number): Promise<OnnxSparseEncoder> {
+  let e = encoders.get(modelDir);
+  if (!e) {
+    e = loadSparseEncoder(modelDir, { threads });
+    encoders.set(modelDir, e);
+    e.catch(() => encoders.delete(modelDir));
+  }
+  return e;
 }
 
-async function search(_p: SearchParams, _ctx: OperationContext): Promise<SearchResult> {
-  throw new NotAvailableError('loadSparseEncoder (src/core/encode/sparseEncoder.ts) and the index search (src/core/search)');
+const indexes = new Map<string, { createdAt: string; loaded: Promise<{ index: SparseIndex; corpusRoot?: string }> }>();
+async function indexOf(indexDir: string): Promise<{ index: SparseIndex; corpusRoot?: string }> {
+  const manifest = await readManifest(indexDir);
+  const hit = indexes.get(indexDir);
+  if (hit && hit.createdAt === manifest.createdAt) return hit.loaded;
+  const loaded = loadIndex(indexDir).then(({ index, manifest: m }) => ({ index, corpusRoot: typeof m.build?.corpusRoot === 'string' ? m.build.corpusRoot : undefined }));
+  indexes.set(indexDir, { createdAt: manifest.createdAt, loaded });
+  loaded.catch(() => indexes.delete(indexDir));
+  return loaded;
 }
 
-async function evaluate(_p: EvaluateParams, _ctx: OperationContext): Promise<EvaluateResult> {
-  throw new NotAvailableError('loadSparseEncoder and the evaluation (src/core/eval/)');
+/** Σ w² and the top terms of one vector, as the expansion view and the selection preview show it. */
+export function summarize(v: SparseVector, decode: (id: number) => string, model: string, topTerms: number): SparseSummary {
+  const order = Array.from(v.ids.keys()).sort((a, b) => v.weights[b] - v.weights[a] || v.ids[a] - v.ids[b]);
+  let flops = 0;
+  for (let i = 0; i < v.weights.length; i++) flops += v.weights[i] * v.weights[i];
+  return {
+    model,
+    terms: order.slice(0, topTerms).map((i) => ({ id: v.ids[i], token: decode(v.ids[i]), weight: v.weights[i] })),
+    activeDims: v.ids.length,
+    flops,
+  };
+}
+
+/** Case-insensitive [start, end) ranges of the matched terms in a snippet (terms of ≥ 2 characters, or one CJK/Hangul character). */
+export function highlightRanges(snippet: string, terms: string[]): [number, number][] {
+  const lower = snippet.toLowerCase();
+  const out: [number, number][] = [];
+  for (const t of new Set(terms.map((x) => x.toLowerCase()))) {
+    if (!t || (t.length < 2 && !/[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/u.test(t))) continue;
+    for (let at = lower.indexOf(t); at >= 0; at = lower.indexOf(t, at + t.length)) out.push([at, at + t.length]);
+  }
+  return out.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+}
+
+async function index(p: IndexParams, ctx: OperationContext): Promise<IndexResult> {
+  const encoder = await encoderOf(p.modelDir, p.threads);
+  let passages: Passage[];
+  if (p.files) {
+    passages = [];
+    for (const [i, f] of p.files.entries()) {
+      if (ctx.signal.cancelled) break;
+      const { passages: ps, problem } = await loadTextFilePassages(p.corpus, f);
+      if (problem) ctx.log('warn', `${problem.file}: ${problem.message}`);
+      passages.push(...ps);
+      ctx.onProgress({ stage: 'read files', done: i + 1, total: p.files.length });
+    }
+  } else {
+    const loaded = await loadCorpus(p.corpus);
+    for (const problem of loaded.problems.slice(0, 20)) ctx.log('warn', `${problem.file}: ${problem.message}`);
+    passages = loaded.items;
+  }
+  if (passages.length === 0) throw new SemBridgeError('no text passages to index', p.corpus);
+  const built = await buildIndex(encoder, passages, { onProgress: ctx.onProgress, signal: ctx.signal });
+  await saveIndex(built, p.outputDir, { corpusRoot: p.corpus, model: p.modelDir, files: p.files?.length });
+  return { indexDir: p.outputDir, documents: built.size };
+}
+
+async function search(p: SearchParams, _ctx: OperationContext): Promise<SearchResult> {
+  const t0 = Date.now();
+  const [encoder, { index: idx, corpusRoot }] = await Promise.all([encoderOf(p.modelDir), indexOf(p.indexDir)]);
+  const r = await searchIndex(idx, encoder, p.query, { k: p.k });
+  const hits: SearchHit[] = r.hits.map((h) => ({
+    rank: h.rank,
+    docId: h.docId,
+    score: h.score,
+    title: h.title,
+    snippet: h.snippet,
+    highlights: highlightRanges(h.snippet, h.contributions.map((c) => c.token)),
+    terms: h.contributions.map((c) => ({ token: c.token, contribution: c.contribution })),
+    location: h.source && corpusRoot ? { path: join(corpusRoot, h.source.file), line: h.source.startLine - 1 } : undefined,
+  }));
+  return { query: p.query, index: p.indexDir.split(/[\\/]/).pop() ?? p.indexDir, hits, tookMs: Date.now() - t0 };
+}
+
+async function evaluate(p: EvaluateParams, ctx: OperationContext): Promise<EvaluateResult> {
+  const encoder = await encoderOf(p.modelDir, p.threads);
+  const dataset = await loadBeirDataset(p.datasetDir);
+  for (const problem of dataset.problems.slice(0, 20)) ctx.log('warn', `${problem.file}: ${problem.message}`);
+  const e = await evaluateModel(encoder, dataset, { onProgress: ctx.onProgress, signal: ctx.signal });
+  const summary = { model: p.modelDir, ...evaluationSummary(e) };
+  await writeFolderAtomically(p.outputDir, async (tmp) => {
+    await fs.writeFile(join(tmp, 'metrics.json'), JSON.stringify(summary, null, 2) + '\n');
+  });
+  return { metrics: e.metrics, flops: e.flops, reportFile: join(p.outputDir, 'metrics.json') };
 }
 
 async function compare(_p: CompareParams, _ctx: OperationContext): Promise<CompareTableData> {
   throw new NotAvailableError('runInit (src/core/init/) and the compare table (src/core/eval/)');
 }
 
-async function encode(_p: EncodeParams, _ctx: OperationContext): Promise<SparseSummary[]> {
-  throw new NotAvailableError('loadSparseEncoder (src/core/encode/sparseEncoder.ts)');
+async function encode(p: EncodeParams, ctx: OperationContext): Promise<SparseSummary[]> {
+  const encoder = await encoderOf(p.modelDir, p.threads);
+  const vectors = await encoder.encode(p.texts, { kind: 'query', signal: ctx.signal });
+  const name = p.modelDir.split(/[\\/]/).filter(Boolean).pop() ?? p.modelDir;
+  return vectors.map((v) => summarize(v, (id) => encoder.decodeTerm(id), name, p.topTerms));
 }
 
 // A worker keeps what it loaded for the next request (the service worker lives as long as the
@@ -189,14 +296,27 @@ export function wordsOf(line: string, tokenizer: Pick<LoadedTokenizer, 'encode'>
   return out;
 }
 
+const noEncoder = new Map<string, string>();
+
 async function analyzeLines(p: AnalyzeLinesParams, ctx: OperationContext): Promise<LineAnalysis[]> {
   const tokenizer = await tokenizerOf(p.modelDir);
-  const out: LineAnalysis[] = [];
-  for (let i = 0; i < p.lines.length; i++) {
-    if (ctx.signal.cancelled) break;
-    out.push({ words: wordsOf(p.lines[i], tokenizer) });
+  const out: LineAnalysis[] = p.lines.map((line) => ({ words: wordsOf(line, tokenizer) }));
+  // the line vectors need the model's encoder; without one (a folder with only the mapping and the
+  // tokenizer) the hover still shows tokens and sources, and says the line weight is missing
+  let encoder: OnnxSparseEncoder | undefined;
+  if (!noEncoder.has(p.modelDir)) {
+    try {
+      encoder = await encoderOf(p.modelDir);
+    } catch (err) {
+      // remembered, so each batch of lines does not retry (and log) the same failure
+      noEncoder.set(p.modelDir, (err as Error).message);
+      ctx.log('warn', `line weights unavailable: ${(err as Error).message}`);
+    }
   }
-  // the line vectors need the transferred model's encoder
+  if (encoder) {
+    const vectors = await encoder.encode(p.lines, { kind: 'document', signal: ctx.signal });
+    vectors.forEach((v, i) => (out[i].vector = { ids: Array.from(v.ids), weights: Array.from(v.weights) }));
+  }
   return out;
 }
 

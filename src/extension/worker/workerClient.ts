@@ -23,6 +23,7 @@ export interface RunHooks {
 }
 
 interface Pending {
+  cancelFlag: Int32Array;
   resolve(v: unknown): void;
   reject(e: Error): void;
   hooks: RunHooks;
@@ -105,10 +106,11 @@ export class WorkerClient {
     const jobId = this.nextId++;
     const w = this.ensureWorker();
     w.ref();
+    const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
     const result = new Promise<OperationResult<K>>((resolve, reject) => {
-      this.pending.set(jobId, { resolve: resolve as (v: unknown) => void, reject, hooks });
+      this.pending.set(jobId, { cancelFlag, resolve: resolve as (v: unknown) => void, reject, hooks });
     });
-    w.postMessage({ kind: 'run', jobId, op, params });
+    w.postMessage({ kind: 'run', jobId, op, params, cancelFlag });
     return { jobId, result };
   }
 
@@ -119,6 +121,7 @@ export class WorkerClient {
   cancel(jobId: number, graceMs = 3000): void {
     const p = this.pending.get(jobId);
     if (!p || !this.worker) return;
+    Atomics.store(p.cancelFlag, 0, 1);
     this.worker.postMessage({ kind: 'cancel', jobId });
     if (!p.cancelTimer) {
       p.cancelTimer = setTimeout(() => {

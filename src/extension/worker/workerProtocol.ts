@@ -9,7 +9,12 @@ export type OperationParams<K extends OperationName> = Parameters<Operations[K]>
 export type OperationResult<K extends OperationName> = Awaited<ReturnType<Operations[K]>>;
 
 export type HostToWorker =
-  | { kind: 'run'; jobId: number; op: OperationName; params: unknown }
+  /**
+   * `cancelFlag` is an Int32Array over a SharedArrayBuffer: the host sets element 0 to 1 to cancel.
+   * Shared memory reaches an operation even while it runs a long synchronous loop, when no
+   * message could be delivered.
+   */
+  | { kind: 'run'; jobId: number; op: OperationName; params: unknown; cancelFlag: Int32Array }
   | { kind: 'cancel'; jobId: number };
 
 export interface SerializedError {

@@ -1,0 +1,17 @@
+// `sembridge init` and its building blocks (also used by `compare`, `demo` and the extension worker).
+export {
+  prepareTransfer,
+  computeInit,
+  writeInitOutput,
+  runInit,
+  INIT_CODE_VERSION,
+  type InitOptions,
+  type InitSummary,
+  type PreparedTransfer,
+  type ComputedInit,
+  type RunControl,
+  type WriteOutputOptions,
+} from './runInit';
+export { buildMapping, mappingToJsonl, matchCounts, supportSummary, type SupportSummary } from './mapping';
+export { PROBE_SENTENCES, pickProbeLanguage, probeDiagnostics, type ProbeDiagnostics } from './probe';
+export { readSourceWeights, classifySafetensors, type SourceWeights } from './sourceWeights';

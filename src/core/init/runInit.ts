@@ -1,0 +1,427 @@
+// `sembridge init`: source sparse encoder + target tokenizer + bridge model -> a new model folder.
+// Three steps, so that `compare` can prepare once and initialise many times:
+//   prepareTransfer   load both tokenizers and the source weights, overlap, bridge vectors (cached)
+//   computeInit       one method / alpha: new rows, then the full target embedding, decoder and bias
+//   writeInitOutput   the folder (ONNX, safetensors, tokenizer, SparseEncoder files, mapping, report),
+//                     written to a temporary folder, checked by loading it, then renamed into place
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join, relative } from 'node:path';
+import { writeFolderAtomically } from '../atomicOutput';
+import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
+import { bridgeModelHash, embedBridgeStrings } from '../bridge/bridgeRunner';
+import { loadSparseEncoder } from '../encode/sparseEncoder';
+import { SemBridgeError, throwIfCancelled } from '../errors';
+import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
+import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel } from '../onnx';
+import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitResult } from '../reconstruct';
+import { computeOverlap, isSpecialOrPlaceholder, loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
+import type { CancelSignal, InitMethod, Matrix, ProgressSink, TokenMapping } from '../types';
+import { buildMapping, mappingToJsonl, matchCounts, supportSummary } from './mapping';
+import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
+import { writeSafetensorsWithVocabulary } from './safetensorsOut';
+import { readSourceWeights, type SourceWeights } from './sourceWeights';
+import { writeModelConfig, writeSparseEncoderFiles, writeTargetTokenizer } from './writeFolder';
+
+export const INIT_CODE_VERSION = 'sembridge-init-1';
+
+/** Everything `sembridge init` accepts; plain JSON, so a worker or the extension can pass it. */
+export interface InitOptions {
+  /** source model folder (SPLADE / SparseEncoder; onnx/model.onnx and/or model.safetensors) */
+  source: string;
+  /** target tokenizer folder, tokenizer.json or vocab.txt */
+  targetTokenizer: string;
+  /** bridge model folder (sentence-transformers layout with onnx/model.onnx) */
+  bridge: string;
+  /** output folder (replaced atomically) */
+  out: string;
+  method?: InitMethod;
+  /** entmax alpha (default 4) */
+  alpha?: number;
+  fuzzy?: boolean;
+  matchSymbols?: boolean;
+  /** keep source special tokens and [unused*] as overlap and bridge candidates (the reference code does) */
+  keepSpecialSources?: boolean;
+  /** the reference code's bias: target id j keeps source bias j (see assembleTargetBias) */
+  biasByOldIndex?: boolean;
+  seed?: number;
+  /** bridge-vector cache folder (default ~/.cache/sembridge); null disables it */
+  cacheDir?: string | null;
+  /** e.g. "query: {token}" for e5-style bridge models */
+  bridgeTemplate?: string;
+  /** bridge strings per forward pass */
+  batchSize?: number;
+  threads?: number;
+  allowRemoteModels?: boolean;
+  /** run the bridge model in this thread instead of a worker */
+  bridgeInProcess?: boolean;
+  /** probe sentences for the diagnostics (default: the built-in set of the target's language) */
+  probeTexts?: string[];
+  /** skip the diagnostics (default false) */
+  skipDiagnostics?: boolean;
+}
+
+export interface RunControl {
+  onProgress?: ProgressSink;
+  signal?: CancelSignal;
+}
+
+export interface PreparedTransfer {
+  options: InitOptions;
+  sourceFolder: HfModelFolder;
+  sourceTokenizer: LoadedTokenizer;
+  targetTokenizer: LoadedTokenizer;
+  weights: SourceWeights;
+  overlap: OverlapResult;
+  /** [V_s, d_B] every source row (rows beyond the tokenizer get placeholder strings) */
+  sourceBridge: Matrix;
+  /** [V_t, d_B] every target token */
+  targetBridge: Matrix;
+  newTokenIds: Uint32Array;
+  candidateSourceIds: Uint32Array;
+  overlapSourceIds: Uint32Array;
+  hashes: { source: string; targetTokenizer: string; bridge: string };
+  bridgeInfo: { pooling: string; dim: number; cacheHits: { source: boolean; target: boolean }; stringsPerSecond?: number };
+  timings: Record<string, number>;
+}
+
+export interface ComputedInit {
+  method: InitMethod;
+  alpha: number;
+  seed: number;
+  result: InitResult;
+  embeddings: Matrix;
+  decoder?: Matrix;
+  bias?: Float32Array;
+  mapping: TokenMapping[];
+  timings: Record<string, number>;
+}
+
+export interface InitSummary {
+  out: string;
+  counts: Record<string, number>;
+  report: Record<string, unknown>;
+}
+
+const ms = (t0: number): number => Math.round(performance.now() - t0);
+
+function selectRows(m: Matrix, ids: ArrayLike<number>): Matrix {
+  const out = new Float32Array(ids.length * m.cols);
+  for (let i = 0; i < ids.length; i++) out.set(m.data.subarray(ids[i] * m.cols, (ids[i] + 1) * m.cols), i * m.cols);
+  return { rows: ids.length, cols: m.cols, data: out };
+}
+
+async function folderHash(folder: HfModelFolder, cacheDir: string | null): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of await modelFilesOf(folder)) h.update(`${relative(folder.dir, f)}\0${cacheDir ? await memoisedFileHash(cacheDir, f) : await hashFile(f)}\n`);
+  return h.digest('hex');
+}
+
+/** Loads and checks the inputs, computes the overlap and the bridge vectors of both vocabularies. */
+export async function prepareTransfer(options: InitOptions, control: RunControl = {}): Promise<PreparedTransfer> {
+  const timings: Record<string, number> = {};
+  const progress = (stage: string, done: number, total: number, message?: string) => control.onProgress?.({ stage, done, total, message });
+  let t0 = performance.now();
+  progress('load', 0, 3, 'reading the source model and the tokenizers');
+  const sourceFolder = await inspectModelFolder(options.source);
+  if (!sourceFolder.config) throw new SemBridgeError('has no config.json; a source model folder needs one', options.source);
+  if (!sourceFolder.vocabSize) throw new SemBridgeError('config.json has no vocab_size', sourceFolder.files.config);
+  const sourceTokenizer = await loadTokenizer(options.source);
+  const targetTokenizer = await loadTokenizer(options.targetTokenizer);
+  progress('load', 1, 3);
+  const weights = await readSourceWeights(sourceFolder);
+  if (weights.embeddings.rows !== sourceFolder.vocabSize)
+    throw new SemBridgeError(
+      `embedding table has ${weights.embeddings.rows} rows but config.json says vocab_size ${sourceFolder.vocabSize}`,
+      weights.file,
+    );
+  if (sourceTokenizer.vocab.length > weights.embeddings.rows)
+    throw new SemBridgeError(
+      `the tokenizer has ${sourceTokenizer.vocab.length} tokens but the model only ${weights.embeddings.rows} embedding rows`,
+      options.source,
+    );
+  const cacheDir = options.cacheDir === null ? null : (options.cacheDir ?? defaultCacheDir());
+  const sourceHash = await folderHash(sourceFolder, cacheDir);
+  progress('load', 3, 3);
+  timings.loadMs = ms(t0);
+  throwIfCancelled(control.signal);
+
+  t0 = performance.now();
+  const overlap = computeOverlap(targetTokenizer, sourceTokenizer, {
+    fuzzy: !!options.fuzzy,
+    symbols: !!options.matchSymbols,
+    includeSpecialSources: !!options.keepSpecialSources,
+  });
+  const newTokenIds = Uint32Array.from(overlap.newTokenIds);
+  const vs = weights.embeddings.rows;
+  const candidates: number[] = [];
+  for (let s = 0; s < Math.min(vs, sourceTokenizer.vocab.length); s++)
+    if (options.keepSpecialSources || !isSpecialOrPlaceholder(sourceTokenizer, s)) candidates.push(s);
+  const overlapSourceIds = Uint32Array.from(new Set(Array.from(overlap.sourceIds).filter((s) => s >= 0)));
+  timings.overlapMs = ms(t0);
+  throwIfCancelled(control.signal);
+
+  // Bridge vectors of EVERY source row and EVERY target token: the cache entry then does not depend
+  // on the overlap options, and changing them (or alpha, or the method) costs no bridge pass.
+  const sourceStrings = Array.from({ length: vs }, (_, s) => (s < sourceTokenizer.vocab.length ? sourceTokenizer.decodeToken(s) : `[row ${s}]`));
+  const targetStrings = Array.from({ length: targetTokenizer.vocab.length }, (_, t) => targetTokenizer.decodeToken(t));
+  const bridgeOpts = {
+    modelDir: options.bridge,
+    template: options.bridgeTemplate,
+    batchSize: options.batchSize,
+    threads: options.threads,
+    allowRemoteModels: options.allowRemoteModels,
+    cacheDir,
+    inProcess: options.bridgeInProcess,
+  };
+  t0 = performance.now();
+  const src = await embedBridgeStrings({ strings: sourceStrings, tokenizerHash: sourceTokenizer.contentHash, stage: 'bridge-source' }, bridgeOpts, control);
+  timings.bridgeSourceMs = ms(t0);
+  throwIfCancelled(control.signal);
+  t0 = performance.now();
+  const tgt = await embedBridgeStrings({ strings: targetStrings, tokenizerHash: targetTokenizer.contentHash, stage: 'bridge-target' }, bridgeOpts, control);
+  timings.bridgeTargetMs = ms(t0);
+  const { hash: bridgeHash, pooling } = await bridgeModelHash(options.bridge, cacheDir);
+
+  return {
+    options,
+    sourceFolder,
+    sourceTokenizer,
+    targetTokenizer,
+    weights,
+    overlap,
+    sourceBridge: src.vectors,
+    targetBridge: tgt.vectors,
+    newTokenIds,
+    candidateSourceIds: Uint32Array.from(candidates),
+    overlapSourceIds,
+    hashes: { source: sourceHash, targetTokenizer: targetTokenizer.contentHash, bridge: bridgeHash },
+    bridgeInfo: {
+      pooling,
+      dim: src.vectors.cols,
+      cacheHits: { source: src.cacheHit, target: tgt.cacheHit },
+      stringsPerSecond: tgt.stringsPerSecond ?? src.stringsPerSecond,
+    },
+    timings,
+  };
+}
+
+/** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
+export async function computeInit(
+  p: PreparedTransfer,
+  params: { method?: InitMethod; alpha?: number; seed?: number; biasByOldIndex?: boolean; threads?: number },
+  control: RunControl = {},
+): Promise<ComputedInit> {
+  const method = params.method ?? 'sembridge';
+  const alpha = params.alpha ?? 4;
+  const seed = params.seed ?? 42;
+  const timings: Record<string, number> = {};
+  const t0 = performance.now();
+  const result = await initializeNewTokens(method, {
+    sourceEmbeddings: p.weights.embeddings,
+    sourceDecoder: p.weights.decoder,
+    sourceBias: p.weights.bias,
+    sourceBridge: p.sourceBridge,
+    targetBridge: selectRows(p.targetBridge, p.newTokenIds),
+    candidateSourceIds: p.candidateSourceIds,
+    overlapSourceIds: p.overlapSourceIds,
+    alpha,
+    seed,
+    threads: params.threads,
+    onProgress: control.onProgress,
+    signal: control.signal,
+  });
+  timings.similarityEntmaxMs = Math.round(result.stats.similarityMs + result.stats.entmaxMs);
+  throwIfCancelled(control.signal);
+
+  const t1 = performance.now();
+  const vt = p.targetTokenizer.vocab.length;
+  const pairs = new Map<number, number>();
+  p.overlap.sourceIds.forEach((s, t) => {
+    if (s >= 0) pairs.set(t, s);
+  });
+  const embeddings = assembleTargetMatrix(vt, pairs, p.newTokenIds, result.embeddings, p.weights.embeddings);
+  const decoder = p.weights.decoder && result.decoder ? assembleTargetMatrix(vt, pairs, p.newTokenIds, result.decoder, p.weights.decoder) : undefined;
+  const bias =
+    p.weights.bias && result.bias
+      ? assembleTargetBias(vt, pairs, p.newTokenIds, result.bias, p.weights.bias, { biasByOldIndex: params.biasByOldIndex })
+      : undefined;
+  const mapping = buildMapping({
+    targetVocab: p.targetTokenizer.vocab,
+    sourceVocab: p.sourceTokenizer.vocab,
+    overlap: p.overlap,
+    newTokenIds: p.newTokenIds,
+    result,
+    targetBridge: p.targetBridge,
+    sourceBridge: p.sourceBridge,
+  });
+  timings.reconstructionMs = Math.round(result.stats.reconstructMs + (performance.now() - t1));
+  timings.initTotalMs = ms(t0);
+  return { method, alpha, seed, result, embeddings, decoder, bias, mapping, timings };
+}
+
+export interface WriteOutputOptions {
+  /** run the probe diagnostics (default true) */
+  diagnostics?: boolean;
+  probeTexts?: string[];
+  threads?: number;
+  /** extra report fields (compare adds its own) */
+  extraReport?: Record<string, unknown>;
+  /** performance.now() when the whole run started, for the total time in report.json */
+  startedAt?: number;
+}
+
+/** Writes the new model folder to `out` (temporary folder, loaded once as a check, then renamed). */
+export async function writeInitOutput(
+  p: PreparedTransfer,
+  c: ComputedInit,
+  out: string,
+  opts: WriteOutputOptions = {},
+  control: RunControl = {},
+): Promise<InitSummary> {
+  const vt = p.targetTokenizer.vocab.length;
+  const source = p.sourceFolder;
+  return writeFolderAtomically(out, async (tmp) => {
+    const timings: Record<string, number> = {};
+    const warnings: string[] = [];
+    let t0 = performance.now();
+    control.onProgress?.({ stage: 'write', done: 0, total: 4, message: 'writing the new model' });
+
+    // 1. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
+    const graph = source.files.onnx ? loadOnnxModel(source.files.onnx) : await buildOnnxFromConfig(source.dir, { head: 'mlm' });
+    const rw = rewriteVocabulary(graph, { embedding: c.embeddings, decoder: c.decoder, bias: c.bias });
+    if (rw.unexpectedVocabSized.length) warnings.push(`ONNX initializers still sized like the old vocabulary: ${rw.unexpectedVocabSized.join(', ')}`);
+    const onnxFiles = await saveOnnxModel(graph, join(tmp, 'onnx', 'model.onnx'));
+    throwIfCancelled(control.signal);
+    control.onProgress?.({ stage: 'write', done: 1, total: 4 });
+
+    // 2. safetensors + config.json
+    const files: string[] = onnxFiles.map((f) => relative(tmp, f));
+    if (p.weights.origin === 'safetensors' && p.weights.names) {
+      await writeSafetensorsWithVocabulary(p.weights.file, join(tmp, 'model.safetensors'), p.weights.names, c.embeddings, c.decoder, c.bias);
+      files.push('model.safetensors');
+    } else if (source.files.safetensors.length) warnings.push('model.safetensors not written: the weights were read from ONNX');
+    warnings.push(...(await writeModelConfig(source, p.targetTokenizer, vt, tmp)));
+    files.push('config.json');
+    throwIfCancelled(control.signal);
+    control.onProgress?.({ stage: 'write', done: 2, total: 4 });
+
+    // 3. tokenizer and SparseEncoder files
+    const tok = await writeTargetTokenizer(p.targetTokenizer, p.options.targetTokenizer, tmp, source.maxSeqLength);
+    if (tok.padFromUnk) warnings.push(`the target tokenizer has no pad token; '${tok.padFromUnk}' (its unk token) is used, as the paper's code does`);
+    files.push(...tok.files);
+    files.push(...(await writeSparseEncoderFiles(source, vt, source.maxSeqLength, tmp)));
+
+    // 4. mapping.jsonl
+    await fs.mkdir(join(tmp, 'sembridge'), { recursive: true });
+    await fs.writeFile(join(tmp, 'sembridge', 'mapping.jsonl'), mappingToJsonl(c.mapping));
+    files.push('sembridge/mapping.jsonl', 'sembridge/report.json');
+    timings.writingMs = ms(t0);
+    control.onProgress?.({ stage: 'write', done: 3, total: 4 });
+    throwIfCancelled(control.signal);
+
+    // 5. diagnostics: load both models (this also proves the new folder runs in onnxruntime-node)
+    t0 = performance.now();
+    let diagnostics: Record<string, unknown> | undefined;
+    if (opts.diagnostics !== false) {
+      const probe = opts.probeTexts?.length
+        ? { language: 'given', unknownRate: NaN, texts: opts.probeTexts }
+        : (() => {
+            const pick = pickProbeLanguage(p.targetTokenizer);
+            return { ...pick, texts: PROBE_SENTENCES[pick.language] };
+          })();
+      const newEncoder = await loadSparseEncoder(tmp, { threads: opts.threads });
+      let transferred: ProbeDiagnostics;
+      try {
+        if (newEncoder.vocabSize !== vt) throw new SemBridgeError(`the written model has ${newEncoder.vocabSize} outputs, expected ${vt}`, tmp);
+        transferred = await probeDiagnostics(newEncoder, probe.texts);
+      } finally {
+        await newEncoder.dispose();
+      }
+      const sourceEncoder = await loadSparseEncoder(source.dir, { threads: opts.threads });
+      let base: ProbeDiagnostics;
+      try {
+        base = await probeDiagnostics(sourceEncoder, probe.texts);
+      } finally {
+        await sourceEncoder.dispose();
+      }
+      diagnostics = { language: probe.language, unknownRate: probe.unknownRate, source: base, transferred };
+    }
+    timings.diagnosticsMs = ms(t0);
+
+    const counts = matchCounts(c.mapping);
+    const report: Record<string, unknown> = {
+      tool: 'sembridge',
+      codeVersion: INIT_CODE_VERSION,
+      bridgeCodeVersion: BRIDGE_CODE_VERSION,
+      createdAt: new Date().toISOString(),
+      parameters: {
+        method: c.method,
+        alpha: c.alpha,
+        seed: c.seed,
+        fuzzy: !!p.options.fuzzy,
+        matchSymbols: !!p.options.matchSymbols,
+        keepSpecialSources: !!p.options.keepSpecialSources,
+        biasByOldIndex: !!p.options.biasByOldIndex,
+        bridgeTemplate: p.options.bridgeTemplate ?? '{token}',
+        batchSize: p.options.batchSize ?? 256,
+        threads: p.options.threads ?? null,
+      },
+      inputs: {
+        source: {
+          path: p.options.source,
+          hash: p.hashes.source,
+          modelType: source.modelType,
+          vocabSize: p.weights.embeddings.rows,
+          hidden: p.weights.embeddings.cols,
+          weightsFrom: p.weights.origin,
+          tiedDecoder: !p.weights.decoder,
+          hasBias: !!p.weights.bias,
+        },
+        targetTokenizer: {
+          path: p.options.targetTokenizer,
+          hash: p.hashes.targetTokenizer,
+          family: p.targetTokenizer.family,
+          vocabSize: vt,
+        },
+        bridge: { path: p.options.bridge, hash: p.hashes.bridge, pooling: p.bridgeInfo.pooling, dim: p.bridgeInfo.dim },
+      },
+      counts,
+      overlapCounts: p.overlap.counts,
+      candidateSources: p.candidateSourceIds.length,
+      supportSize: supportSummary(c.mapping),
+      fallbackRows: c.result.fallbackRows.length,
+      timings: {
+        ...p.timings,
+        bridgeCacheHits: p.bridgeInfo.cacheHits,
+        bridgeStringsPerSecond: p.bridgeInfo.stringsPerSecond ? Math.round(p.bridgeInfo.stringsPerSecond) : null,
+        ...c.timings,
+        ...timings,
+        ...(opts.startedAt !== undefined ? { totalMs: ms(opts.startedAt) } : {}),
+      },
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      outputs: { files: files.sort(), onnx: { from: source.files.onnx ? 'onnx' : 'safetensors', patchedDims: rw.patchedDims } },
+      warnings,
+      diagnostics,
+      ...opts.extraReport,
+    };
+    await fs.writeFile(join(tmp, 'sembridge', 'report.json'), JSON.stringify(report, null, 2) + '\n');
+    control.onProgress?.({ stage: 'write', done: 4, total: 4 });
+    throwIfCancelled(control.signal);
+    return { out, counts, report };
+  });
+}
+
+/** The whole of `sembridge init`. */
+export async function runInit(options: InitOptions, control: RunControl = {}): Promise<InitSummary> {
+  const t0 = performance.now();
+  const prepared = await prepareTransfer(options, control);
+  const computed = await computeInit(prepared, options, control);
+  return writeInitOutput(
+    prepared,
+    computed,
+    options.out,
+    { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0 },
+    control,
+  );
+}

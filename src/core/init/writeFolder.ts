@@ -1,0 +1,178 @@
+// The non-weight files of the new model folder: the target tokenizer (pad token ensured, a
+// tokenizer.json synthesised when the target only has vocab.txt), config.json with the new vocab
+// size, and the sentence-transformers SparseEncoder files with the new pooling dimension.
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SemBridgeError } from '../errors';
+import { readJsonFile, type HfModelFolder } from '../model/hfFolder';
+import { parseVocabTxt, synthesiseWordPieceJson, type LoadedTokenizer } from '../tokens';
+
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+  'vocab.json',
+  'merges.txt',
+  'added_tokens.json',
+  'sentencepiece.bpe.model',
+  'spiece.model',
+  'tokenizer.model',
+];
+
+const writeJson = (path: string, v: unknown): Promise<void> => fs.writeFile(path, JSON.stringify(v, null, 2) + '\n');
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tokenString(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return undefined;
+}
+
+export interface TokenizerWriteResult {
+  files: string[];
+  /** set when the target had no pad token and the unk token stands in (as the paper's code does) */
+  padFromUnk?: string;
+  synthesisedTokenizerJson: boolean;
+}
+
+/**
+ * Copies the target tokenizer's files into `outDir`. `targetPath` is the folder or file given by the
+ * user; sibling tokenizer files of a file are copied too.
+ */
+export async function writeTargetTokenizer(
+  target: LoadedTokenizer,
+  targetPath: string,
+  outDir: string,
+  modelMaxLength: number,
+): Promise<TokenizerWriteResult> {
+  const st = await fs.stat(targetPath);
+  const dir = st.isDirectory() ? targetPath : dirname(targetPath);
+  const files: string[] = [];
+  // a folder: every tokenizer file in it; a file: that file plus its sibling configs
+  const sources: [string, string][] = st.isDirectory()
+    ? TOKENIZER_FILES.map((name) => [join(dir, name), name])
+    : [
+        [targetPath, targetPath.endsWith('.txt') ? 'vocab.txt' : 'tokenizer.json'],
+        [join(dir, 'tokenizer_config.json'), 'tokenizer_config.json'],
+        [join(dir, 'special_tokens_map.json'), 'special_tokens_map.json'],
+      ];
+  for (const [from, name] of sources) {
+    if (!(await exists(from))) continue;
+    await fs.copyFile(from, join(outDir, name));
+    files.push(name);
+  }
+
+  const configPath = join(outDir, 'tokenizer_config.json');
+  const config: Record<string, unknown> = files.includes('tokenizer_config.json') ? await readJsonFile(configPath) : {};
+  const map: Record<string, unknown> = files.includes('special_tokens_map.json') ? await readJsonFile(join(outDir, 'special_tokens_map.json')) : {};
+  const merged: Record<string, unknown> = { ...map, ...config };
+  for (const k of Object.keys(merged)) {
+    const s = tokenString(merged[k]);
+    if (s !== undefined && k.endsWith('_token')) merged[k] = s;
+  }
+
+  let synthesised = false;
+  if (!files.includes('tokenizer.json')) {
+    if (!files.includes('vocab.txt')) throw new SemBridgeError('target tokenizer has neither tokenizer.json nor vocab.txt', targetPath);
+    const lines = parseVocabTxt(await fs.readFile(join(outDir, 'vocab.txt'), 'utf8'));
+    const { tokenizerJson } = synthesiseWordPieceJson(lines, merged, configPath);
+    await writeJson(join(outDir, 'tokenizer.json'), tokenizerJson);
+    files.push('tokenizer.json');
+    synthesised = true;
+  }
+
+  let padFromUnk: string | undefined;
+  if (target.specialTokens.pad === undefined) {
+    const unkId = target.specialTokens.unk;
+    if (unkId === undefined) throw new SemBridgeError('target tokenizer has neither a pad nor an unk token; set pad_token in tokenizer_config.json', targetPath);
+    padFromUnk = target.vocab[unkId];
+    config.pad_token = padFromUnk;
+  }
+  const declaredMax = typeof config.model_max_length === 'number' ? config.model_max_length : Infinity;
+  config.model_max_length = Math.min(declaredMax, modelMaxLength);
+  if (!config.tokenizer_class && target.family === 'wordpiece') config.tokenizer_class = 'BertTokenizer';
+  await writeJson(configPath, config);
+  if (!files.includes('tokenizer_config.json')) files.push('tokenizer_config.json');
+  return { files: files.sort(), padFromUnk, synthesisedTokenizerJson: synthesised };
+}
+
+/** config.json of the new model: vocab_size and the special-token ids of the target tokenizer. */
+export async function writeModelConfig(source: HfModelFolder, target: LoadedTokenizer, vocabSize: number, outDir: string): Promise<string[]> {
+  if (!source.config) throw new SemBridgeError('config.json is missing', source.dir);
+  const cfg: Record<string, unknown> = { ...source.config, vocab_size: vocabSize };
+  const warnings: string[] = [];
+  const family = source.modelType ?? '';
+  const pad = target.specialTokens.pad ?? target.specialTokens.unk;
+  if (/roberta|camembert/.test(family)) {
+    // RoBERTa derives position ids from pad_token_id (padding_idx + 1 onwards), baked into the trained
+    // position table: changing it would shift every position. Keep it; a target token at that id is
+    // then skipped when counting positions (as in the paper's code, which keeps the source config).
+    const kept = cfg.pad_token_id as number | undefined;
+    if (kept !== undefined && kept !== pad)
+      warnings.push(
+        `config.json pad_token_id stays ${kept} (RoBERTa position ids depend on it); target token ${kept} '${target.vocab[kept] ?? ''}' is treated as padding when positions are counted`,
+      );
+  } else if (pad !== undefined) cfg.pad_token_id = pad;
+  const bos = target.specialTokens.bos ?? target.specialTokens.cls;
+  const eos = target.specialTokens.eos ?? target.specialTokens.sep;
+  if ('bos_token_id' in cfg && bos !== undefined) cfg.bos_token_id = bos;
+  if ('eos_token_id' in cfg && eos !== undefined) cfg.eos_token_id = eos;
+  await writeJson(join(outDir, 'config.json'), cfg);
+  return warnings;
+}
+
+/** modules.json, 1_SpladePooling/config.json, sentence_bert_config.json, config_sentence_transformers.json. */
+export async function writeSparseEncoderFiles(source: HfModelFolder, vocabSize: number, maxSeqLength: number, outDir: string): Promise<string[]> {
+  const written: string[] = [];
+  const splade = source.spladePooling;
+  const poolingPath = splade?.path || '1_SpladePooling';
+  const modules = source.modules.length && splade
+    ? source.modules
+    : [
+        { idx: 0, name: '0', path: '', type: 'sentence_transformers.sparse_encoder.models.MLMTransformer' },
+        { idx: 1, name: '1', path: poolingPath, type: 'sentence_transformers.sparse_encoder.models.SpladePooling' },
+      ];
+  await writeJson(join(outDir, 'modules.json'), modules);
+  written.push('modules.json');
+
+  const pooling: Record<string, unknown> = splade ? { ...splade.raw } : { pooling_strategy: 'max', activation_function: 'relu' };
+  // keep the key spelling(s) the source used; older sentence-transformers only know word_embedding_dimension
+  let keyed = false;
+  for (const key of ['embedding_dimension', 'word_embedding_dimension'])
+    if (key in pooling) {
+      pooling[key] = vocabSize;
+      keyed = true;
+    }
+  if (!keyed) pooling.word_embedding_dimension = vocabSize;
+  await fs.mkdir(join(outDir, poolingPath), { recursive: true });
+  await writeJson(join(outDir, poolingPath, 'config.json'), pooling);
+  written.push(`${poolingPath}/config.json`);
+
+  // other module folders (if any) are copied as they are
+  for (const m of modules) {
+    if (!m.path || m.path === poolingPath) continue;
+    const from = join(source.dir, m.path);
+    if (await exists(from)) await fs.cp(from, join(outDir, m.path), { recursive: true });
+  }
+
+  const sb = source.files.sentenceBertConfig ? await readJsonFile(source.files.sentenceBertConfig) : { do_lower_case: false };
+  sb.max_seq_length = maxSeqLength;
+  await writeJson(join(outDir, 'sentence_bert_config.json'), sb);
+  written.push('sentence_bert_config.json');
+  const cst = source.files.configSentenceTransformers
+    ? await readJsonFile(source.files.configSentenceTransformers)
+    : { model_type: 'SparseEncoder', prompts: {}, default_prompt_name: null, similarity_fn_name: 'dot' };
+  cst.model_type = 'SparseEncoder';
+  await writeJson(join(outDir, 'config_sentence_transformers.json'), cst);
+  written.push('config_sentence_transformers.json');
+  return written;
+}

@@ -1,0 +1,37 @@
+// Scenario 6: index the workspace corpus → search → hits are listed; clicking one opens its file.
+import { basename } from 'node:path';
+import { answerPrompts, commandTitle, ensureModel } from '../sembridge.mjs';
+
+export const scenario = {
+  timeoutMs: 300_000,
+  async run(t) {
+    await ensureModel(t);
+    const { repo } = t.paths;
+    await t.wb.runCommand(commandTitle(repo, /^Index Corpus/));
+    const indexed = t.wb.notification(/indexed \d+ passages/);
+    await answerPrompts(t, [{ match: /what to index/, pick: /Workspace files/ }], () => indexed.first().isVisible(), 240_000);
+    t.log(await indexed.first().innerText());
+    t.state.indexed = true;
+    await t.shot('indexed');
+    await t.wb.runCommand('Notifications: Clear All Notifications');
+
+    await t.wb.runCommand(commandTitle(repo, /^Search Corpus/));
+    await t.wb.waitForQuickInput(/Search Corpus|Query/);
+    await t.wb.answerQuickInput('학교');
+    const wv = t.wb.webview();
+    const hits = wv.locator('#hits article.hit');
+    await hits.first().waitFor({ timeout: 60_000 });
+    const n = await hits.count();
+    t.log(`${n} hits: ${await wv.locator('#retrieval-meta').innerText()}`);
+    await t.shot('hits');
+
+    const first = hits.first();
+    const openBtn = first.locator('.open-hit');
+    const path = await openBtn.getAttribute('title');
+    if (!path) throw new Error('the first hit has no file to open');
+    const file = basename(path.replace(/:\d+$/, ''));
+    await first.locator('.hit-title.clickable').click();
+    await t.wb.activeTab(file).waitFor({ timeout: 30_000 });
+    await t.shot();
+  },
+};

@@ -1,0 +1,227 @@
+// The extension host adapter driven through a hand-written fake of the `vscode` API, against the
+// real core and real worker threads: activation, commands, settings problems, Restricted Mode,
+// the inspector panel (CSP, messages, serializer), the hover and the status bar.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { installFakeVscode, fakeExtensionContext, FakeVscodeState, FakeTextDocument, Position, Range, Selection, type FakeWebviewPanel } from '../helpers/fakeVscode';
+import { fixturesPresent, makeKoMappingLines, makeKoModelFolder } from '../helpers/extensionModel';
+
+const repo = join(__dirname, '..', '..');
+let tmp: string;
+let modelDir: string;
+
+before(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'sb-host-'));
+  modelDir = makeKoModelFolder(join(tmp, 'ko-model'));
+});
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function activate(setup: (s: FakeVscodeState) => void = () => {}) {
+  const state = new FakeVscodeState();
+  setup(state);
+  installFakeVscode(state);
+  // a fresh copy of the extension's modules per test, bound to this fake
+  for (const k of Object.keys(require.cache)) if (k.includes(`${join('src', 'extension')}`)) delete require.cache[k];
+  const ext = require('../../src/extension/extension') as typeof import('../../src/extension/extension');
+  const context = fakeExtensionContext(repo, join(tmp, `storage-${Math.random().toString(36).slice(2)}`));
+  const api = ext.activate(context as never);
+  return { state, ext, api, context };
+}
+
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function respond(panel: FakeWebviewPanel, id: number) {
+  return panel.posted.find((m) => (m as { kind: string; id?: number }).kind === 'response' && (m as { id: number }).id === id) as
+    | { ok: boolean; result?: any; error?: string }
+    | undefined;
+}
+
+test('activation registers every contributed command and shows the status bar', async () => {
+  const { state, ext } = await activate();
+  try {
+    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+    const contributed = (pkg.contributes.commands as { command: string }[]).map((c) => c.command).sort();
+    assert.deepEqual([...state.commands.keys()].sort(), contributed);
+    for (const id of ['sembridge.transfer', 'sembridge.openInspector', 'sembridge.indexCorpus', 'sembridge.search', 'sembridge.evaluate', 'sembridge.compare', 'sembridge.previewSelection', 'sembridge.cancel', 'sembridge.showLog'])
+      assert.ok(contributed.includes(id), id);
+    assert.equal(state.statusBar.length, 1);
+    assert.ok(state.statusBar[0].visible);
+    assert.match(state.statusBar[0].text, /SemBridge/);
+    assert.equal(state.hoverProviders.length, 1);
+    assert.ok(state.serializers.has('sembridge.inspector'));
+    assert.ok(state.log.some((l) => /activated in [\d.]+ ms/.test(l.text)));
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('an invalid setting is explained in the UI with a way to fix it', async () => {
+  const { state, ext } = await activate((s) => s.config.set('sembridge.alpha', 0.5));
+  try {
+    const warn = state.messages.find((m) => m.level === 'warn');
+    assert.ok(warn);
+    assert.match(warn.text, /sembridge\.alpha must be between 1\.01 and 16/);
+    assert.deepEqual(warn.items, ['Open Settings']);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('Cancel with nothing running says so; Show Log works', async () => {
+  const { state, ext } = await activate();
+  try {
+    await state.commands.get('sembridge.cancel')!();
+    assert.ok(state.messages.some((m) => /no task is running/.test(m.text)));
+    await state.commands.get('sembridge.showLog')!();
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('in Restricted Mode a model inside the workspace is not loaded and the transfer explains why', async () => {
+  const ws = join(tmp, 'ws');
+  mkdirSync(ws, { recursive: true });
+  const inside = makeKoModelFolder(join(ws, 'model'));
+  const { state, ext, api } = await activate((s) => {
+    s.trusted = false;
+    s.workspaceFolders = [ws];
+    s.config.set('sembridge.activeModel', inside);
+  });
+  try {
+    assert.equal(api.controller.session.modelDir, undefined);
+    assert.match(api.controller.session.loadProblem ?? '', /Restricted Mode/);
+    await state.commands.get('sembridge.transfer')!({ sourceModel: inside, targetTokenizer: inside, bridgeModel: inside, method: 'mean', outputDir: join(tmp, 'o') });
+    const err = state.messages.find((m) => m.level === 'error');
+    assert.ok(err);
+    assert.match(err.text, /not trusted \(Restricted Mode\): SemBridge loads no model from an untrusted workspace/);
+    assert.equal(state.progress.length, 0, 'no job started');
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('the transfer command checks its paths before starting a job', async () => {
+  const { state, ext } = await activate();
+  try {
+    await state.commands.get('sembridge.transfer')!({ sourceModel: join(tmp, 'missing'), targetTokenizer: modelDir, bridgeModel: modelDir, method: 'mean', outputDir: join(tmp, 'o') });
+    assert.match(state.messages.find((m) => m.level === 'error')!.text, /sourceModel: .*missing does not exist/);
+    state.messages.length = 0;
+    await state.commands.get('sembridge.transfer')!({ sourceModel: modelDir, targetTokenizer: modelDir, bridgeModel: modelDir, method: 'mean', outputDir: join(modelDir, 'out') });
+    assert.match(state.messages.find((m) => m.level === 'error')!.text, /overlaps the input/);
+    assert.equal(state.progress.length, 0);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('the inspector panel: strict CSP with a nonce, limited resource roots, and requests answered from the real mapping', async (t) => {
+  const missing = fixturesPresent();
+  if (missing) return t.skip(missing);
+  const { state, ext, api } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  try {
+    await api.controller.session.whenLoaded();
+    assert.equal(api.controller.session.modelDir, modelDir);
+    assert.match(state.statusBar[0].text, /ko-model/);
+    await state.commands.get('sembridge.openInspector')!({ tokenId: 5 });
+    assert.equal(state.panels.length, 1);
+    const panel = state.panels[0];
+    const html = panel.webview.html;
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1];
+    const nonce = /script-src 'nonce-([A-Za-z0-9]+)'/.exec(csp)![1];
+    assert.ok(nonce.length >= 16);
+    assert.match(csp, /default-src 'none'/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!fake\.vscode-cdn)/);
+    assert.equal((html.match(/<script /g) ?? []).length, 1);
+    assert.ok(html.includes(`<script nonce="${nonce}" src="https://fake.vscode-cdn.net${join(repo, 'dist', 'webview', 'main.js')}"`));
+    const roots = (panel.webview.options.localResourceRoots as { fsPath: string }[]).map((u) => u.fsPath).sort();
+    assert.deepEqual(roots, [join(repo, 'dist', 'webview'), join(repo, 'media')]);
+
+    // queued until the webview says it is ready, then delivered
+    assert.equal(panel.posted.length, 0);
+    panel.receive.fire({ kind: 'command', method: 'webview/ready', params: { view: 'mapping' } });
+    assert.deepEqual(panel.posted[0], { kind: 'notification', method: 'view/show', params: { view: 'mapping', tokenId: 5, text: undefined } });
+
+    panel.receive.fire({ kind: 'request', id: 1, method: 'mapping/query', params: { query: '', mode: 'prefix', match: 'all', minSupport: 0, offset: 0, limit: 50 } });
+    panel.receive.fire({ kind: 'request', id: 2, method: 'mapping/token', params: { id: 200 } });
+    panel.receive.fire({ kind: 'request', id: 3, method: 'mapping/histogram', params: {} });
+    panel.receive.fire({ kind: 'request', id: 4, method: 'mapping/query', params: { query: '학교에서', mode: 'text', match: 'all', minSupport: 0, offset: 0, limit: 50 } });
+    panel.receive.fire({ kind: 'request', id: 5, method: 'evaluation/table', params: {} });
+    panel.receive.fire({ kind: 'request', id: 6, method: 'fs/readFile', params: {} });
+    await until(() => [1, 2, 3, 4, 5].every((id) => respond(panel, id)), 'responses');
+    const page = respond(panel, 1)!.result;
+    const vocabSize = makeKoMappingLines().length;
+    assert.equal(page.total, vocabSize);
+    assert.equal(page.rows.length, 50);
+    const detail = respond(panel, 2)!;
+    assert.ok(detail.ok, detail.error);
+    assert.equal(detail.result.id, 200);
+    assert.ok(detail.result.candidates.length >= detail.result.sources.length);
+    assert.ok(detail.result.notes.some((n: string) => /not available yet/.test(n)), 'the bridge-cache part says it waits');
+    assert.equal(respond(panel, 3)!.result.vocabSize, vocabSize);
+    const text = respond(panel, 4)!.result;
+    assert.ok(text.tokenizedIds.length >= 2, 'pasted text is tokenized by the real target tokenizer');
+    assert.equal(text.total, new Set(text.tokenizedIds).size);
+    assert.match(respond(panel, 5)!.error!, /no comparison yet/);
+    assert.ok(state.log.some((l) => /ignored a message: unknown request method fs\/readFile/.test(l.text)));
+
+    // the serializer brings a panel back after a reload
+    const { FakeWebviewPanel: Panel } = await import('../helpers/fakeVscode');
+    const revived = new Panel('sembridge.inspector', 'SemBridge Inspector', {});
+    await state.serializers.get('sembridge.inspector')!.deserializeWebviewPanel(revived, { view: 'retrieval' });
+    assert.match(revived.webview.html, /Content-Security-Policy/);
+    assert.equal(revived.webview.options.enableScripts, true);
+    assert.ok(panel.disposed, 'one inspector at a time');
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('the hover answers from cached data after the line was analysed in the worker', async (t) => {
+  const missing = fixturesPresent();
+  if (missing) return t.skip(missing);
+  const { state, ext, api } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  try {
+    await api.controller.session.whenLoaded();
+    const doc = new FakeTextDocument('오늘 학교 에서 공부 했다', 'plaintext', join(tmp, 'a.txt'));
+    const provider = state.hoverProviders[0].provider;
+    // first hover: not cached yet, so nothing now and the line goes to the worker
+    assert.equal(provider.provideHover(doc, new Position(0, 4)), undefined);
+    await until(() => api.controller.session.lines.has(doc.lineAt(0).text), 'line analysis');
+    const hover = provider.provideHover(doc, new Position(0, 4)) as { contents: { value: string; isTrusted: unknown }; range: Range };
+    assert.ok(hover);
+    assert.match(hover.contents.value, /`학교`|학/);
+    assert.match(hover.contents.value, /command:sembridge\.openInspector\?/);
+    assert.deepEqual(hover.contents.isTrusted, { enabledCommands: ['sembridge.openInspector'] });
+    assert.deepEqual([hover.range.start.character, hover.range.end.character], [3, 5]);
+    // other languages are not hovered unless configured
+    const ts = new FakeTextDocument('학교', 'typescript');
+    assert.equal(provider.provideHover(ts, new Position(0, 0)), undefined);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('selection preview and search say what they need when that part is missing', async () => {
+  const { state, ext, api } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  try {
+    await api.controller.session.whenLoaded();
+    const doc = new FakeTextDocument('학교 에서', 'plaintext');
+    state.activeTextEditor = { document: doc, selection: new Selection(0, 0, 0, 2), visibleRanges: [new Range(0, 0, 0, 5)], setDecorations: () => {} };
+    await state.commands.get('sembridge.previewSelection')!();
+    assert.match(state.messages.find((m) => m.level === 'error')?.text ?? '', /not available yet: needs loadSparseEncoder/);
+    state.messages.length = 0;
+    await state.commands.get('sembridge.search')!({ query: 'x' });
+    assert.match(state.messages.find((m) => m.level === 'error')?.text ?? '', /no index yet: run "SemBridge: Index Corpus…" first/);
+  } finally {
+    ext.deactivate();
+  }
+});

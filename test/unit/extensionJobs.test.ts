@@ -1,0 +1,149 @@
+// The job runner on real worker threads running a real operation (reading a mapping file):
+// progress reaches the UI, Cancel stops the job, a second job of a kind waits in the queue, a job
+// on an output already being written is refused, and operations that wait for a core function say so.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JobRunner, JobRefusedError, formatProgress, type JobUi, type ProgressUpdate } from '../../src/extension/worker/jobRunner';
+import { WorkerClient } from '../../src/extension/worker/workerClient';
+import { CancelledError } from '../../src/core/errors';
+import { makeLargeModelFolder } from '../helpers/extensionModel';
+
+let root: string;
+let big: string;
+let small: string;
+
+before(() => {
+  root = mkdtempSync(join(tmpdir(), 'sb-jobs-'));
+  big = makeLargeModelFolder(join(root, 'big'), 150_000);
+  small = makeLargeModelFolder(join(root, 'small'), 2_000);
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface UiRecord {
+  title: string;
+  updates: ProgressUpdate[];
+  cancel?: () => void;
+  firstUpdate: Promise<void>;
+}
+
+function recordingUi(): { ui: JobUi; runs: UiRecord[] } {
+  const runs: UiRecord[] = [];
+  const ui: JobUi = {
+    withProgress: (title, task) => {
+      let seen!: () => void;
+      const rec: UiRecord = { title, updates: [], firstUpdate: new Promise((r) => (seen = r)) };
+      runs.push(rec);
+      return task(
+        (u) => {
+          rec.updates.push(u);
+          seen();
+        },
+        (cb) => (rec.cancel = cb),
+      );
+    },
+  };
+  return { ui, runs };
+}
+
+const silentLog = { info: () => {}, warn: () => {}, error: () => {} };
+
+test('formatProgress shows percentage, rate and time left', () => {
+  const u = formatProgress({ stage: 'encode', done: 1200, total: 5000, rate: 310.4, etaSeconds: 12.2 });
+  assert.equal(u.percent, 24);
+  assert.equal(u.message, 'encode: 1,200/5,000 (24%) · 310/s · 13 s left');
+  assert.equal(formatProgress({ stage: 's', done: 1, total: 0 }).percent, undefined);
+  assert.match(formatProgress({ stage: 's', done: 1, total: 10, etaSeconds: 3725 }).message, /1 h 2 min left/);
+});
+
+test('a job runs in a worker and reports progress to the UI', async () => {
+  const { ui, runs } = recordingUi();
+  const jobs = new JobRunner(ui, silentLog);
+  const m = await jobs.run({ kind: 'index', title: 'read big', op: 'loadMapping', params: { modelDir: big } });
+  assert.equal(m.lines, 150_000);
+  assert.ok(m.weights instanceof Float32Array, 'typed arrays survive the transfer');
+  assert.equal(runs.length, 1);
+  assert.ok(runs[0].updates.length >= 1);
+  assert.match(runs[0].updates[0].message, /^read mapping: [\d,]+\/[\d,]+ \(\d+%\)/);
+  assert.deepEqual(jobs.list(), []);
+});
+
+test('Cancel in the progress notification stops the job with CancelledError', async () => {
+  const { ui, runs } = recordingUi();
+  const jobs = new JobRunner(ui, silentLog);
+  const p = jobs.run({ kind: 'index', title: 'read big', op: 'loadMapping', params: { modelDir: big } });
+  // wait until the worker is demonstrably working, then press Cancel
+  while (runs.length === 0) await new Promise((r) => setTimeout(r, 5));
+  await runs[0].firstUpdate;
+  runs[0].cancel!();
+  await assert.rejects(p, CancelledError);
+  assert.deepEqual(jobs.list(), []);
+});
+
+test('a second job of the same kind is queued; one on the same output is refused', async () => {
+  const { ui, runs } = recordingUi();
+  const order: string[] = [];
+  const jobs = new JobRunner(ui, silentLog);
+  const a = jobs.run({ kind: 'index', title: 'A', op: 'loadMapping', params: { modelDir: small }, output: join(root, 'out-a') }).then(() => order.push('A'));
+  const b = jobs.run({ kind: 'index', title: 'B', op: 'loadMapping', params: { modelDir: small }, output: join(root, 'out-b') }).then(() => order.push('B'));
+  assert.deepEqual(
+    jobs.list().map((j) => [j.title, j.state]),
+    [['A', 'running'], ['B', 'queued']],
+  );
+  await assert.rejects(
+    jobs.run({ kind: 'transfer', title: 'C', op: 'loadMapping', params: { modelDir: small }, output: join(root, 'out-b', '.') }),
+    (err: Error) => err instanceof JobRefusedError && /"B" is already queued to write/.test(err.message),
+  );
+  await Promise.all([a, b]);
+  assert.deepEqual(order, ['A', 'B']);
+  assert.deepEqual(runs.map((r) => r.title), ['A', 'B'], 'B only started after A');
+});
+
+test('cancelling a queued job removes it without starting it', async () => {
+  const { ui, runs } = recordingUi();
+  const jobs = new JobRunner(ui, silentLog);
+  const a = jobs.run({ kind: 'index', title: 'A', op: 'loadMapping', params: { modelDir: small } });
+  const b = jobs.run({ kind: 'index', title: 'B', op: 'loadMapping', params: { modelDir: small } });
+  const cancelled = jobs.cancel(jobs.list()[1].id);
+  assert.equal(cancelled?.title, 'B');
+  await assert.rejects(b, CancelledError);
+  await a;
+  assert.deepEqual(runs.map((r) => r.title), ['A']);
+});
+
+test('an operation reports a bad model folder with the file it needed', async () => {
+  const { ui } = recordingUi();
+  const jobs = new JobRunner(ui, silentLog);
+  await assert.rejects(jobs.run({ kind: 'index', title: 'bad', op: 'loadMapping', params: { modelDir: join(root, 'nope') } }), /nope\/sembridge\/mapping\.jsonl: cannot read the mapping \(ENOENT\)/);
+});
+
+test('operations whose core part has not landed say what they need', async () => {
+  const client = new WorkerClient();
+  try {
+    await assert.rejects(
+      client.run('evaluate', { modelDir: small, datasetDir: root, outputDir: join(root, 'e') }).result,
+      (err: Error) => err.name === 'NotAvailableError' && /^not available yet: needs /.test(err.message),
+    );
+  } finally {
+    await client.dispose();
+  }
+});
+
+test('cancellation reaches an operation inside a synchronous loop (shared flag), without terminating the worker', async () => {
+  const client = new WorkerClient();
+  try {
+    let sawProgress!: () => void;
+    const progressed = new Promise<void>((r) => (sawProgress = r));
+    const run = client.run('loadMapping', { modelDir: big }, { onProgress: () => sawProgress() });
+    await progressed;
+    client.cancel(run.jobId, 60_000);
+    await assert.rejects(run.result, (err: Error) => err instanceof CancelledError && err.message === 'cancelled');
+    // the same worker still answers
+    const m = await client.run('loadMapping', { modelDir: small }).result;
+    assert.equal(m.lines, 2_000);
+  } finally {
+    await client.dispose();
+  }
+});

@@ -1,0 +1,201 @@
+// The webview's DOM-building code, run in Node against a minimal fake DOM that throws on
+// innerHTML: hostile corpus text and token strings must come out as text, never as markup;
+// the virtual list keeps only visible rows; requests time out with a visible error; the α slider
+// recomputes weights; the app restores its state and speaks the protocol.
+import { test, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { installFakeDom, type FakeDocument, type FakeElement } from '../helpers/fakeDom';
+
+// the webview is type-checked by webview/tsconfig.json (lib DOM); here it is loaded untyped
+const webview = join(__dirname, '..', '..', 'webview');
+const load = (m: string): any => require(join(webview, m));
+
+let doc: FakeDocument;
+beforeEach(() => {
+  doc = installFakeDom();
+});
+
+const HOSTILE = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', 'javascript:alert(1)', '"><svg onload=alert(1)>', '[click](javascript:alert(1))'];
+
+function assertInert(root: FakeElement): void {
+  for (const el of [root, ...root.descendants()]) {
+    assert.ok(!['script', 'img', 'iframe', 'a', 'object', 'embed', 'link', 'style'].includes(el.tagName), `created a <${el.tagName}>`);
+    for (const [name, value] of el.attributes) {
+      assert.ok(!/^on/i.test(name), `event handler attribute ${name}`);
+      assert.ok(!['href', 'src', 'srcdoc', 'style', 'formaction'].includes(name), `attribute ${name}`);
+      // text attributes (tooltips, labels, data) may quote a hostile string; nothing else may carry one
+      if (!['title', 'aria-label'].includes(name) && !name.startsWith('data-')) assert.ok(!/javascript:|<|>/i.test(value), `hostile text in ${name}`);
+    }
+  }
+  for (const el of doc.created) assert.ok(!['script', 'img', 'iframe', 'a'].includes(el.tagName), `document created a <${el.tagName}>`);
+}
+
+test('mapping rows, token details, hits, expansions and tables render hostile strings as text', () => {
+  const { mappingRowElement, tokenDetailElement } = load('views/mappingView');
+  const { hitElement } = load('views/retrievalView');
+  const { summaryElement } = load('views/expansionView');
+  const { compareTableElement } = load('views/evaluationView');
+  const root = doc.createElement('div');
+  HOSTILE.forEach((s, i) => {
+    root.appendChild(mappingRowElement({ id: i, token: s, match: 'bridged', support: 2, topSource: s, topCosine: 0.5 }, i, false));
+    root.appendChild(
+      tokenDetailElement(
+        { id: i, token: s, match: 'bridged', support: 1, alpha: 4, sources: [{ id: 1, token: s, weight: 1, cosine: 0.9 }], candidates: [{ id: 1, token: s, cosine: 0.9 }, { id: 2, token: s, cosine: 0.2 }], candidatesFrom: 'mapping', notes: [s], neighbours: [{ id: 3, token: s, cosine: 0.4 }] },
+        4,
+        () => {},
+      ),
+    );
+    root.appendChild(
+      hitElement(
+        { rank: i + 1, docId: s, score: 1.5, title: s, snippet: `before ${s} after`, highlights: [[7, 7 + s.length]], terms: [{ token: s, contribution: 1 }], location: { path: '/tmp/x.md', line: 3 } },
+        () => {},
+      ),
+    );
+    root.appendChild(summaryElement(`s${i}`, s, { model: s, terms: [{ id: 1, token: s, weight: 2 }], activeDims: 1, flops: 4 }, undefined, () => {}));
+    root.appendChild(compareTableElement({ metrics: [s], rows: [{ method: s, alpha: 4, metrics: { [s]: 0.5 } }], base: { method: s, metrics: { [s]: 0.4 } }, source: s }));
+  });
+  assertInert(root);
+  const text = root.textContent;
+  for (const s of HOSTILE) assert.ok(text.includes(s), `shown literally: ${s}`);
+  const html = root.serialize();
+  assert.ok(!html.includes('<script>'));
+  assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'));
+  assert.ok(html.includes('&lt;img src=x onerror=alert(1)&gt;'));
+  // the highlighted span is a <mark> holding the hostile text as text
+  const marks = root.querySelectorAll('mark');
+  assert.ok(marks.length >= HOSTILE.length);
+  assert.ok(marks.some((m) => m.textContent === '<script>alert(1)</script>'));
+});
+
+test('the DOM builder refuses event-handler, link and style attributes', () => {
+  const { h } = load('dom');
+  assert.throws(() => h('div', { onclick: 'alert(1)' }), /attribute onclick is not allowed/);
+  assert.throws(() => h('div', { href: 'javascript:alert(1)' }), /href is not allowed/);
+  assert.throws(() => h('div', { style: 'x' }), /style is not allowed/);
+  assert.equal(h('div', { 'data-id': 3 }, '<b>').textContent, '<b>');
+});
+
+test('no webview source uses innerHTML, outerHTML, insertAdjacentHTML, document.write, eval or Function', () => {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith('.ts')) files.push(p);
+    }
+  };
+  walk(webview);
+  assert.ok(files.length >= 8);
+  for (const f of files) {
+    const src = readFileSync(f, 'utf8');
+    assert.doesNotMatch(src, /\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function\(/, f);
+  }
+});
+
+test('highlighted() marks only valid, non-overlapping ranges', () => {
+  const { highlighted } = load('dom');
+  const el = highlighted('abcdef', [[1, 3], [2, 4], [5, 9], [-1, 2]]);
+  assert.equal(el.textContent, 'abcdef');
+  assert.deepEqual(el.querySelectorAll('mark').map((m: FakeElement) => m.textContent), ['bc']);
+});
+
+test('the virtual list keeps only the visible rows in the DOM over 250,000 rows', async () => {
+  const { VirtualList } = load('virtualList');
+  const fetched: number[] = [];
+  const list = new VirtualList('vl', {
+    rowHeight: 22,
+    pageSize: 200,
+    fetchPage: async (offset: number, limit: number) => {
+      fetched.push(offset);
+      return { total: 250_000, rows: Array.from({ length: Math.min(limit, 250_000 - offset) }, (_, i) => offset + i) };
+    },
+    renderRow: (row: number) => {
+      const el = doc.createElement('div');
+      el.textContent = `row ${row}`;
+      return el;
+    },
+    renderPending: (i: number) => {
+      const el = doc.createElement('div');
+      el.textContent = `pending ${i}`;
+      return el;
+    },
+    onError: (e: Error) => assert.fail(e),
+  });
+  await list.reset();
+  assert.equal(list.rowCount, 250_000);
+  assert.ok(list.renderedRows <= 30, `${list.renderedRows} rows in the DOM`);
+  assert.equal(list.spacer.style.height, `${250_000 * 22}px`);
+  // jump near the end: rows there are pending until their page arrives, then rendered
+  list.viewport.scrollTop = 227_000 * 22;
+  list.render();
+  await new Promise((r) => setTimeout(r, 20));
+  const texts = list.viewport.descendants().map((e: FakeElement) => e.textContent);
+  assert.ok(texts.includes('row 227000'), 'the row at the scroll position');
+  assert.ok(list.renderedRows <= 30);
+  assert.ok(fetched.includes(227_000 - (227_000 % 200)), 'fetched only the page in view');
+  assert.ok(fetched.length <= 4);
+});
+
+test('a request without an answer times out with a visible message; responses settle by id', async () => {
+  const { Rpc } = load('rpc');
+  const sent: any[] = [];
+  const rpc = new Rpc((m: unknown) => sent.push(m), 30);
+  await assert.rejects(rpc.request('host/info', {}), /host\/info: no answer from the extension after 0 s/);
+  const a = rpc.request('mapping/histogram', {});
+  const b = rpc.request('mapping/token', { id: 3 });
+  rpc.receive({ kind: 'response', id: sent[2].id, ok: false, error: 'token id 3 is not in the mapping' });
+  rpc.receive({ kind: 'response', id: sent[1].id, ok: true, result: { bins: [1] } });
+  assert.deepEqual(await a, { bins: [1] });
+  await assert.rejects(b, /token id 3 is not in the mapping/);
+  assert.equal(rpc.pendingCount, 0);
+  let shown: unknown;
+  rpc.on('view/show', (p: unknown) => (shown = p));
+  rpc.receive({ kind: 'notification', method: 'view/show', params: { view: 'retrieval' } });
+  assert.deepEqual(shown, { view: 'retrieval' });
+});
+
+test('the α slider recomputes entmax weights over the cached cosines', () => {
+  const { weightsAtAlpha } = load('alpha');
+  const detail = { candidates: [0.9, 0.85, 0.8, 0.6, 0.3].map((c, i) => ({ id: i, token: `s${i}`, cosine: c })), nextCosine: 0.29 };
+  let prev = Infinity;
+  for (const a of [1.2, 1.5, 2, 4, 8]) {
+    const r = weightsAtAlpha(detail, a);
+    const sum = r.weights.reduce((s: number, w: { weight: number }) => s + w.weight, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-9, `weights sum to 1 at α=${a}`);
+    assert.ok(r.support <= prev, 'larger α is no less sparse');
+    prev = r.support;
+    assert.equal(r.weights[0].token, 's0');
+  }
+  // a bound on left-out cosines that is too high cannot certify a dense α
+  assert.equal(weightsAtAlpha({ candidates: detail.candidates, nextCosine: 0.89 }, 1.1).certified, false);
+  assert.deepEqual(weightsAtAlpha({ candidates: [] }, 4).weights, []);
+});
+
+test('the app restores its state, asks for host info and announces it is ready', () => {
+  const { InspectorApp } = load('app');
+  const posted: any[] = [];
+  const states: any[] = [];
+  const root = doc.createElement('div');
+  doc.body.appendChild(root);
+  const app = new InspectorApp(root, { postMessage: (m: unknown) => posted.push(m), getState: () => ({ view: 'retrieval', retrieval: { query: '학교' } }), setState: (s: unknown) => states.push(JSON.parse(JSON.stringify(s))) }, 1000);
+  app.start();
+  assert.equal(root.getAttribute('data-state'), 'ready');
+  assert.equal(root.getAttribute('data-view'), 'retrieval');
+  assert.ok(root.querySelector('#retrieval-search'));
+  assert.equal(root.querySelector('#retrieval-search')!.value, '학교');
+  const methods = posted.map((m) => `${m.kind}:${m.method}`);
+  assert.ok(methods.includes('request:host/info'));
+  assert.ok(methods.includes('request:retrieval/search'), 'the restored query runs again');
+  assert.equal(methods[methods.length - 1], 'command:webview/ready');
+  for (const id of ['mapping-search', 'alpha-slider', 'hits', 'tab-mapping', 'expansion-input', 'compare-table'])
+    if (id === 'alpha-slider' || id === 'compare-table') continue;
+    else assert.ok(root.querySelector(`#${id}`), `#${id}`);
+  // the host asks to show a token: the mapping view becomes active and asks for it
+  app.receive({ kind: 'notification', method: 'view/show', params: { view: 'mapping', tokenId: 42 } });
+  assert.equal(root.getAttribute('data-view'), 'mapping');
+  assert.ok(posted.some((m) => m.method === 'mapping/token' && m.params.id === 42));
+  assert.equal(states[states.length - 1].view, 'mapping');
+  assert.equal(states[states.length - 1].mapping.selectedId, 42);
+});
