@@ -35,6 +35,12 @@ fi
 command -v rg >/dev/null || { echo "setup-e2e: ripgrep (rg) not on PATH after install" >&2; exit 1; }
 [ -x /usr/bin/chromium ] || { echo "setup-e2e: /usr/bin/chromium missing after install" >&2; exit 1; }
 
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" != 20 ]; then
+  echo "setup-e2e: code-server $CODE_SERVER_VERSION needs Node 20 (its engines field); this is Node $(node -v)" >&2
+  exit 1
+fi
+
 # --- code-server ---------------------------------------------------------------------------------------------
 if [ -f "$DEST/.complete" ] && [ -f "$BIN" ]; then
   echo "setup-e2e: code-server $CODE_SERVER_VERSION already installed in $DEST ($(( $(date +%s) - start )) s)"
@@ -69,7 +75,7 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then exp
   (cd bin/remote-cli && ln -sfn code-linux.sh code-server)
   (cd bin/helpers && ln -sfn browser-linux.sh browser.sh)
   cd extensions
-  npm install --omit=dev --no-audit --no-fund --loglevel=error
+  npm install --omit=dev --no-audit --no-fund --loglevel=error >/dev/null   # its postinstall lists every file it prunes
 )
 
 # npm records absolute paths nowhere that matters here, so the finished tree can be moved into place.

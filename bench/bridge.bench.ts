@@ -45,8 +45,8 @@ function tokenStrings(): string[] {
 
 async function main(): Promise<void> {
   const modelDir = values.model!;
-  if (!existsSync(join(modelDir, 'onnx', 'model.onnx'))) {
-    console.log(`bridge bench: ${modelDir} has no onnx/model.onnx; nothing to measure`);
+  if (!existsSync(join(modelDir, 'onnx', 'model.onnx')) && !existsSync(join(modelDir, 'model.safetensors'))) {
+    console.log(`bridge bench: ${modelDir} has neither onnx/model.onnx nor model.safetensors; nothing to measure`);
     return;
   }
   const strings = tokenStrings();

@@ -41,9 +41,10 @@ export class InspectorApp {
     const expansion = new ExpansionView(ctx);
     this.views = { mapping: new MappingView(ctx), expansion, retrieval: new RetrievalView(ctx), evaluation: new EvaluationView(ctx) };
     this.tabs = h('vscode-tabs', { id: 'tabs', panel: true });
+    // vscode-tabs gives its headers and panels ids of its own, so the stable ids sit on their content
     for (const name of VIEW_NAMES) {
-      this.tabs.appendChild(h('vscode-tab-header', { slot: 'header', id: `tab-${name}` }, TAB_TITLES[name]));
-      this.tabs.appendChild(h('vscode-tab-panel', { id: `panel-${name}` }, this.views[name].root));
+      this.tabs.appendChild(h('vscode-tab-header', { slot: 'header', 'data-view': name }, h('span', { id: `tab-${name}` }, TAB_TITLES[name])));
+      this.tabs.appendChild(h('vscode-tab-panel', { 'data-view': name }, this.views[name].root));
     }
     this.tabs.addEventListener('vsc-tabs-select', (e) => {
       const i = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;

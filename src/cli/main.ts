@@ -10,6 +10,8 @@ const registry: Record<string, () => Promise<{ command: CliCommand }>> = {
   // name: () => import('./commands/name'),
   encode: () => import('./commands/encode'),
   init: () => import('./commands/init'),
+  compare: () => import('./commands/compare'),
+  demo: () => import('./commands/demo'),
   metrics: () => import('./commands/metrics'),
   index: () => import('./commands/index'),
   search: () => import('./commands/search'),

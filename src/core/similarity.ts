@@ -127,6 +127,9 @@ export interface EntmaxSearchResult {
   entmaxMs: number;
 }
 
+/** above this many near-threshold candidates (α ≤ 2 only) the float64 re-computation is skipped */
+const DENSE_SUPPORT = 1024;
+
 /** ORT working-set bound per block product (the [rows, V] block and the top-K outputs). */
 const BLOCK_BYTES = 512 * 1024 * 1024;
 
@@ -204,10 +207,18 @@ export async function entmaxOverAllSources(
     const r32 = entmaxSorted(v, alpha);
     const next = complete ? undefined : values[o + kk];
     let m = 0;
+    let recompute = exact;
     if (exact) {
-      // 2) float64 cosines of the support and of anything within 2ε of the threshold
       const cut = r32.tau / am1 - 2 * eps;
       while (m < listLen && v[m] >= cut) m++;
+      // For α ≤ 2 the weights are Lipschitz in the scores, so float32 cosines move them by ~ε
+      // only; a dense support (α → 1: the whole vocabulary) is then left in float32 rather
+      // than paying m·d_B float64 products per row. For α > 2 (infinite slope) always float64.
+      recompute = alpha > 2 || m <= DENSE_SUPPORT;
+      if (!recompute) m = 0;
+    }
+    if (recompute) {
+      // 2) float64 cosines of the support and of anything within 2ε of the threshold
       if (candC.length < m) {
         candC = new Float64Array(nextPow2(m));
         candI = new Uint32Array(nextPow2(m));
@@ -229,7 +240,7 @@ export async function entmaxOverAllSources(
         candC[i] = v[i];
       }
     }
-    const r = exact ? entmaxSorted(candC.subarray(0, m), alpha) : r32;
+    const r = recompute ? entmaxSorted(candC.subarray(0, m), alpha) : r32;
     // 3) certificate: nothing left out can clear τ
     if (next !== undefined && am1 * (next + eps) > r.tau) return -1;
     const sup = r.support;
@@ -252,7 +263,7 @@ export async function entmaxOverAllSources(
     for (let i = 0; i < rowIds.length; i++) rowIds[i] = start + i;
     let pending = rowIds;
     let kk = k;
-    let maxSupport = 0;
+    const supports: number[] = [];
     let first = true;
     while (pending.length > 0) {
       const complete = kk >= nCand; // the list holds the whole row
@@ -278,7 +289,7 @@ export async function entmaxOverAllSources(
           }
           const sup = solveRow(t, tn, top.values, top.indices, i * top.k, kk, complete);
           if (sup < 0) failed.push(t);
-          else if (sup > maxSupport) maxSupport = sup;
+          else supports.push(sup);
         }
         entmaxMs += performance.now() - t1;
       }
@@ -287,8 +298,13 @@ export async function entmaxOverAllSources(
       pending = Uint32Array.from(failed);
       kk = Math.min(nCand, kk * 4);
     }
-    // the next chunk starts from a K that would have certified most rows of this one
-    if (options.initialK === undefined) k = Math.min(nCand, Math.max(16, nextPow2(2 * maxSupport)));
+    // the next chunk starts from a K that would have certified ~99% of this one's rows (one
+    // outlier row must not make every later row pay for a large K; it just grows again)
+    if (options.initialK === undefined && supports.length > 0) {
+      supports.sort((a, b) => a - b);
+      const p99 = supports[Math.min(supports.length - 1, Math.floor(0.99 * supports.length))];
+      k = Math.min(nCand, Math.max(16, nextPow2(2 * p99)));
+    }
     options.onProgress?.({ stage: 'similarity', done: end, total: N });
   }
   if (!options.engine) await engine.release();

@@ -2,10 +2,10 @@
 // active model, the inspector, the hover and the selection preview. Commands are thin: they ask
 // for inputs, check paths, and hand the work to a worker thread.
 import * as vscode from 'vscode';
-import { promises as fs, existsSync } from 'node:fs';
+import { promises as fs, existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readSettings, SETTING_KEYS, type Settings, type SettingProblem } from './settings';
-import { checkInputPath, isInside, restrictedModeProblem, resolveSettingPath, safeName, type PathContext } from './paths';
+import { checkInputPath, restrictedModeProblem, resolveSettingPath, safeName, type PathContext } from './paths';
 import { JobRunner, JobRefusedError, type JobUi } from './worker/jobRunner';
 import { ModelSession } from './model/modelSession';
 import { InspectorBackend } from './panel/inspectorBackend';
@@ -15,7 +15,7 @@ import { SelectionPreview } from './editor/selectionPreview';
 import { DocumentAnalyzer } from './editor/documentAnalyzer';
 import { runTransferWizard, type TransferArgs } from './commands/transferWizard';
 import { CancelledError } from '../core/errors';
-import type { CompareTableData, HostInfo, SearchResult, ViewName } from '../protocol/inspectorProtocol';
+import type { CompareTableData, ExpansionResult, HostInfo, SearchResult, ViewName } from '../protocol/inspectorProtocol';
 import { INIT_METHODS, type InitMethod } from '../core/types';
 
 export class Controller implements vscode.Disposable {
@@ -38,6 +38,7 @@ export class Controller implements vscode.Disposable {
     this.problems = read.problems;
 
     const ui: JobUi = {
+      showQueued: (message) => void vscode.window.showInformationMessage(`SemBridge: ${message}`),
       withProgress: (title, task) =>
         Promise.resolve(
           vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `SemBridge: ${title}`, cancellable: true }, (progress, token) => {
@@ -60,6 +61,12 @@ export class Controller implements vscode.Disposable {
       info: () => this.hostInfo(),
       alpha: () => this.settings.alpha,
       search: (q, k) => this.search(q, k),
+      encodeWithSource: async (text) => {
+        if (!this.settings.sourceModel) throw new Error('set sembridge.sourceModel to compare with the English model');
+        const dir = checkInputPath(this.settings.sourceModel, 'folder', this.pathContext(), 'sembridge.sourceModel');
+        const [summary] = await this.session.call('encode', { modelDir: dir, texts: [text], topTerms: 32, threads: this.settings.workerThreads });
+        return summary;
+      },
       compareTableFile: () => {
         const f = this.path('compare', 'last.json');
         return existsSync(f) ? f : undefined;
@@ -117,6 +124,7 @@ export class Controller implements vscode.Disposable {
     this.settings = read.settings;
     this.problems = read.problems;
     this.reportProblems();
+    if (!this.settings.previewDecorations) this.preview.clear();
     if (previous.activeModel !== this.settings.activeModel || !this.session.modelDir) this.applyActiveModel();
     this.updateStatus();
   }
@@ -164,7 +172,7 @@ export class Controller implements vscode.Disposable {
   hostInfo(): HostInfo {
     let indexes: string[] = [];
     try {
-      indexes = require('node:fs').readdirSync(this.path('indexes')) as string[];
+      indexes = readdirSync(this.path('indexes')).filter((n) => !n.startsWith('.'));
     } catch {
       /* none yet */
     }
@@ -230,8 +238,8 @@ export class Controller implements vscode.Disposable {
 
   /** The walkthrough's transfer: the bundled demo models into the extension's storage. */
   private async transferDemo(): Promise<void> {
-    const demo = join(this.context.extensionUri.fsPath, 'media', 'demo');
-    if (!existsSync(join(demo, 'bert-mlm-en'))) throw new Error(`the demo models are not in this build (${demo}); run "npm run demo:assets" before packaging`);
+    const demo = join(this.context.extensionUri.fsPath, 'dist', 'demo');
+    if (!existsSync(join(demo, 'bert-mlm-en'))) throw new Error(`the demo models are not in this build (${demo}); "npm run package" stages them (scripts/stage-vsix.mjs)`);
     await this.runTransfer(
       {
         sourceModel: join(demo, 'bert-mlm-en'),
@@ -252,19 +260,21 @@ export class Controller implements vscode.Disposable {
       title: `Transfer ${basename(spec.sourceModel)} → ${basename(spec.targetTokenizer)} (${spec.method}${spec.method === 'sembridge' ? `, α=${spec.alpha}` : ''})`,
       op: 'transfer',
       output: spec.outputDir,
-      params: { ...spec, cacheDir: this.path('bridge-cache'), maxSequenceLength: this.settings.maxSequenceLength, allowRemoteModels: this.settings.allowRemoteModels },
+      params: { ...spec, cacheDir: this.path('bridge-cache'), maxSequenceLength: this.settings.maxSequenceLength, allowRemoteModels: this.settings.allowRemoteModels, threads: this.settings.workerThreads },
     });
     this.log.info(`transfer written to ${result.outputDir}`);
     if (activate) {
       await vscode.workspace.getConfiguration('sembridge').update(SETTING_KEYS.activeModel, result.outputDir, vscode.ConfigurationTarget.Global);
       await this.session.setModel(result.outputDir);
     }
-    const choice = await vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}`, 'Open Inspector', 'Show Report');
-    if (choice === 'Open Inspector') await this.openInspector({ view: 'mapping' });
-    if (choice === 'Show Report') await vscode.window.showTextDocument(vscode.Uri.file(result.reportFile));
+    // not awaited: the command is done when the model is; the buttons act whenever they are clicked
+    void vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}`, 'Open Inspector', 'Show Report').then(async (choice) => {
+      if (choice === 'Open Inspector') await this.openInspector({ view: 'mapping' });
+      if (choice === 'Show Report') await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(result.reportFile)));
+    });
   }
 
-  async openInspector(arg?: { tokenId?: number; view?: ViewName }, preview?: import('../protocol/inspectorProtocol').ExpansionResult): Promise<void> {
+  async openInspector(arg?: { tokenId?: number; view?: ViewName }, preview?: ExpansionResult): Promise<void> {
     const panel = InspectorPanel.show(this.context.extensionUri, this.backend, this.log, arg ? { view: arg.view ?? 'mapping', tokenId: arg.tokenId } : undefined);
     if (preview) panel.notify('selection/preview', preview);
   }
@@ -305,11 +315,12 @@ export class Controller implements vscode.Disposable {
       title: `Index ${name}${files ? ` (${files.length} files)` : ''}`,
       op: 'index',
       output: outputDir,
-      params: { modelDir, corpus, files, outputDir, maxSequenceLength: this.settings.maxSequenceLength },
+      params: { modelDir, corpus, files, outputDir, maxSequenceLength: this.settings.maxSequenceLength, threads: this.settings.workerThreads },
     });
     await this.context.globalState.update('sembridge.lastIndex', name);
-    const choice = await vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`, 'Search');
-    if (choice === 'Search') await this.searchCommand({});
+    void vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`, 'Search').then((choice) => {
+      if (choice === 'Search') return this.searchCommand({}).catch((err) => this.showError(err));
+    });
   }
 
   private currentIndex(): string {
@@ -347,7 +358,7 @@ export class Controller implements vscode.Disposable {
     const dataset = await this.pickDataset(arg?.dataset);
     if (!dataset) return;
     const outputDir = this.path('eval', `${safeName(basename(modelDir))}--${safeName(basename(dataset))}`);
-    const result = await this.jobs.run({ kind: 'evaluate', title: `Evaluate ${basename(modelDir)} on ${basename(dataset)}`, op: 'evaluate', output: outputDir, params: { modelDir, datasetDir: dataset, outputDir } });
+    const result = await this.jobs.run({ kind: 'evaluate', title: `Evaluate ${basename(modelDir)} on ${basename(dataset)}`, op: 'evaluate', output: outputDir, params: { modelDir, datasetDir: dataset, outputDir, threads: this.settings.workerThreads } });
     const line = Object.entries(result.metrics)
       .map(([k, v]) => `${k} ${v.toFixed(4)}`)
       .join(' · ');
@@ -388,7 +399,7 @@ export class Controller implements vscode.Disposable {
       title: `Compare ${methods.length} methods on ${basename(dataset)}`,
       op: 'compare',
       output: outputDir,
-      params: { sourceModel, targetTokenizer, bridgeModel, datasetDir: dataset, methods, alphas, outputDir, cacheDir: this.path('bridge-cache') },
+      params: { sourceModel, targetTokenizer, bridgeModel, datasetDir: dataset, methods, alphas, outputDir, cacheDir: this.path('bridge-cache'), threads: this.settings.workerThreads },
     });
     await fs.mkdir(this.path('compare'), { recursive: true });
     await fs.writeFile(this.path('compare', 'last.json'), JSON.stringify(table, null, 1));
@@ -412,5 +423,3 @@ export function parseAlphas(text: string): number[] | undefined {
   const parts = text.split(/[,\s]+/).filter(Boolean).map(Number);
   return parts.length && parts.every((a) => Number.isFinite(a) && a > 1 && a <= 16) ? parts : undefined;
 }
-
-export { isInside };

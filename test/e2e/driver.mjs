@@ -331,10 +331,34 @@ export class Workbench {
     return this.page.locator('.notifications-toasts .notification-toast', { hasText: re });
   }
 
-  async waitForNotification(re, timeout = 60_000) {
+  /**
+   * Waits for a toast matching `re`. An error toast that shows up meanwhile fails the wait at once
+   * with its text (unless `re` is what is awaited or failOnError is false).
+   */
+  async waitForNotification(re, timeout = 60_000, { failOnError = true } = {}) {
     const toast = this.notification(re).first();
-    await toast.waitFor({ timeout });
-    return toast;
+    const errors = this.page.locator('.notifications-toasts .notification-toast', {
+      has: this.page.locator('.notification-list-item-icon.codicon-error'),
+    });
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      if (await toast.isVisible().catch(() => false)) return toast;
+      if (failOnError && (await errors.count()) > 0) {
+        const text = (await errors.first().innerText().catch(() => '')).replace(/\s+/g, ' ');
+        if (!re.test(text)) throw new Error(`error notification instead of ${re}: "${text}"`);
+      }
+      if (Date.now() > deadline) throw new Error(`no notification matching ${re} within ${Math.round(timeout / 1000)} s; shown: ${JSON.stringify(await this.notificationTexts())}`);
+      await sleep(150);
+    }
+  }
+
+  /** The text of the first error toast shown, or undefined. */
+  async errorNotification() {
+    const errors = this.page.locator('.notifications-toasts .notification-toast', {
+      has: this.page.locator('.notification-list-item-icon.codicon-error'),
+    });
+    if ((await errors.count()) === 0) return undefined;
+    return (await errors.first().innerText().catch(() => '')).replace(/\s+/g, ' ');
   }
 
   async notificationTexts() {

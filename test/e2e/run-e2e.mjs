@@ -78,7 +78,7 @@ async function main() {
   let browser;
   const results = [];
   const stopAll = async () => {
-    await browser?.close().catch(() => {});
+    await bounded(browser?.close() ?? Promise.resolve(), 15_000, 'closing the browser').catch((e) => log(String(e)));
     browser = undefined;
     await server?.stop();
   };
@@ -109,6 +109,7 @@ async function main() {
     const tStart = Date.now();
     browser = await launchBrowser(join(runDir, 'chromium-profile'), join(runDir, 'chromium-home'));
     const page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(30_000); // every Playwright action and wait is bounded
     const dialogs = [];
     page.on('dialog', (d) => {
       dialogs.push(`${d.type()}: ${d.message()}`);
@@ -156,7 +157,8 @@ async function main() {
       let err;
       try {
         await wb.resetUi();
-        await bounded(sc.run(t), sc.timeoutMs ?? 120_000, sc.id);
+        const budget = Math.max(30_000, SUITE_LIMIT_MS - (Date.now() - suiteStart));
+        await bounded(sc.run(t), Math.min(sc.timeoutMs ?? 120_000, budget), sc.id);
         if (shots === 0) await t.shot();
       } catch (e) {
         err = e;

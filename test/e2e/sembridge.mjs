@@ -47,7 +47,7 @@ export function modelSettings(repo, paths, extra = {}) {
 
 /**
  * Answers whatever quick inputs a command shows, until `done()` is true. Each answer is
- * `{ match: RegExp, value?: string, pick?: string|RegExp }` tested against the quick input's
+ * `{ match: RegExp, value?: string, pick?: string|RegExp, once?: boolean }` tested against the quick input's
  * title/placeholder/prompt; an unexpected prompt fails with its text, so a changed dialog is visible.
  */
 export async function answerPrompts(t, answers, done, timeoutMs = 60_000) {
@@ -55,11 +55,14 @@ export async function answerPrompts(t, answers, done, timeoutMs = 60_000) {
   const seen = [];
   while (Date.now() < deadline) {
     if (await done()) return seen;
+    const error = await t.wb.errorNotification();
+    if (error) throw new Error(`error notification: "${error}" (after prompts: ${seen.join(' / ') || 'none'})`);
     const visible = await t.wb.quickInput.isVisible().catch(() => false);
     if (visible) {
       const text = await t.wb.describeQuickInput();
-      const a = answers.find((x) => x.match.test(text));
+      const a = answers.find((x) => !x.used && x.match.test(text));
       if (!a) throw new Error(`unexpected prompt: "${text}" (answers known for ${answers.map((x) => x.match).join(', ')})`);
+      if (a.once) a.used = true;
       if (seen.length > 12) throw new Error(`prompts keep coming: ${seen.join(' / ')}`);
       seen.push(text);
       t.log(`prompt "${text}" -> ${a.value ?? a.pick}`);
@@ -98,17 +101,24 @@ export function tempLeftovers(outputDir) {
 /**
  * Runs "Transfer Encoder to Target Language…" through its prompts (models from the settings, method
  * sembridge, α 4, a new folder `name` under `parent`) and returns once the progress notification shows.
+ * `bridgeDir` picks another bridge model through "Browse…" and the folder dialog.
  */
-export async function startTransfer(t, parent, name) {
+export async function startTransfer(t, parent, name, { bridgeDir } = {}) {
   const { repo } = t.paths;
+  const bridge = bridgeDir
+    ? [
+        { match: /multilingual bridge/, pick: /Browse/, once: true },
+        { match: /multilingual bridge/, value: `${bridgeDir}/`, once: true },
+      ]
+    : [{ match: /multilingual bridge/, pick: /from sembridge\.bridgeModel/ }];
   await t.wb.runCommand(commandTitle(repo, /^Transfer Encoder to Target Language/));
-  const progress = t.wb.notification(/SemBridge: Transfer/);
+  const progress = transferProgress(t);
   await answerPrompts(
     t,
     [
       { match: /English source encoder/, pick: /from sembridge\.sourceModel/ },
       { match: /target-language tokenizer/, pick: /from sembridge\.targetTokenizer/ },
-      { match: /multilingual bridge/, pick: /from sembridge\.bridgeModel/ },
+      ...bridge,
       { match: /initialisation method/, pick: /^\s*sembridge/ },
       { match: /α of α-entmax/, value: '4' },
       { match: /folder in which to create/, value: `${parent}/` },
@@ -123,6 +133,17 @@ export async function startTransfer(t, parent, name) {
 /** The model folder scenario 01 wrote, or a fresh transfer through the UI when it did not run. */
 export async function ensureModel(t) {
   if (t.state.modelDir && findFile(t.state.modelDir, 'mapping.jsonl')) return t.state.modelDir;
+  // one failed attempt is enough: later scenarios fail at once instead of each waiting for a transfer
+  if (t.state.modelError) throw new Error(`no transferred model: ${t.state.modelError}`);
+  try {
+    return await transferForInspection(t);
+  } catch (err) {
+    t.state.modelError = String(err?.message ?? err).split('\n')[0];
+    throw err;
+  }
+}
+
+async function transferForInspection(t) {
   const parent = join(t.paths.runDir, 'models');
   mkdirSync(parent, { recursive: true });
   const name = 'ko-model-for-inspection';
@@ -131,4 +152,18 @@ export async function ensureModel(t) {
   await t.wb.runCommand('Notifications: Clear All Notifications');
   t.state.modelDir = join(parent, name);
   return t.state.modelDir;
+}
+
+/** The transfer's progress notification (the one with a Cancel button). */
+export function transferProgress(t) {
+  return t.wb.notification(/SemBridge: Transfer/).filter({ has: t.page.locator('.monaco-button', { hasText: /^Cancel$/ }) });
+}
+
+/** The `sembridge` CLI shipped inside the installed extension (dist/cli.js of the .vsix). */
+export function installedCli(t) {
+  const root = t.server.dirs.extensions;
+  const ext = readdirSync(root).find((d) => d.startsWith('sembridge.sembridge-'));
+  const cli = ext && join(root, ext, 'dist', 'cli.js');
+  if (!cli || !existsSync(cli)) throw new Error(`the installed extension has no dist/cli.js under ${root}`);
+  return cli;
 }

@@ -74,3 +74,20 @@ export function makeLargeModelFolder(dir: string, n: number): string {
   writeFileSync(join(dir, 'sembridge', 'mapping.jsonl'), parts.join('\n') + '\n');
   return dir;
 }
+
+/**
+ * A copy of the English fixture encoder with a mapping onto its own vocabulary (every token an
+ * exact match): a complete "model folder" (encoder + tokenizer + mapping) for command tests that
+ * need a real encoder before a transferred Korean model can be produced by runInit.
+ */
+export function makeEnModelFolder(dir: string): string {
+  const { cpSync } = require('node:fs') as typeof import('node:fs');
+  cpSync(EN_MODEL, dir, { recursive: true, filter: (src: string) => !src.endsWith('model_dynamo.onnx') });
+  const vocab = readVocab(join(EN_MODEL, 'vocab.txt'));
+  mkdirSync(join(dir, 'sembridge'), { recursive: true });
+  const lines = vocab.map((token, id) =>
+    JSON.stringify({ id, token, match: /^\[.*\]$/.test(token) ? 'role' : 'exact', sources: [{ id, token, weight: 1, cosine: 1 }], support: 1 }),
+  );
+  writeFileSync(join(dir, 'sembridge', 'mapping.jsonl'), lines.join('\n') + '\n');
+  return dir;
+}

@@ -9,7 +9,7 @@ import { bertNormalize, bertPreTokenize, CodePointSet, isCjkIdeograph } from '..
 // (itself, removed, a space, or padded with spaces): written by test/fixtures/make_bert_unicode_tables.py.
 const fixture = JSON.parse(
   gunzipSync(readFileSync(join(__dirname, '..', 'fixtures', 'tokens', 'bert-normalizer-python.json.gz'))).toString('utf8'),
-) as { hangulSyllablesDecomposed: number; changed: Record<string, [string, string]> };
+) as { hangulSyllablesDecomposed: number; cjkPadded: string; changed: Record<string, [string, string]> };
 
 const lower = { cleanText: true, handleChineseChars: true, stripAccents: null, lowercase: true };
 const cased = { cleanText: true, handleChineseChars: true, stripAccents: null, lowercase: false };
@@ -49,6 +49,16 @@ test('accent stripping decomposes every Hangul syllable into jamo (why Korean mo
   assert.equal(decomposed, fixture.hangulSyllablesDecomposed);
   assert.equal(decomposed, 11172);
   assert.equal(bertNormalize('서울', { ...cased, stripAccents: true }).length, 5);
+});
+
+test('exactly the code points Python pads as CJK ideographs are padded', () => {
+  const padded = new CodePointSet(fixture.cjkPadded);
+  const wrong: string[] = [];
+  for (let cp = 0; cp < 0x110000; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    if (isCjkIdeograph(cp) !== padded.has(cp)) wrong.push(`U+${cp.toString(16)}`);
+  }
+  assert.deepEqual(wrong.slice(0, 20), []);
 });
 
 test('CJK ideographs outside the BMP are padded (transformers.js misses them)', () => {

@@ -131,3 +131,21 @@ test('bridge model folder without ONNX gives a clear error naming the folder', a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a bridge folder without ONNX (config + safetensors) is prepared once and gives the same vectors', async (t) => {
+  if (!bridgeReady || !existsSync(join(BRIDGE, 'model.safetensors'))) return t.skip('fixture bridge model not generated yet');
+  const { cpSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bridge-st-'));
+  const cache = mkdtempSync(join(tmpdir(), 'sb-bridge-cache-'));
+  try {
+    cpSync(BRIDGE, dir, { recursive: true, filter: (p) => !p.includes('onnx') });
+    const strings = ['home', '집', 'дом', 'water'];
+    const want = await embedBridgeStrings({ strings, tokenizerHash: 't' }, { modelDir: BRIDGE, cacheDir: null, inProcess: true });
+    const got = await embedBridgeStrings({ strings, tokenizerHash: 't' }, { modelDir: dir, cacheDir: cache, inProcess: true });
+    for (let i = 0; i < want.vectors.data.length; i++) assert.ok(Math.abs(want.vectors.data[i] - got.vectors.data[i]) < 1e-4);
+    assert.equal(readdirSync(join(cache, 'bridge-models')).length, 1, 'one prepared folder');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+});

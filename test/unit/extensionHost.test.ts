@@ -165,7 +165,8 @@ test('the inspector panel: strict CSP with a nonce, limited resource roots, and 
     assert.ok(detail.ok, detail.error);
     assert.equal(detail.result.id, 200);
     assert.ok(detail.result.candidates.length >= detail.result.sources.length);
-    assert.ok(detail.result.notes.some((n: string) => /not available yet/.test(n)), 'the bridge-cache part says it waits');
+    assert.equal(detail.result.candidatesFrom, 'mapping');
+    assert.ok(detail.result.notes.some((n: string) => /no report\.json: the folder was not written by a transfer/.test(n)), 'says why the bridge cosines are missing');
     assert.equal(respond(panel, 3)!.result.vocabSize, vocabSize);
     const text = respond(panel, 4)!.result;
     assert.ok(text.tokenizedIds.length >= 2, 'pasted text is tokenized by the real target tokenizer');
@@ -210,18 +211,46 @@ test('the hover answers from cached data after the line was analysed in the work
   }
 });
 
-test('selection preview and search say what they need when that part is missing', async () => {
+test('selection preview explains a model folder without an encoder; search without an index says what to run', async () => {
   const { state, ext, api } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
   try {
     await api.controller.session.whenLoaded();
     const doc = new FakeTextDocument('학교 에서', 'plaintext');
     state.activeTextEditor = { document: doc, selection: new Selection(0, 0, 0, 2), visibleRanges: [new Range(0, 0, 0, 5)], setDecorations: () => {} };
     await state.commands.get('sembridge.previewSelection')!();
-    assert.match(state.messages.find((m) => m.level === 'error')?.text ?? '', /not available yet: needs loadSparseEncoder/);
+    assert.match(state.messages.find((m) => m.level === 'error')?.text ?? '', /ko-model: model folder has neither onnx\/model\.onnx nor model\.safetensors/);
     state.messages.length = 0;
     await state.commands.get('sembridge.search')!({ query: 'x' });
     assert.match(state.messages.find((m) => m.level === 'error')?.text ?? '', /no index yet: run "SemBridge: Index Corpus…" first/);
   } finally {
     ext.deactivate();
   }
+});
+
+test('the transfer wizard asks for each input with the settings as defaults, then checks them', async () => {
+  const state = new FakeVscodeState();
+  installFakeVscode(state);
+  for (const k of Object.keys(require.cache)) if (k.includes(join('src', 'extension'))) delete require.cache[k];
+  const { runTransferWizard } = require('../../src/extension/commands/transferWizard') as typeof import('../../src/extension/commands/transferWizard');
+  const { readSettings } = require('../../src/extension/settings') as typeof import('../../src/extension/settings');
+  const other = makeKoModelFolder(join(tmp, 'other'));
+  const settings = readSettings((k) => ({ sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'focus', alpha: 3 })[k]).settings;
+  const seen: string[][] = [];
+  const pick = (label: RegExp) => (items: unknown[]) => {
+    const list = items as { label: string }[];
+    seen.push(list.map((i) => i.label));
+    return list.find((i) => label.test(i.label));
+  };
+  state.quickPickAnswers.push(pick(/ko-model/), pick(/other/), pick(/ko-model/), pick(/^sembridge$/));
+  state.inputBoxAnswers.push('2.5', 'my-model');
+  state.openDialogAnswers.push([tmp]);
+  const spec = await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, {}, repo);
+  assert.deepEqual(spec, { sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'sembridge', alpha: 2.5, outputDir: join(tmp, 'my-model') });
+  assert.match(seen[0][0], /ko-model/, 'the setting is offered first');
+  assert.equal(seen[3][0], 'focus', 'the method setting comes first');
+  // Escape at any step cancels without starting anything
+  state.quickPickAnswers.push(() => undefined);
+  assert.equal(await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, {}, repo), undefined);
+  // a bad α from the command arguments is refused with the range
+  await assert.rejects(runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'sembridge', alpha: 0.9, outputDir: join(tmp, 'x') }, repo), /α must be between 1\.01 and 16/);
 });

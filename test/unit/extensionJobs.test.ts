@@ -29,9 +29,11 @@ interface UiRecord {
   firstUpdate: Promise<void>;
 }
 
-function recordingUi(): { ui: JobUi; runs: UiRecord[] } {
+function recordingUi(): { ui: JobUi; runs: UiRecord[]; queued: string[] } {
   const runs: UiRecord[] = [];
+  const queued: string[] = [];
   const ui: JobUi = {
+    showQueued: (m) => queued.push(m),
     withProgress: (title, task) => {
       let seen!: () => void;
       const rec: UiRecord = { title, updates: [], firstUpdate: new Promise((r) => (seen = r)) };
@@ -45,7 +47,7 @@ function recordingUi(): { ui: JobUi; runs: UiRecord[] } {
       );
     },
   };
-  return { ui, runs };
+  return { ui, runs, queued };
 }
 
 const silentLog = { info: () => {}, warn: () => {}, error: () => {} };
@@ -83,7 +85,7 @@ test('Cancel in the progress notification stops the job with CancelledError', as
 });
 
 test('a second job of the same kind is queued; one on the same output is refused', async () => {
-  const { ui, runs } = recordingUi();
+  const { ui, runs, queued } = recordingUi();
   const order: string[] = [];
   const jobs = new JobRunner(ui, silentLog);
   const a = jobs.run({ kind: 'index', title: 'A', op: 'loadMapping', params: { modelDir: small }, output: join(root, 'out-a') }).then(() => order.push('A'));
@@ -92,6 +94,7 @@ test('a second job of the same kind is queued; one on the same output is refused
     jobs.list().map((j) => [j.title, j.state]),
     [['A', 'running'], ['B', 'queued']],
   );
+  assert.deepEqual(queued, ['"B" is queued: it starts when "A" has finished']);
   await assert.rejects(
     jobs.run({ kind: 'transfer', title: 'C', op: 'loadMapping', params: { modelDir: small }, output: join(root, 'out-b', '.') }),
     (err: Error) => err instanceof JobRefusedError && /"B" is already queued to write/.test(err.message),
@@ -119,13 +122,10 @@ test('an operation reports a bad model folder with the file it needed', async ()
   await assert.rejects(jobs.run({ kind: 'index', title: 'bad', op: 'loadMapping', params: { modelDir: join(root, 'nope') } }), /nope\/sembridge\/mapping\.jsonl: cannot read the mapping \(ENOENT\)/);
 });
 
-test('operations whose core part has not landed say what they need', async () => {
+test('a job on a dataset that is not there names the folder', async () => {
   const client = new WorkerClient();
   try {
-    await assert.rejects(
-      client.run('evaluate', { modelDir: small, datasetDir: root, outputDir: join(root, 'e') }).result,
-      (err: Error) => err.name === 'NotAvailableError' && /^not available yet: needs /.test(err.message),
-    );
+    await assert.rejects(client.run('evaluate', { modelDir: small, datasetDir: join(root, 'no-dataset'), outputDir: join(root, 'e') }).result, /no-dataset|model folder/);
   } finally {
     await client.dispose();
   }

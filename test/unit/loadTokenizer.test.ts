@@ -56,6 +56,11 @@ test('a vocab.txt-only BERT folder is built like Python\'s BertTokenizer (cased,
   assert.equal(ids[0], tok.specialTokens.cls);
   assert.equal(ids[ids.length - 1], tok.specialTokens.sep);
   assert.deepEqual(tok.encode('집', { addSpecialTokens: false }), ids.slice(1, -1));
+  const continuation = tok.vocab.findIndex((t) => t.startsWith('##') && t.length > 2);
+  assert.equal(tok.decodeToken(continuation), tok.vocab[continuation].slice(2));
+  assert.equal(tok.decodeToken(continuation, { keepContinuationPrefix: true }), tok.vocab[continuation]);
+  assert.equal(tok.canonicalToken(continuation), tok.vocab[continuation].slice(2));
+  assert.equal(tok.decodeToken(tok.specialTokens.cls!), '[CLS]');
 });
 
 test('the same folder loaded from tokenizer.json or from vocab.txt gives the same ids', async () => {
@@ -208,4 +213,22 @@ test('tokenizer_class only picks a transformers.js tokenizer class, nothing else
   writeFileSync(join(bad, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: ['a'] } }));
   writeFileSync(join(bad, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'BertTokenizer' }));
   await rejectsNaming(bad, join(bad, 'tokenizer.json'), /"vocab" must map tokens to non-negative integer ids/);
+});
+
+test('added tokens of tokenizer_config.json (added_tokens_decoder) are used, normalised or not, like Python', async () => {
+  // expectations from Python transformers 5.18 BertTokenizer.from_pretrained on the same files
+  const dir = mkdtempSync(join(tmpdir(), 'sb-tok-'));
+  writeFileSync(join(dir, 'vocab.txt'), '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n');
+  const entry = (content: string, normalized: boolean, special: boolean) =>
+    ({ content, lstrip: false, normalized, rstrip: false, single_word: false, special });
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({
+    tokenizer_class: 'BertTokenizer',
+    do_lower_case: true,
+    added_tokens_decoder: { 6: entry('<NEW>', false, false), 7: entry('Word', true, false), 8: entry('<spec>', false, true) },
+  }));
+  writeFileSync(join(dir, 'added_tokens.json'), JSON.stringify({ '<old>': 9 })); // ignored by Python 5.x too
+  const tok = await loadTokenizer(dir);
+  assert.deepEqual(tok.vocab, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', '<NEW>', 'Word', '<spec>']);
+  assert.deepEqual(tok.encode('hello <NEW> word WORD <spec> <old>x'), [2, 5, 6, 7, 7, 8, 1, 1, 1, 1, 3]);
+  assert.ok(tok.specialIds.has(8) && !tok.specialIds.has(6));
 });

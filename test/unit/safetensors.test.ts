@@ -59,7 +59,7 @@ test('reads every dtype of a file written by the Python safetensors library', as
 });
 
 test('write then read round-trips, with metadata and an 8-byte aligned data section', async () => {
-  const dir = tmp();
+  const dir = join(tmp(), 'new-folder');
   const path = join(dir, 'out.safetensors');
   const emb = Float32Array.from({ length: 12 }, (_, i) => i * 0.5 - 1);
   const support = Int32Array.from([3, 1, 4]);
@@ -111,6 +111,24 @@ test('malformed files are rejected with a message that names the file', async ()
     b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
   }, new Uint8Array(12)), /'a' and 'b' overlap/);
   await rejectsNaming(rawFile({ __metadata__: { n: 1 } }), /__metadata__ must be an object of strings/);
+});
+
+test('every byte-sized dtype is accepted in the header; unsupported conversions name the tensor', async () => {
+  const data = new Uint8Array(16);
+  new Uint16Array(data.buffer, 0, 2).set([65535, 7]);
+  new Uint32Array(data.buffer, 4, 1).set([4000000000]);
+  const path = join(tmp(), 'dtypes.safetensors');
+  writeFileSync(path, rawFile({
+    u16: { dtype: 'U16', shape: [2], data_offsets: [0, 4] },
+    u32: { dtype: 'U32', shape: [1], data_offsets: [4, 8] },
+    f8: { dtype: 'F8_E4M3', shape: [8], data_offsets: [8, 16] },
+  }, data));
+  await withSafetensors(path, async (r) => {
+    assert.deepEqual([...(await r.readInt32('u16'))], [65535, 7]);
+    await assert.rejects(r.readInt32('u32'), /'u32': value 4000000000 at index 0 does not fit in int32/);
+    await assert.rejects(r.readFloat32('f8'), /'f8' has dtype F8_E4M3; a floating-point tensor/);
+    await assert.rejects(r.readInt32('f8'), /'f8' has dtype F8_E4M3; an integer tensor is needed/);
+  });
 });
 
 test('a file that cannot be opened is named in the error', async () => {

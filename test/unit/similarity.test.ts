@@ -98,15 +98,16 @@ test('growth: a K far too small is grown until certified, never truncated', asyn
 
 test('α = 1.05: the support covers hundreds of sources (here all of them) and is found by growing K', async () => {
   // With cosine scores in [−1, 1] and α = 1.05, (α−1)·(c_max − c_min) ≤ 0.1 while τ ≤ x_1 − n^(1−α)
-  // (≈ x_1 − 0.7 for n = 900), so every candidate is in the support: K must grow to the full row.
+  // (≈ x_1 − 0.7 for n = 1500), so every candidate is in the support: K must grow to the full row.
+  // 1500 > 1024 also takes the dense branch (float32 cosines kept for a dense α ≤ 2 support).
   const rng = new Rng(3);
-  const source = randomMatrix(rng, 900, 32);
+  const source = randomMatrix(rng, 1500, 32);
   const target = mixtures(rng, source, 12, 1.0);
   const index = prepareSourceIndex(source);
   const r = await entmaxOverAllSources(target, index, { alpha: 1.05, initialK: 16, chunkRows: 5, engine: await getEngine() });
   const maxSupport = assertMatchesFullRows(target, source, 1.05, r);
   const minSupport = Math.min(...r.rows.map((x) => x!.ids.length));
-  console.log(`α = 1.05: supports ${minSupport}..${maxSupport} of 900 sources, grown rows ${r.grownRows}`);
+  console.log(`α = 1.05: supports ${minSupport}..${maxSupport} of 1500 sources, grown rows ${r.grownRows}`);
   assert.ok(minSupport >= 100, `expected supports in the hundreds, got min ${minSupport}`);
   assert.ok(r.grownRows >= 5, 'the first chunk starts at K = 16 and must grow');
   // α = 1.3 on the same data: a partial support, still exact

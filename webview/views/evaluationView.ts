@@ -30,7 +30,7 @@ export function compareTableElement(t: CompareTableData): HTMLElement {
 }
 
 export function compareChartElement(t: CompareTableData, metric: string): HTMLElement {
-  const rows = [...(t.base ? [{ ...t.base, method: `${t.base.method} (base)` }] : []), ...t.rows];
+  const rows = [...(t.base ? [{ ...t.base, method: `${t.base.method} (untransferred reference)` }] : []), ...t.rows];
   return barChart(
     'compare-chart',
     rows.map((r) => ({ label: rowLabel(r), value: r.metrics[metric] ?? 0 })),

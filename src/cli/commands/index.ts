@@ -1,7 +1,7 @@
 // `sembridge index`: encodes a corpus into an on-disk sparse index, or updates one in place for
 // changed workspace files.
-import { promises as fs } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, promises as fs } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SemBridgeError } from '../../core/errors';
 import { loadCorpus } from '../../core/corpus/dataset';
@@ -67,11 +67,14 @@ records the model's hash and vocabulary size, and refuses to be searched with an
       try {
         const t0 = Date.now();
         const index = await buildIndex(encoder, corpus.items, { batchSize, onProgress, signal });
-        const isFolder = (await fs.stat(values.corpus)).isDirectory();
+        // a folder of text files (a BEIR folder is read through its corpus.jsonl)
+        const isFolder = (await fs.stat(values.corpus)).isDirectory() && !existsSync(join(values.corpus, 'corpus.jsonl')) && !existsSync(join(values.corpus, 'corpus.jsonl.gz'));
         const manifest = await saveIndex(index, values.out, {
           model: resolve(values.model),
           corpus: resolve(values.corpus),
           corpusKind: isFolder ? 'folder' : 'jsonl',
+          // the key the extension reads for folder indexes
+          ...(isFolder ? { corpusRoot: resolve(values.corpus) } : {}),
           window,
           stride,
           extensions,
@@ -100,15 +103,15 @@ async function update(
   if (files.length === 0) throw new SemBridgeError('give the changed or deleted files to re-index', '--update');
   const manifest = await readManifest(out);
   const build = manifest.build ?? {};
-  if (build.corpusKind !== 'folder' || typeof build.corpus !== 'string') {
-    throw new SemBridgeError('--update works on indexes built from a folder of text files; rebuild this one instead', out);
-  }
+  // the extension records the folder as corpusRoot
+  const root = typeof build.corpusRoot === 'string' ? build.corpusRoot : build.corpusKind === 'folder' && typeof build.corpus === 'string' ? build.corpus : undefined;
+  if (!root) throw new SemBridgeError('--update works on indexes built from a folder of text files; rebuild this one instead', out);
   const model = modelOpt ?? (typeof build.model === 'string' ? build.model : undefined);
   if (!model) throw new SemBridgeError('is required (the index does not record its model folder)', '--model');
   const encoder = await loadSparseEncoder(model);
   try {
     const { index } = await loadIndex(out, { expect: { modelHash: encoder.modelHash, vocabSize: encoder.vocabSize } });
-    const report = await updateFolderIndex(index, encoder, build.corpus, files.map((f) => resolve(f)), {
+    const report = await updateFolderIndex(index, encoder, root, files.map((f) => resolve(f)), {
       window: typeof build.window === 'number' ? build.window : undefined,
       stride: typeof build.stride === 'number' ? build.stride : undefined,
       batchSize,

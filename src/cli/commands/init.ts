@@ -66,6 +66,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
     const alpha = parseAlpha(values.alpha!);
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');
+    const signal = interruptSignal();
     const summary = await runInit(
       {
         source: values.source!,
@@ -86,8 +87,8 @@ sembridge/report.json. The source folder is never modified; the output appears o
         allowRemoteModels: values['allow-remote'],
         skipDiagnostics: values['no-diagnostics'],
       },
-      { onProgress: progressPrinter(values.quiet), signal: interruptSignal() },
-    );
+      { onProgress: progressPrinter(values.quiet), signal },
+    ).finally(() => signal.dispose());
     printSummary(summary.report);
     return 0;
   },

@@ -46,9 +46,10 @@ results are averaged unless --complete is given.
       completeQueries: values.complete,
     });
     if (result.numQueries === 0) throw new SemBridgeError('no query has both judgments and results; do the query ids of the run and the qrels match?', values.run);
-    if (result.unjudgedRunQueries) console.error(`note: ${result.unjudgedRunQueries} run quer${result.unjudgedRunQueries === 1 ? 'y has' : 'ies have'} no judgments and were ignored`);
+    const n = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+    if (result.unjudgedRunQueries) console.error(`note: ignored ${n(result.unjudgedRunQueries, 'run query', 'run queries')} without judgments`);
     if (result.judgedQueriesWithoutResults && !values.complete) {
-      console.error(`note: ${result.judgedQueriesWithoutResults} judged quer${result.judgedQueriesWithoutResults === 1 ? 'y has' : 'ies have'} no results and were left out (use --complete to count them as 0)`);
+      console.error(`note: left out ${n(result.judgedQueriesWithoutResults, 'judged query', 'judged queries')} without results (--complete counts them as 0)`);
     }
     if (values.json) {
       const out: Record<string, unknown> = { ...metricsToJson(result.means), numQueries: result.numQueries };

@@ -24,13 +24,21 @@ export function progressPrinter(quiet = false): ProgressSink {
   };
 }
 
-/** A cancel signal set by Ctrl-C (a second Ctrl-C exits at once). */
-export function interruptSignal(): { cancelled: boolean } {
-  const signal = { cancelled: false };
-  process.once('SIGINT', () => {
+/** A cancel signal set by Ctrl-C (a second Ctrl-C exits at once); `dispose` removes the handler. */
+export function interruptSignal(): { cancelled: boolean; dispose(): void } {
+  const onSecond = () => process.exit(130);
+  const onFirst = () => {
     signal.cancelled = true;
     process.stderr.write('\ncancelling (Ctrl-C again to exit now)\n');
-    process.once('SIGINT', () => process.exit(130));
-  });
+    process.once('SIGINT', onSecond);
+  };
+  const signal = {
+    cancelled: false,
+    dispose: () => {
+      process.removeListener('SIGINT', onFirst);
+      process.removeListener('SIGINT', onSecond);
+    },
+  };
+  process.once('SIGINT', onFirst);
   return signal;
 }

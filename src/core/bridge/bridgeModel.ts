@@ -1,8 +1,14 @@
 // The multilingual dense "bridge" model: embeds short token strings with
 // @huggingface/transformers (local files only unless allowed), pooling and normalising the way the
 // model's own sentence-transformers config says (CLS for bge-m3, mean for e5/MiniLM, ...).
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFolderAtomically } from '../atomicOutput';
 import { SemBridgeError, throwIfCancelled } from '../errors';
-import { densePoolingOf, inspectModelFolder, type DensePooling, type HfModelFolder } from '../model/hfFolder';
+import { buildOnnxFromConfig, saveOnnxModel } from '../onnx';
+import { parseVocabTxt, synthesiseWordPieceJson } from '../tokens';
+import { densePoolingOf, hashFiles, inspectModelFolder, modelFilesOf, readJsonFile, type DensePooling, type HfModelFolder } from '../model/hfFolder';
 import type { CancelSignal, Matrix } from '../types';
 
 export interface BridgeModelOptions {
@@ -14,6 +20,8 @@ export interface BridgeModelOptions {
   allowRemoteModels?: boolean;
   /** cap on tokens per string (token strings are short; default min(64, model max)) */
   maxLength?: number;
+  /** where a folder without ONNX / tokenizer.json is prepared (default: the OS temp folder) */
+  workDir?: string;
 }
 
 export interface EmbedOptions {
@@ -58,13 +66,19 @@ export class BridgeModel {
 
   static async open(opts: BridgeModelOptions): Promise<BridgeModel> {
     const folder = await inspectModelFolder(opts.modelDir);
-    if (!folder.files.tokenizerJson)
-      throw new SemBridgeError('bridge model folder has no tokenizer.json', opts.modelDir);
-    if (!folder.files.onnx && !opts.allowRemoteModels)
-      throw new SemBridgeError(
-        'bridge model folder has no onnx/model.onnx (export the model to ONNX first, e.g. with optimum or torch.onnx)',
-        opts.modelDir,
-      );
+    // transformers.js needs onnx/model.onnx and tokenizer.json; a folder with only safetensors
+    // and/or vocab.txt is prepared once into a shadow folder (content-addressed, under workDir)
+    let loadDir = opts.modelDir;
+    if (!folder.files.onnx || !folder.files.tokenizerJson || (await padOnlyInSpecialTokensMap(folder))) {
+      if (!folder.files.onnx && folder.files.safetensors.length === 0 && !opts.allowRemoteModels)
+        throw new SemBridgeError(
+          'bridge model folder has neither onnx/model.onnx nor model.safetensors (export the model to ONNX, or give config.json + model.safetensors)',
+          opts.modelDir,
+        );
+      if (!folder.files.tokenizerJson && !folder.files.vocabTxt && !opts.allowRemoteModels)
+        throw new SemBridgeError('bridge model folder has neither tokenizer.json nor vocab.txt', opts.modelDir);
+      if (!opts.allowRemoteModels || folder.files.safetensors.length) loadDir = await prepareBridgeFolder(folder, opts.workDir ?? join(tmpdir(), 'sembridge-bridge'));
+    }
     process.env.ORT_DISABLE_TELEMETRY = '1';
     const tjs = await import('@huggingface/transformers');
     tjs.env.allowRemoteModels = !!opts.allowRemoteModels;
@@ -77,10 +91,10 @@ export class BridgeModel {
     let tokenizer: TjsTokenizer;
     let model: TjsModel;
     try {
-      tokenizer = (await tjs.AutoTokenizer.from_pretrained(opts.modelDir, {
+      tokenizer = (await tjs.AutoTokenizer.from_pretrained(loadDir, {
         local_files_only: !opts.allowRemoteModels,
       })) as unknown as TjsTokenizer;
-      model = (await tjs.AutoModel.from_pretrained(opts.modelDir, {
+      model = (await tjs.AutoModel.from_pretrained(loadDir, {
         local_files_only: !opts.allowRemoteModels,
         dtype: 'fp32',
         device: 'cpu',
@@ -187,4 +201,46 @@ export function poolTokenStates(
     }
   }
   return { rows: b, cols: h, data: out };
+}
+
+/**
+ * A folder transformers.js can load for a bridge model that lacks onnx/model.onnx (built from
+ * config.json + model.safetensors, encoder head) or tokenizer.json (synthesised from vocab.txt).
+ * Keyed by the content hash of the model files, so it is built once.
+ */
+export async function prepareBridgeFolder(folder: HfModelFolder, workDir: string): Promise<string> {
+  const key = (await hashFiles(await modelFilesOf(folder), folder.dir)).slice(0, 32);
+  const dir = join(workDir, key);
+  try {
+    await fs.access(join(dir, 'onnx', 'model.onnx'));
+    return dir;
+  } catch {
+    /* not prepared yet */
+  }
+  await writeFolderAtomically(dir, async (tmp) => {
+    for (const f of [folder.files.config, folder.files.tokenizerJson, folder.files.tokenizerConfig, folder.files.specialTokensMap, folder.files.vocabTxt])
+      if (f) await fs.copyFile(f, join(tmp, f.slice(folder.dir.length + 1)));
+    if (folder.files.onnx) {
+      await fs.mkdir(join(tmp, 'onnx'));
+      await fs.copyFile(folder.files.onnx, join(tmp, 'onnx', 'model.onnx'));
+    } else await saveOnnxModel(await buildOnnxFromConfig(folder.dir, { head: 'encoder' }), join(tmp, 'onnx', 'model.onnx'));
+    // transformers.js reads special tokens (the pad token for batching) from tokenizer_config.json only
+    const map: Record<string, unknown> = folder.files.specialTokensMap ? await readJsonFile(folder.files.specialTokensMap) : {};
+    const config: Record<string, unknown> = { ...map, ...(folder.files.tokenizerConfig ? await readJsonFile(folder.files.tokenizerConfig) : {}) };
+    await fs.writeFile(join(tmp, 'tokenizer_config.json'), JSON.stringify(config, null, 2));
+    if (!folder.files.tokenizerJson && folder.files.vocabTxt) {
+      const lines = parseVocabTxt(await fs.readFile(folder.files.vocabTxt, 'utf8'));
+      const { tokenizerJson } = synthesiseWordPieceJson(lines, config, folder.files.tokenizerConfig ?? folder.files.vocabTxt);
+      await fs.writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizerJson));
+    }
+  });
+  return dir;
+}
+
+/** True when the pad token is declared in special_tokens_map.json but not in tokenizer_config.json. */
+async function padOnlyInSpecialTokensMap(folder: HfModelFolder): Promise<boolean> {
+  if (!folder.files.specialTokensMap) return false;
+  const map = await readJsonFile(folder.files.specialTokensMap);
+  const config = folder.files.tokenizerConfig ? await readJsonFile(folder.files.tokenizerConfig) : {};
+  return map.pad_token !== undefined && config.pad_token === undefined;
 }

@@ -18,7 +18,7 @@ import { BridgeModel, DEFAULT_TEMPLATE } from './bridgeModel';
 import type { BridgeWorkerMessage, BridgeWorkerRequest } from './bridgeProtocol';
 import { resolveWorkerScript, startWorker } from './resolveWorker';
 import { createHash } from 'node:crypto';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 
 export interface BridgeRunOptions {
   /** local bridge model folder */
@@ -121,6 +121,7 @@ export async function embedBridgeStrings(
       threads: opts.threads,
       allowRemoteModels: opts.allowRemoteModels,
       maxLength: opts.maxLength,
+      workDir: cacheDir ? join(cacheDir, 'bridge-models') : undefined,
     },
     strings: side.strings,
     template: opts.template,
@@ -163,51 +164,53 @@ export async function embedBridgeStrings(
   };
 }
 
-/** Runs bridge.worker in a worker thread; terminates it on cancellation. */
+/**
+ * Runs bridge.worker in a worker thread. Cancellation is cooperative: the worker stops after the
+ * batch in flight and exits by itself (terminating a thread inside onnxruntime's native code can
+ * abort the process); only a worker that does not stop within `graceMs` is terminated.
+ */
 export function runBridgeWorker(
   req: BridgeWorkerRequest,
   control: RunControl,
   onReady: () => void,
   onDone: (done: number) => void,
+  graceMs = 15000,
 ): Promise<Matrix> {
   const script = resolveWorkerScript('bridge.worker', __dirname);
   return new Promise<Matrix>((resolve, reject) => {
     const worker = startWorker(script, { workerData: req });
-    let settled = false;
-    const finish = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearInterval(poll);
-      fn();
-    };
+    let outcome: { ok: Matrix } | { err: Error } | undefined;
+    let cancelSent = false;
+    let killTimer: NodeJS.Timeout | undefined;
     const poll = setInterval(() => {
-      if (control.signal?.cancelled) {
+      if (control.signal?.cancelled && !cancelSent) {
+        cancelSent = true;
         worker.postMessage({ type: 'cancel' });
-        void worker.terminate();
-        finish(() => reject(new CancelledError()));
+        killTimer = setTimeout(() => void worker.terminate(), graceMs);
       }
     }, 50);
     worker.on('message', (m: BridgeWorkerMessage) => {
       if (m.type === 'ready') onReady();
       else if (m.type === 'progress') onDone(m.done);
-      else if (m.type === 'result') {
-        finish(() => resolve({ rows: m.rows, cols: m.cols, data: m.data }));
-        void worker.terminate();
-      } else if (m.type === 'error') {
-        void worker.terminate();
-        finish(() => {
-          if (m.name === 'CancelledError') reject(new CancelledError());
-          else if (m.name === 'SemBridgeError') {
-            const prefix = m.subject ? `${m.subject}: ` : '';
-            const msg = m.message.startsWith(prefix) ? m.message.slice(prefix.length) : m.message;
-            reject(new SemBridgeError(msg, m.subject));
-          } else reject(new Error(`bridge worker: ${m.message}`));
-        });
+      else if (m.type === 'result') outcome ??= { ok: { rows: m.rows, cols: m.cols, data: m.data } };
+      else if (m.type === 'error') {
+        let err: Error;
+        if (m.name === 'CancelledError') err = new CancelledError();
+        else if (m.name === 'SemBridgeError') {
+          const prefix = m.subject ? `${m.subject}: ` : '';
+          err = new SemBridgeError(m.message.startsWith(prefix) ? m.message.slice(prefix.length) : m.message, m.subject);
+        } else err = new Error(`bridge worker: ${m.message}`);
+        outcome ??= { err };
       }
     });
-    worker.on('error', (err) => finish(() => reject(err)));
-    worker.on('exit', (code) =>
-      finish(() => reject(control.signal?.cancelled ? new CancelledError() : new Error(`bridge worker exited with code ${code}`))),
-    );
+    worker.on('error', (err) => (outcome ??= { err }));
+    // settle when the thread has ended, so no native work is left running behind the caller
+    worker.on('exit', (code) => {
+      clearInterval(poll);
+      if (killTimer) clearTimeout(killTimer);
+      if (control.signal?.cancelled) reject(new CancelledError());
+      else if (outcome && 'ok' in outcome) resolve(outcome.ok);
+      else reject(outcome?.err ?? new Error(`bridge worker exited with code ${code}`));
+    });
   });
 }

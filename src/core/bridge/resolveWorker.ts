@@ -4,6 +4,7 @@
 //   does not apply `--import tsx` hooks to a Worker's entry file, so the worker starts from a tiny
 //   CommonJS bootstrap that registers tsx's require hook and then requires the .ts file.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { SemBridgeError } from '../errors';
@@ -22,7 +23,8 @@ export interface WorkerScript {
 export function resolveWorkerScript(baseName: string, callerDir: string): WorkerScript {
   const ts = join(callerDir, `${baseName}.ts`);
   if (existsSync(ts)) {
-    const tsxHook = require.resolve('tsx/cjs');
+    // createRequire keeps esbuild from trying to bundle tsx (only needed when running from sources)
+    const tsxHook = createRequire(__filename).resolve('tsx/cjs');
     return { path: ts, bootstrap: `require(${JSON.stringify(tsxHook)});\nrequire(${JSON.stringify(ts)});\n` };
   }
   for (const p of [

@@ -123,5 +123,3 @@ export async function loadCorpus(path: string, opts: FolderCorpusOptions & { onM
   if (/\.jsonl(\.gz)?$/.test(path)) return loadJsonlCorpus(path, opts);
   throw new SemBridgeError('expected a folder, a BEIR folder or a .jsonl file', path);
 }
-
-export { loadJsonlQueries };

@@ -104,7 +104,10 @@ function readme(format: ExportFormat, names: EngineNames, files: string[]): stri
     );
   }
   if (files.some((f) => f.startsWith('encoder/'))) {
-    lines.push('', '`encoder/` holds the ONNX graph and tokenizer files, ready to register as a custom sparse encoding model in the engine (OpenSearch ML Commons, Elasticsearch Eland/trained models) or in Vespa\'s splade-embedder.');
+    lines.push(
+      '',
+      "`encoder/` holds the model's ONNX graph, tokenizer and pooling configuration, for hosting the encoder next to the engine (OpenSearch ML Commons custom sparse model, Elasticsearch trained model via Eland, Vespa splade-embedder). Each engine has its own upload procedure; check that the pooling it applies (SPLADE: max over positions of log(1 + relu(logit))) matches `1_SpladePooling/config.json`, and that its token strings are escaped as above.",
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -33,7 +33,7 @@ export interface Hit {
 const UB_SLACK = 1 + 1e-9;
 
 export interface SearchStats {
-  /** documents whose score was (at least partly) computed */
+  /** documents left as candidates at the end, i.e. scored in full */
   scored: number;
 }
 
@@ -113,6 +113,22 @@ export class SparseIndex {
   *liveDocs(): IterableIterator<IndexedDoc> {
     for (const d of this.docs) if (d) yield d;
   }
+  /** Bytes of typed-array storage the index holds (postings, bounds, flags, search scratch). */
+  bufferBytes(): number {
+    const seen = new Set<ArrayBufferLike>();
+    let total = 0;
+    const add = (a: ArrayBufferView) => {
+      if (!seen.has(a.buffer)) {
+        seen.add(a.buffer);
+        total += a.buffer.byteLength;
+      }
+    };
+    this.pDocs.forEach(add);
+    this.pWeights.forEach(add);
+    [this.pLen, this.maxW, this.alive, this.acc, this.seen, this.touched, this.cand].forEach(add);
+    return total;
+  }
+
   postingLength(term: number): number {
     return this.pLen[term] ?? 0;
   }
@@ -304,9 +320,14 @@ export class SparseIndex {
     const n = terms.length;
     if (n === 0) return [];
     const order = terms.map((_, i) => i).sort((a, b) => qws[b] * this.maxW[terms[b]] - qws[a] * this.maxW[terms[a]]);
-    // suffixUb[r] bounds what terms r.. can still add to any document; prefixUb[r] what terms ..r can
+    // suffixUb[r] bounds what terms r.. can still add to any document
     const suffixUb = new Float64Array(n + 1);
-    for (let r = n - 1; r >= 0; r--) suffixUb[r] = (suffixUb[r + 1] + qws[order[r]] * this.maxW[terms[order[r]]]) * UB_SLACK;
+    // suffixLen[r]: postings of terms r.. (what switching to phase 2 could save)
+    const suffixLen = new Float64Array(n + 1);
+    for (let r = n - 1; r >= 0; r--) {
+      suffixUb[r] = (suffixUb[r + 1] + qws[order[r]] * this.maxW[terms[order[r]]]) * UB_SLACK;
+      suffixLen[r] = suffixLen[r + 1] + this.pLen[terms[order[r]]];
+    }
     const slots = this.docs.length;
     if (this.acc.length < slots) {
       const cap = Math.max(slots, this.acc.length * 2);
@@ -316,13 +337,14 @@ export class SparseIndex {
       this.cand = new Uint32Array(cap);
     }
     const acc = this.acc;
-    const seen = this.seen;
+    const seen = this.seen; // 2 marks a phase-2 candidate
     const touched = this.touched;
     let nt = 0;
     try {
       let r = 0;
       let threshold = -Infinity;
       let prefix = 0;
+      let prefixAtThreshold = 0;
       // phase 1: essential terms, accumulated in full; documents met are listed once
       for (; r < n; r++) {
         const t = terms[order[r]];
@@ -331,15 +353,18 @@ export class SparseIndex {
         const wts = this.pWeights[t];
         for (let p = 0, len = this.pLen[t]; p < len; p++) {
           const d = docs[p];
-          if (seen[d] === 0) {
-            seen[d] = 1;
-            touched[nt++] = d;
-          }
-          acc[d] += w * wts[p];
+          const a = acc[d];
+          // weights are > 0, so a zero score means a first visit
+          if (a === 0) touched[nt++] = d;
+          acc[d] = a + w * wts[p];
         }
         prefix += w * this.maxW[t];
-        // θ ≤ best partial score ≤ prefix, so θ is only worth computing once the rest weighs less
-        if (prune && r + 1 < n && nt >= k && suffixUb[r + 1] < prefix) {
+        // θ can only have grown by what the terms since its last computation can add (and is at
+        // most `prefix` before the first), so it is only worth computing once the rest weighs less
+        // than that bound, and only if the postings left outweigh the pass it takes
+        const thetaBound = threshold === -Infinity ? prefix : (threshold + prefix - prefixAtThreshold) * UB_SLACK;
+        if (prune && r + 1 < n && nt >= k && suffixUb[r + 1] < thetaBound && suffixLen[r + 1] > nt) {
+          prefixAtThreshold = prefix;
           // many documents met: a sequential pass over the score array beats random access
           threshold = nt * 4 > slots ? this.kthLargest(k, slots, null) : this.kthLargest(k, nt, touched);
           if (suffixUb[r + 1] < threshold) {
@@ -359,7 +384,7 @@ export class SparseIndex {
       let sorted = nt * 4 > slots;
       if (sorted) {
         for (let d = 0; d < slots; d++) {
-          if (seen[d] !== 0 && acc[d] >= need && alive[d]) {
+          if (acc[d] > 0 && acc[d] >= need && alive[d]) {
             cand[nc++] = d;
             seen[d] = 2;
           }
@@ -395,14 +420,15 @@ export class SparseIndex {
           }
           this.addByGalloping(acc, cand, nc, docs, wts, len, w);
         }
-        if (r + 1 < n) {
+        // pruning costs two passes over the candidates: worth it only before a longer list
+        if (r + 1 < n && 2 * nc < this.pLen[terms[order[r + 1]]]) {
           threshold = Math.max(threshold, this.kthLargest(k, nc, cand));
           const needNext = threshold - suffixUb[r + 1];
           let m = 0;
           for (let i = 0; i < nc; i++) {
             const d = cand[i];
             if (acc[d] >= needNext) cand[m++] = d;
-            else seen[d] = 1;
+            else seen[d] = 0;
           }
           nc = m;
         }

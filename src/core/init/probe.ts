@@ -1,6 +1,6 @@
 // Diagnostics right after init: a few target-language sentences encoded by the source model and
 // by the new one: active dimensions per text, FLOPS over the probe set, heaviest expansion terms.
-// The probe language is the built-in set the target tokenizer covers best (fewest [UNK]).
+// The probe language follows the script of the target vocabulary (see pickProbeLanguage).
 import { flopsFromCounts, termActivationCounts } from '../eval/sparsity';
 import type { OnnxSparseEncoder } from '../encode/sparseEncoder';
 import type { LoadedTokenizer } from '../tokens';
@@ -19,24 +19,54 @@ export const PROBE_SENTENCES: Record<string, string[]> = {
   en: ['The house by the river has a small garden.', 'Clean water is important for every city.', 'Where is the nearest school?', 'I like to listen to music.'],
 };
 
-/** The probe language whose sentences the tokenizer knows best: fewest unknown tokens, then fewest tokens per character. */
+const SCRIPTS: [string, RegExp][] = [
+  ['ko', /\p{Script=Hangul}/u],
+  ['ja', /[\p{Script=Hiragana}\p{Script=Katakana}]/u],
+  ['zh', /\p{Script=Han}/u],
+  ['ar', /\p{Script=Arabic}/u],
+  ['hi', /\p{Script=Devanagari}/u],
+  ['ru', /\p{Script=Cyrillic}/u],
+];
+const LATIN = ['en', 'de', 'fr', 'es'];
+
+/**
+ * The probe language of a target tokenizer: the non-Latin script most of its vocabulary is written
+ * in (Han counts as Japanese only when kana are frequent too); for a Latin-script vocabulary, the
+ * Latin-script language it splits into the fewest pieces, with the fewest unknown tokens.
+ */
 export function pickProbeLanguage(tokenizer: LoadedTokenizer): { language: string; unknownRate: number } {
+  const counts = new Map<string, number>();
+  for (const token of tokenizer.vocab)
+    for (const [lang, re] of SCRIPTS)
+      if (re.test(token)) {
+        counts.set(lang, (counts.get(lang) ?? 0) + 1);
+        break;
+      }
   const unk = tokenizer.specialTokens.unk;
-  let best = { language: 'en', unknownRate: Infinity, perChar: Infinity };
-  for (const [language, texts] of Object.entries(PROBE_SENTENCES)) {
+  const rate = (language: string): { unknownRate: number; perChar: number } => {
     let tokens = 0;
     let unknown = 0;
     let chars = 0;
-    for (const t of texts) {
+    for (const t of PROBE_SENTENCES[language]) {
       const ids = tokenizer.encode(t, { addSpecialTokens: false });
       tokens += ids.length;
       unknown += ids.filter((id) => id === unk).length;
       chars += t.length;
     }
-    const unknownRate = tokens ? unknown / tokens : 1;
-    const perChar = tokens / chars;
-    if (unknownRate < best.unknownRate - 1e-9 || (Math.abs(unknownRate - best.unknownRate) < 1e-9 && perChar < best.perChar))
-      best = { language, unknownRate, perChar };
+    return { unknownRate: tokens ? unknown / tokens : 1, perChar: tokens / Math.max(chars, 1) };
+  };
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  // a script counts when it covers a real share of the vocabulary (a few stray characters do not)
+  if (ranked.length && ranked[0][1] >= Math.max(20, tokenizer.vocab.length * 0.05)) {
+    let language = ranked[0][0];
+    if (language === 'zh' && (counts.get('ja') ?? 0) >= ranked[0][1] * 0.2) language = 'ja';
+    return { language, unknownRate: rate(language).unknownRate };
+  }
+  let best = { language: 'en', unknownRate: Infinity, perChar: Infinity };
+  for (const language of LATIN) {
+    const r = rate(language);
+    if (r.unknownRate < best.unknownRate - 1e-9 || (Math.abs(r.unknownRate - best.unknownRate) < 1e-9 && r.perChar < best.perChar))
+      best = { language, ...r };
   }
   return { language: best.language, unknownRate: best.unknownRate };
 }

@@ -97,6 +97,9 @@ export async function writeTargetTokenizer(
     padFromUnk = target.vocab[unkId];
     config.pad_token = padFromUnk;
   }
+  // special tokens declared only in special_tokens_map.json go into tokenizer_config.json too:
+  // transformers.js (and so any JS consumer) reads them from there only
+  for (const [k, v] of Object.entries(map)) if (k.endsWith('_token') && config[k] === undefined) config[k] = tokenString(v) ?? v;
   const declaredMax = typeof config.model_max_length === 'number' ? config.model_max_length : Infinity;
   config.model_max_length = Math.min(declaredMax, modelMaxLength);
   if (!config.tokenizer_class && target.family === 'wordpiece') config.tokenizer_class = 'BertTokenizer';

@@ -6,16 +6,27 @@
 // by offset through a file handle, straight into the typed array that is returned.
 import { promises as fs } from 'node:fs';
 import { endianness } from 'node:os';
+import { dirname } from 'node:path';
 import { writeFileAtomically } from '../atomicOutput';
 import { SemBridgeError } from '../errors';
 import type { Matrix } from '../types';
 
-export const SAFETENSORS_DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'] as const;
+/**
+ * Every byte-sized dtype of the format. A file may hold any of them; reading converts the common
+ * ones (floats to float32, integers to int32) and names the tensor when it cannot.
+ */
+export const SAFETENSORS_DTYPES = [
+  'F64', 'F32', 'F16', 'BF16', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'C64',
+  'I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL',
+] as const;
 export type SafetensorsDtype = (typeof SAFETENSORS_DTYPES)[number];
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1, F8_E8M0: 1, C64: 8,
+  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
 };
+
+const INTEGER_DTYPES = new Set<SafetensorsDtype>(['I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL']);
 
 /** The JSON header may not exceed this (the reference implementation uses 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -251,9 +262,12 @@ export class SafetensorsReader {
     }
   }
 
-  /** An integer tensor as int32 (I64 values must fit in int32). */
+  /** An integer tensor as int32 (wider values must fit in int32). */
   async readInt32(name: string): Promise<Int32Array> {
     const info = this.info(name);
+    if (!INTEGER_DTYPES.has(info.dtype)) {
+      throw new SemBridgeError(`tensor '${name}' has dtype ${info.dtype}; an integer tensor is needed`, this.path);
+    }
     const n = elementCount(info.shape);
     const raw = await this.readBytes(name);
     switch (info.dtype) {
@@ -266,11 +280,16 @@ export class SafetensorsReader {
       case 'U8':
       case 'BOOL':
         return Int32Array.from(raw);
-      case 'I64': {
-        const wide = new BigInt64Array(raw.buffer, 0, n);
+      case 'U16':
+        return Int32Array.from(new Uint16Array(raw.buffer, 0, n));
+      case 'U32':
+      case 'I64':
+      case 'U64': {
+        const wide: ArrayLike<number | bigint> =
+          info.dtype === 'U32' ? new Uint32Array(raw.buffer, 0, n) : info.dtype === 'I64' ? new BigInt64Array(raw.buffer, 0, n) : new BigUint64Array(raw.buffer, 0, n);
         const out = new Int32Array(n);
         for (let i = 0; i < n; i++) {
-          const v = wide[i];
+          const v = BigInt(wide[i]);
           if (v > 2147483647n || v < -2147483648n) {
             throw new SemBridgeError(`tensor '${name}': value ${v} at index ${i} does not fit in int32`, this.path);
           }
@@ -362,11 +381,17 @@ export function encodeSafetensors(tensors: Record<string, TensorToWrite>, metada
   return out;
 }
 
-/** Writes tensors to a safetensors file atomically (temporary sibling, then rename). */
+/** Writes tensors to a safetensors file atomically (temporary sibling, then rename); creates the folder. */
 export async function writeSafetensors(
   path: string,
   tensors: Record<string, TensorToWrite>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  await writeFileAtomically(path, encodeSafetensors(tensors, metadata));
+  const bytes = encodeSafetensors(tensors, metadata);
+  try {
+    await fs.mkdir(dirname(path), { recursive: true });
+  } catch (err) {
+    throw new SemBridgeError(`cannot create the folder: ${(err as Error).message}`, path);
+  }
+  await writeFileAtomically(path, bytes);
 }

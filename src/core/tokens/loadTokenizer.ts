@@ -69,6 +69,28 @@ function mergeConfigs(tokenizerConfig: Json | undefined, specialTokensMap: Json 
   return merged;
 }
 
+/** tokenizer_config.json's added_tokens_decoder ({"id": {content, special, normalized, ...}}), as added tokens. */
+function configAddedTokens(config: TokenizerConfig, configPath: string): AddedTokenJson[] {
+  const decoder = config.added_tokens_decoder;
+  if (decoder === undefined || decoder === null) return [];
+  if (typeof decoder !== 'object' || Array.isArray(decoder)) throw new SemBridgeError('added_tokens_decoder must be an object', configPath);
+  return Object.entries(decoder as Record<string, Json>).map(([key, t]) => {
+    const id = Number(key);
+    if (!Number.isSafeInteger(id) || id < 0 || !t || typeof t.content !== 'string') {
+      throw new SemBridgeError(`added_tokens_decoder entry ${JSON.stringify(key)} needs an integer id and a "content" string`, configPath);
+    }
+    return {
+      id,
+      content: t.content,
+      single_word: t.single_word === true,
+      lstrip: t.lstrip === true,
+      rstrip: t.rstrip === true,
+      normalized: t.normalized === true,
+      special: t.special === true,
+    };
+  });
+}
+
 /** Finds a component of a given type in a tokenizer.json entry, looking into Sequence wrappers. */
 function findComponent(component: unknown, type: string): Json | undefined {
   if (!component || typeof component !== 'object') return undefined;
@@ -227,7 +249,8 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
       }
       const vocab: string[] = [];
       for (const [token, id] of Object.entries(ids)) vocab[id] = token;
-      const addedTokens = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as AddedTokenJson[]) : [];
+      const fromFile = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as AddedTokenJson[]) : [];
+      const addedTokens = [...fromFile, ...configAddedTokens(config, configPath).filter((t) => !fromFile.some((f) => f.id === t.id))];
       tokenizerJson = synthesiseWordPieceJson(vocab, config, configPath, { ids, addedTokens }).tokenizerJson;
     } else if ((tokenizerJson.model as Json).type === undefined) {
       // transformers.js infers the same, but say it explicitly
@@ -237,7 +260,7 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
     subject = vocabPath;
     const lines = parseVocabTxt(vocabBytes!.toString('utf8'));
     if (lines.length === 0) throw new SemBridgeError('vocab.txt is empty', vocabPath);
-    tokenizerJson = synthesiseWordPieceJson(lines, config, configPath).tokenizerJson;
+    tokenizerJson = synthesiseWordPieceJson(lines, config, configPath, { addedTokens: configAddedTokens(config, configPath) }).tokenizerJson;
   }
   const family = familyOf(modelType(tokenizerJson.model, subject), tokenizerJson);
 
@@ -339,7 +362,7 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
     maxLength,
     encode,
     encodeBatch: (texts, options) => texts.map((t) => encode(t, options)),
-    decodeToken: (id) => bridgeString(vocab[id], conventions, specialIds.has(id)),
+    decodeToken: (id, options) => bridgeString(vocab[id], conventions, specialIds.has(id), options),
     canonicalToken: (id) => canonicalToken(vocab[id], conventions),
     tokenToId: (token) => ids.get(token),
   };

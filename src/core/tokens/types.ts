@@ -1,4 +1,4 @@
-import type { TokenConventions, TokenizerFamily } from './canonical';
+import type { BridgeStringOptions, TokenConventions, TokenizerFamily } from './canonical';
 
 export type { TokenizerFamily } from './canonical';
 
@@ -39,8 +39,8 @@ export interface LoadedTokenizer extends Vocabulary {
   maxLength: number;
   encode(text: string, options?: EncodeOptions): number[];
   encodeBatch(texts: readonly string[], options?: EncodeOptions): number[][];
-  /** the bridge string of a token (see canonical.ts) */
-  decodeToken(id: number): string;
+  /** the bridge string of a token (see canonical.ts); special tokens as written */
+  decodeToken(id: number, options?: BridgeStringOptions): string;
   /** the canonical form of a token (see canonical.ts) */
   canonicalToken(id: number): string;
   tokenToId(token: string): number | undefined;

@@ -68,6 +68,11 @@ export function synthesiseWordPieceJson(
   if (options.ids) Object.assign(ids, options.ids);
   else tokens.forEach((token, id) => (ids[token] = id));
   const added: AddedTokenJson[] = (options.addedTokens ?? []).map((t) => ({ ...t }));
+  for (const t of added) {
+    // an added token beyond the vocabulary takes its own id
+    if (!(t.content in ids)) ids[t.content] = t.id;
+    tokens[t.id] ??= t.content;
+  }
   let nextId = Math.max(tokens.length, ...added.map((t) => t.id + 1));
 
   const specials: string[] = [];

@@ -66,7 +66,7 @@ export async function runTransferWizard(
   args: Partial<TransferArgs>,
   extensionDir: string,
 ): Promise<Omit<TransferArgs, 'activate'> | undefined> {
-  const demo = join(extensionDir, 'media', 'demo');
+  const demo = join(extensionDir, 'dist', 'demo');
   const sourceModel = args.sourceModel
     ? checkInputPath(args.sourceModel, 'folder', ctx, 'sourceModel')
     : await pickModelPath('English source encoder (a SPLADE / masked-LM folder)', 'sembridge.sourceModel', settings.sourceModel, join(demo, 'bert-mlm-en'), ctx);

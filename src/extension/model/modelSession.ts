@@ -134,9 +134,9 @@ export class ModelSession {
     return this.call('encode', { modelDir: dir, texts, topTerms });
   }
 
-  async inspectToken(id: number, k = 64): Promise<InspectTokenResult> {
+  async inspectToken(id: number, sources: { id: number; weight: number }[], k = 64): Promise<InspectTokenResult> {
     const dir = this.requireModel();
-    return this.call('inspectToken', { modelDir: dir, cacheDir: this.cacheDir, id, k });
+    return this.call('inspectToken', { modelDir: dir, cacheDir: this.cacheDir, id, k, sources });
   }
 
   requireModel(): string {

@@ -40,8 +40,28 @@ function str(x: unknown, name: string, maxLen = 10_000): string {
   return x;
 }
 
+function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 export class InspectorBackend {
-  constructor(private readonly deps: BackendDeps) {}
+  /** files the webview may ask to open: only those its search results pointed at */
+  private readonly openable = new Set<string>();
+
+  isOpenable(path: string): boolean {
+    return this.openable.has(path);
+  }
+
+  constructor(
+    private readonly deps: BackendDeps,
+    private readonly extraDeadlineMs = 5000,
+  ) {}
+
+  /** Starts preparing the active model's bridge vectors in the background (when the inspector opens). */
+  warmUp(): void {
+    if (this.deps.session.modelDir) void this.deps.session.inspectToken(0, []).catch(() => undefined);
+  }
 
   async handle<M extends RequestMethod>(msg: RequestMessage<M>): Promise<RequestResult<M>> {
     const p = msg.params as Record<string, unknown>;
@@ -59,7 +79,9 @@ export class InspectorBackend {
       case 'retrieval/search': {
         const query = str(p.query, 'query').trim();
         if (!query) throw new BadParams('type a query first');
-        return (await this.deps.search(query, int(p.k ?? 10, 'k', 1, 1000))) as RequestResult<M>;
+        const result = await this.deps.search(query, int(p.k ?? 10, 'k', 1, 1000));
+        for (const h of result.hits) if (h.location) this.openable.add(h.location.path);
+        return result as RequestResult<M>;
       }
       case 'evaluation/table':
         return (await this.compareTable()) as RequestResult<M>;
@@ -114,11 +136,20 @@ export class InspectorBackend {
     // every cosine outside an entmax support is at most the smallest one inside it
     if (match === 'bridged' && detail.candidates.length) detail.nextCosine = detail.candidates[detail.candidates.length - 1].cosine;
     try {
-      const extra = await this.deps.session.inspectToken(id);
+      // the first call for a model prepares its inputs (bridge vectors from the cache, source
+      // weights); the answer does not wait for that longer than a few seconds
+      const extra = await withDeadline(
+        this.deps.session.inspectToken(
+          id,
+          sources.map((s) => ({ id: s.id, weight: s.weight })),
+        ),
+        this.extraDeadlineMs,
+        'the bridge vectors of this model are still loading (first use); select the token again in a moment',
+      );
       if (extra.candidates.length) {
         detail.candidates = extra.candidates;
         detail.candidatesFrom = 'bridge-cache';
-        detail.nextCosine = undefined;
+        detail.nextCosine = extra.nextCosine;
       }
       detail.bias = extra.bias;
       detail.neighbours = extra.neighbours;

@@ -104,12 +104,17 @@ export class InspectorPanel {
       case 'webview/ready': {
         this.ready = true;
         for (const m of this.queue.splice(0)) void this.panel.webview.postMessage(m);
+        this.backend.warmUp();
         break;
       }
       case 'retrieval/open': {
         const { path, line } = msg.params as { path: unknown; line?: unknown };
-        if (typeof path !== 'string' || !existsSync(path)) {
-          void vscode.window.showWarningMessage(`SemBridge: cannot open ${String(path)}: the file does not exist`);
+        if (typeof path !== 'string' || !this.backend.isOpenable(path)) {
+          this.log.warn(`inspector: refused to open ${String(path)}: not a search result`);
+          return;
+        }
+        if (!existsSync(path)) {
+          void vscode.window.showWarningMessage(`SemBridge: cannot open ${path}: the file no longer exists`);
           return;
         }
         const ln = typeof line === 'number' && line >= 0 ? Math.floor(line) : 0;

@@ -27,6 +27,8 @@ export interface ProgressUpdate {
 
 /** What a progress notification offers: updates, and a cancel request from the user. */
 export interface JobUi {
+  /** tells the user a job waits for another of its kind */
+  showQueued?(message: string): void;
   withProgress<T>(title: string, task: (report: (u: ProgressUpdate) => void, onCancel: (cb: () => void) => void) => Promise<T>): Promise<T>;
 }
 
@@ -187,7 +189,9 @@ export class JobRunner {
       const ahead = this.jobs.filter((j) => j !== job && j.info.kind === spec.kind);
       if (ahead.length === 0) job.start();
       else {
-        this.log.info(`${spec.title}: queued behind "${ahead[ahead.length - 1].info.title}"`);
+        const message = `"${spec.title}" is queued: it starts when "${ahead[ahead.length - 1].info.title}" has finished`;
+        this.log.info(message);
+        this.ui.showQueued?.(message);
         this.changed();
       }
     });

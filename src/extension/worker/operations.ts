@@ -1,13 +1,11 @@
 // Every piece of heavy work the extension does, one function per job. They run inside a worker
 // thread (jobs.worker.ts) and call the pure core; the extension host never runs a model itself.
-// An operation whose core function has not landed yet throws NotAvailableError naming it.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import type { CancelSignal, InitMethod, ProgressSink } from '../../core/types';
 import { SemBridgeError } from '../../core/errors';
 import { parseMappingJsonl, mappingTransferables, type CompactMapping } from '../mapping/compactMapping';
 import type { CompareTableData, SearchResult, SparseSummary } from '../../protocol/inspectorProtocol';
-import { NotAvailableError } from './workerProtocol';
 import { loadTokenizer } from '../../core/tokens';
 import type { LoadedTokenizer } from '../../core/tokens/types';
 import { loadSparseEncoder, type OnnxSparseEncoder } from '../../core/encode/sparseEncoder';
@@ -22,6 +20,9 @@ import { evaluateModel, evaluationSummary } from '../../core/eval/evaluateModel'
 import { writeFolderAtomically } from '../../core/atomicOutput';
 import type { SparseVector } from '../../core/types';
 import type { SearchHit } from '../../protocol/inspectorProtocol';
+import { runInit, prepareTransfer, computeInit, writeInitOutput, type PreparedTransfer } from '../../core/init';
+import { buildCompareTable, type CompareEntry } from '../../core/eval/compareTable';
+import type { Dataset } from '../../core/corpus/dataset';
 
 export interface OperationContext {
   onProgress: ProgressSink;
@@ -42,6 +43,7 @@ export interface TransferParams {
   cacheDir: string;
   maxSequenceLength: number;
   allowRemoteModels: boolean;
+  threads?: number;
 }
 
 export interface IndexParams {
@@ -78,6 +80,7 @@ export interface CompareParams {
   alphas: number[];
   outputDir: string;
   cacheDir: string;
+  threads?: number;
 }
 
 export interface EncodeParams {
@@ -111,10 +114,14 @@ export interface InspectTokenParams {
   cacheDir: string;
   id: number;
   k: number;
+  /** the token's sources and weights from the mapping (for its bias and reconstructed row) */
+  sources: { id: number; weight: number }[];
 }
 
 export interface InspectTokenResult {
   candidates: { id: number; token: string; cosine: number }[];
+  /** the (k+1)-th largest cosine: bounds every candidate left out */
+  nextCosine?: number;
   bias?: number;
   neighbours?: { id: number; token: string; cosine: number }[];
   notes: string[];
@@ -155,8 +162,23 @@ async function loadMapping(p: { modelDir: string }, ctx: OperationContext): Prom
   return m;
 }
 
-async function transfer(_p: TransferParams, _ctx: OperationContext): Promise<TransferResult> {
-  throw new NotAvailableError('runInit (src/core/init/)');
+async function transfer(p: TransferParams, ctx: OperationContext): Promise<TransferResult> {
+  const summary = await runInit(
+    {
+      source: p.sourceModel,
+      targetTokenizer: p.targetTokenizer,
+      bridge: p.bridgeModel,
+      out: p.outputDir,
+      method: p.method,
+      alpha: p.alpha,
+      cacheDir: p.cacheDir,
+      threads: p.threads,
+      allowRemoteModels: p.allowRemoteModels,
+    },
+    { onProgress: ctx.onProgress, signal: ctx.signal },
+  );
+  ctx.log('info', `wrote ${summary.out}: ${Object.entries(summary.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  return { outputDir: summary.out, reportFile: join(summary.out, 'sembridge', 'report.json') };
 }
 
 // Encoders and indexes stay loaded in the worker that used them (the service worker serves many
@@ -259,8 +281,52 @@ async function evaluate(p: EvaluateParams, ctx: OperationContext): Promise<Evalu
   return { metrics: e.metrics, flops: e.flops, reportFile: join(p.outputDir, 'metrics.json') };
 }
 
-async function compare(_p: CompareParams, _ctx: OperationContext): Promise<CompareTableData> {
-  throw new NotAvailableError('runInit (src/core/init/) and the compare table (src/core/eval/)');
+/**
+ * Initialises the target model once per method (and α for sembridge), evaluates each and the
+ * untransferred source model (the "base" row) on the dataset, and returns the compare table.
+ * Every model folder is written under `outputDir`.
+ */
+async function compare(p: CompareParams, ctx: OperationContext): Promise<CompareTableData> {
+  await fs.mkdir(p.outputDir, { recursive: true });
+  const dataset: Dataset = await loadBeirDataset(p.datasetDir);
+  const runs: { method: InitMethod; alpha?: number }[] = [];
+  for (const method of p.methods) {
+    if (method === 'sembridge') for (const alpha of p.alphas) runs.push({ method, alpha });
+    else runs.push({ method });
+  }
+  const total = runs.length + 1;
+  const step = (done: number, message: string) => ctx.onProgress({ stage: 'compare', done, total, message });
+  const entries: CompareEntry[] = [];
+  const evaluateFolder = async (dir: string) => {
+    const encoder = await loadSparseEncoder(dir, { threads: p.threads });
+    try {
+      const e = await evaluateModel(encoder, dataset, { signal: ctx.signal });
+      return { ...e.metrics, FLOPS: e.flops };
+    } finally {
+      await encoder.dispose();
+    }
+  };
+  step(0, 'base: the source model');
+  entries.push({ method: 'base', dataset: dataset.name, metrics: await evaluateFolder(p.sourceModel) });
+  const prepared = await prepareTransfer(
+    { source: p.sourceModel, targetTokenizer: p.targetTokenizer, bridge: p.bridgeModel, out: p.outputDir, cacheDir: p.cacheDir, threads: p.threads },
+    { signal: ctx.signal },
+  );
+  for (const [i, r] of runs.entries()) {
+    step(i + 1, r.alpha !== undefined ? `${r.method} α=${r.alpha}` : r.method);
+    const computed = await computeInit(prepared, { method: r.method, alpha: r.alpha, threads: p.threads }, { signal: ctx.signal });
+    const out = join(p.outputDir, r.alpha !== undefined ? `${r.method}-a${r.alpha}` : r.method);
+    await writeInitOutput(prepared, computed, out, { diagnostics: false, threads: p.threads }, { signal: ctx.signal });
+    entries.push({ method: r.method, alpha: r.alpha ?? null, dataset: dataset.name, metrics: await evaluateFolder(out) });
+  }
+  step(total, 'done');
+  const table = buildCompareTable(entries, { baseMethod: 'base' });
+  const rows = table.rows.map((row) => ({
+    method: row.method,
+    alpha: row.alpha ?? undefined,
+    metrics: Object.fromEntries(table.metrics.map((m) => [m, row.average[m] ?? NaN])),
+  }));
+  return { metrics: table.metrics, rows: rows.filter((r) => r.method !== 'base'), base: rows.find((r) => r.method === 'base'), source: dataset.name };
 }
 
 async function encode(p: EncodeParams, ctx: OperationContext): Promise<SparseSummary[]> {
@@ -320,8 +386,79 @@ async function analyzeLines(p: AnalyzeLinesParams, ctx: OperationContext): Promi
   return out;
 }
 
-async function inspectToken(_p: InspectTokenParams, _ctx: OperationContext): Promise<InspectTokenResult> {
-  throw new NotAvailableError('the bridge-vector cache reader (src/core/init/)');
+// The inputs a transferred model was made from, prepared once per model (bridge vectors come
+// from the cache under the extension's storage, so this is quick after the transfer itself).
+const prepared = new Map<string, Promise<PreparedTransfer>>();
+async function preparedOf(modelDir: string, cacheDir: string, signal: CancelSignal): Promise<PreparedTransfer> {
+  let p = prepared.get(modelDir);
+  if (!p) {
+    const reportFile = join(modelDir, 'sembridge', 'report.json');
+    p = fs
+      .readFile(reportFile, 'utf8')
+      .catch(() => {
+        throw new SemBridgeError('no report.json: the folder was not written by a transfer', reportFile);
+      })
+      .then((text) => {
+        const inputs = (JSON.parse(text) as { inputs?: Record<string, { path?: string }> }).inputs ?? {};
+        const [source, targetTokenizer, bridge] = ['source', 'targetTokenizer', 'bridge'].map((k) => inputs[k]?.path);
+        if (!source || !targetTokenizer || !bridge) throw new SemBridgeError('inputs.source/targetTokenizer/bridge paths are missing', reportFile);
+        return prepareTransfer({ source, targetTokenizer, bridge, out: modelDir, cacheDir }, { signal });
+      });
+    prepared.set(modelDir, p);
+    p.catch(() => prepared.delete(modelDir));
+  }
+  return p;
+}
+
+function rowCosine(a: Float32Array, aOff: number, b: Float32Array, bOff: number, d: number): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < d; i++) {
+    const x = a[aOff + i];
+    const y = b[bOff + i];
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}
+
+/**
+ * One target token as the inspector shows it: its top-k bridge cosines to the candidate source
+ * tokens (what α-entmax ran over), its MLM output bias Σ w_s·b_s, and the source rows nearest to
+ * its reconstructed embedding Σ w_s·E_s.
+ */
+async function inspectToken(p: InspectTokenParams, ctx: OperationContext): Promise<InspectTokenResult> {
+  const prep = await preparedOf(p.modelDir, p.cacheDir, ctx.signal);
+  const tb = prep.targetBridge;
+  const sb = prep.sourceBridge;
+  if (p.id < 0 || p.id >= tb.rows) throw new SemBridgeError(`token id ${p.id} is outside the target vocabulary (${tb.rows})`, 'id');
+  const d = tb.cols;
+  const ids = prep.candidateSourceIds;
+  const cos = new Float32Array(ids.length);
+  for (let i = 0; i < ids.length; i++) cos[i] = rowCosine(tb.data, p.id * d, sb.data, ids[i] * d, d);
+  const order = Array.from(ids.keys()).sort((a, b) => cos[b] - cos[a] || ids[a] - ids[b]);
+  const k = Math.max(1, Math.min(p.k, order.length));
+  const name = (sid: number) => prep.sourceTokenizer.vocab[sid] ?? `[${sid}]`;
+  const candidates = order.slice(0, k).map((i) => ({ id: ids[i], token: name(ids[i]), cosine: cos[i] }));
+  const notes: string[] = [];
+  const emb = prep.weights.embeddings;
+  let bias: number | undefined;
+  if (prep.weights.bias) bias = p.sources.reduce((acc, s) => acc + s.weight * prep.weights.bias![s.id], 0);
+  else notes.push('the source model has no MLM output bias');
+  let neighbours: InspectTokenResult['neighbours'];
+  if (p.sources.length) {
+    const row = new Float32Array(emb.cols);
+    for (const s of p.sources) for (let j = 0; j < emb.cols; j++) row[j] += s.weight * emb.data[s.id * emb.cols + j];
+    const sims = new Float32Array(emb.rows);
+    for (let r = 0; r < emb.rows; r++) sims[r] = rowCosine(row, 0, emb.data, r * emb.cols, emb.cols);
+    neighbours = Array.from(sims.keys())
+      .sort((a, b) => sims[b] - sims[a] || a - b)
+      .slice(0, 8)
+      .map((r) => ({ id: r, token: name(r), cosine: sims[r] }));
+  } else notes.push('no source rows: the token was initialised without sources (fallback)');
+  return { candidates, nextCosine: order.length > k ? cos[order[k]] : undefined, bias, neighbours, notes };
 }
 
 export const operations = { loadMapping, transfer, index, search, evaluate, compare, encode, analyzeLines, inspectToken };

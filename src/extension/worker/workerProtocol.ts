@@ -28,11 +28,3 @@ export type WorkerToHost =
   | { kind: 'log'; jobId: number; level: 'info' | 'warn' | 'error'; message: string }
   | { kind: 'result'; jobId: number; result: unknown }
   | { kind: 'error'; jobId: number; error: SerializedError };
-
-/** The error an operation throws when the core function it needs has not been written yet. */
-export class NotAvailableError extends Error {
-  constructor(needs: string) {
-    super(`not available yet: needs ${needs}`);
-    this.name = 'NotAvailableError';
-  }
-}

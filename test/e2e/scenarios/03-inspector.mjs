@@ -14,7 +14,7 @@ export const scenario = {
     await t.wb.runCommand(commandTitle(t.paths.repo, /^Open Inspector$/));
     const wv = t.wb.webview();
     await wv.locator('#app[data-state="ready"]').waitFor({ timeout: 30_000 });
-    await wv.locator('#tab-mapping').click();
+    await wv.locator('vscode-tab-header', { hasText: /^\s*Mapping\s*$/i }).click();
     await wv.locator('#mapping-match').selectOption('bridged');
     await wv.locator('#mapping-mode').selectOption('prefix');
     await wv.locator('#mapping-search').fill('학');
@@ -30,6 +30,7 @@ export const scenario = {
     await wv.locator('#source-weights .bar-row').first().waitFor({ timeout: 15_000 });
     const before = await barsOf(wv, 'source-weights');
     if (!before.length || before.some((b) => !/=\d/.test(b))) throw new Error(`source weights not listed: ${JSON.stringify(before)}`);
+    checkSumsToOne(before);
     t.log(`weights at start: ${before.join(' ')}`);
     await t.shot('sources');
 
@@ -47,6 +48,13 @@ export const scenario = {
     }
     t.log(`weights at α=${await wv.locator('#alpha-value').innerText()}: ${after.join(' ')}`);
     if (JSON.stringify(after) === JSON.stringify(before)) throw new Error(`moving α from ${alphaBefore} did not change the weights: ${before.join(' ')}`);
+    if (after.length <= before.length) throw new Error(`a smaller α should spread the weight over more source tokens: ${before.length} → ${after.length}`);
     await t.shot();
   },
 };
+
+/** The listed weights are an entmax distribution: they sum to 1 (up to the 3 printed decimals). */
+function checkSumsToOne(bars) {
+  const sum = bars.reduce((acc, b) => acc + Number(b.split('=').pop()), 0);
+  if (Math.abs(sum - 1) > 0.002 * bars.length + 0.002) throw new Error(`source weights sum to ${sum.toFixed(3)}, not 1: ${bars.join(' ')}`);
+}

@@ -12,8 +12,11 @@ export const scenario = {
     const text = await hover.innerText();
     t.log(`hover: ${text}`);
     if (!/target token/.test(text)) throw new Error(`hover lists no target tokens: ${text}`);
-    const sourceRows = await hover.locator('table tbody tr').count();
-    if (sourceRows === 0) throw new Error(`hover shows no source-token table: ${text}`);
+    const rows = await hover.locator('table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
+    if (rows.length === 0) throw new Error(`hover shows no source-token table: ${text}`);
+    for (const [token, weight] of rows) {
+      if (!token || !(Number(weight) > 0 && Number(weight) <= 1)) throw new Error(`hover row without a source token and a weight in (0, 1]: ${JSON.stringify(rows)}`);
+    }
     await t.shot();
   },
 };

@@ -18,8 +18,21 @@ export const scenario = {
     const input = await wv.locator('#expansion-input').inputValue();
     if (!input.includes('김치찌개')) throw new Error(`the expansion view shows "${input}", not the selection`);
     // the inline decoration after the selection (sembridge.preview.decorations, on by default)
-    const inline = t.page.locator('.editor-instance .view-lines', { hasText: '⟶' });
-    await inline.first().waitFor({ timeout: 10_000 });
+    // (Monaco draws `after` decorations as CSS ::after content, not as text nodes)
+    const deadline = Date.now() + 10_000;
+    let inline = '';
+    while (!inline && Date.now() < deadline) {
+      inline = await t.page.evaluate(() => {
+        for (const el of document.querySelectorAll('.editor-instance .view-lines span')) {
+          const c = getComputedStyle(el, '::after').content;
+          if (c && c.includes('⟶')) return c;
+        }
+        return '';
+      });
+      if (!inline) await t.page.waitForTimeout(200);
+    }
+    if (!inline) throw new Error('no inline preview (⟶ top terms) after the selection');
+    t.log(`inline decoration: ${inline}`);
     await t.shot();
   },
 };

@@ -25,13 +25,16 @@ export const scenario = {
     t.log(`${n} hits: ${await wv.locator('#retrieval-meta').innerText()}`);
     await t.shot('hits');
 
-    const first = hits.first();
-    const openBtn = first.locator('.open-hit');
-    const path = await openBtn.getAttribute('title');
-    if (!path) throw new Error('the first hit has no file to open');
-    const file = basename(path.replace(/:\d+$/, ''));
-    await first.locator('.hit-title.clickable').click();
+    // Click a plain-text hit (scenario 07 covers the HTML/script document).
+    const targets = await hits.evaluateAll((els) => els.map((e) => e.querySelector('.open-hit')?.getAttribute('title') ?? ''));
+    t.log(`hit files: ${targets.join(', ')}`);
+    let index = targets.findIndex((p) => p && !p.includes('xss-test'));
+    if (index < 0) index = targets.findIndex((p) => p);
+    if (index < 0) throw new Error('no hit has a file to open');
+    const file = basename(targets[index].replace(/:\d+$/, ''));
+    await hits.nth(index).locator('.hit-title.clickable').click();
     await t.wb.activeTab(file).waitFor({ timeout: 30_000 });
+    t.log(`opened ${file}`);
     await t.shot();
   },
 };

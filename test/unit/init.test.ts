@@ -1,0 +1,166 @@
+// Building blocks of `sembridge init`: mapping lines, counts, support histogram, tensor classification,
+// the safetensors writer (dtype kept), the SparseEncoder files, the probe language.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildMapping, classifySafetensors, matchCounts, pickProbeLanguage, supportSummary } from '../../src/core/init';
+import { writeSafetensorsWithVocabulary } from '../../src/core/init/safetensorsOut';
+import { writeSparseEncoderFiles } from '../../src/core/init/writeFolder';
+import { SafetensorsReader, writeSafetensors } from '../../src/core/io/safetensors';
+import type { TensorInfo } from '../../src/core/io/safetensors';
+import { inspectModelFolder } from '../../src/core/model/hfFolder';
+import type { InitResult } from '../../src/core/reconstruct';
+import { loadTokenizer, type OverlapResult } from '../../src/core/tokens';
+
+const FIX = join(__dirname, '..', 'fixtures');
+
+test('buildMapping: copied tokens have one source of weight 1, bridged ones their entmax sources, fallback none', () => {
+  const overlap: OverlapResult = {
+    matchTypes: ['role', 'exact', null, null],
+    sourceIds: Int32Array.from([0, 2, -1, -1]),
+    counts: { exact: 1, fuzzy: 0, symbol: 0, role: 1, none: 2 },
+    newTokenIds: [2, 3],
+  };
+  const result = {
+    method: 'sembridge',
+    sources: [
+      { ids: Uint32Array.from([1, 2]), weights: Float32Array.from([0.75, 0.25]), cosines: Float32Array.from([0.9, 0.8]) },
+      { ids: new Uint32Array(0), weights: new Float32Array(0), cosines: new Float32Array(0) },
+    ],
+    supportSize: Int32Array.from([2, 0]),
+    fallbackRows: [1],
+  } as unknown as InitResult;
+  const bridge = { rows: 4, cols: 2, data: Float32Array.from([1, 0, 0, 1, 1, 1, 1, 0]) };
+  const mapping = buildMapping({
+    targetVocab: ['[CLS]', '▁home', '집', '##다'],
+    sourceVocab: ['[CLS]', 'house', 'home'],
+    overlap,
+    newTokenIds: Uint32Array.from([2, 3]),
+    result,
+    targetBridge: bridge,
+    sourceBridge: { rows: 3, cols: 2, data: Float32Array.from([1, 0, 0, 1, 1, 1]) },
+  });
+  assert.deepEqual(mapping.map((m) => m.match), ['role', 'exact', 'bridged', 'fallback']);
+  assert.deepEqual(mapping[1].sources, [{ id: 2, token: 'home', weight: 1, cosine: Number((1 / Math.SQRT2).toFixed(6)) }]);
+  assert.deepEqual(mapping[2].sources.map((s) => [s.token, s.weight]), [['house', 0.75], ['home', 0.25]]);
+  assert.equal(mapping[2].support, 2);
+  assert.equal(mapping[3].support, 0);
+  assert.deepEqual(matchCounts(mapping), { exact: 1, fuzzy: 0, symbol: 0, role: 1, bridged: 1, fallback: 1, total: 4 });
+  assert.deepEqual(supportSummary(mapping), { histogram: { '2': 1 }, mean: 2, median: 2, max: 2 });
+});
+
+test('classifySafetensors: finds the embedding table, an untied decoder and every bias by shape', () => {
+  const t = (name: string, shape: number[]): [string, TensorInfo] => [name, { name, dtype: 'F32', shape, fileOffset: 0, byteLength: 0 }];
+  const m = new Map([
+    t('cls.predictions.decoder.weight', [10, 4]),
+    t('bert.embeddings.word_embeddings.weight', [10, 4]),
+    t('bert.embeddings.position_embeddings.weight', [12, 4]),
+    t('cls.predictions.bias', [10]),
+    t('cls.predictions.decoder.bias', [10]),
+  ]);
+  assert.deepEqual(classifySafetensors(m, 10, 4, 'x'), {
+    embedding: 'bert.embeddings.word_embeddings.weight',
+    decoder: 'cls.predictions.decoder.weight',
+    biases: ['cls.predictions.bias', 'cls.predictions.decoder.bias'],
+  });
+  assert.throws(() => classifySafetensors(m, 11, 4, 'model.safetensors'), /model\.safetensors.*word-embedding tensor of shape \[11, 4\]/);
+});
+
+test('writeSafetensorsWithVocabulary: keeps names, dtypes and other tensors; replaces vocabulary tensors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-st-'));
+  try {
+    const src = join(dir, 'src.safetensors');
+    await writeSafetensors(src, {
+      'emb.word_embeddings.weight': { dtype: 'F32', shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+      'other.weight': { dtype: 'I32', shape: [2], data: Int32Array.from([7, 8]) },
+      'head.bias': { dtype: 'F64', shape: [3], data: Float64Array.from([0.5, 0.25, 0.125]) },
+    }, { format: 'pt' });
+    const out = join(dir, 'out.safetensors');
+    const E = { rows: 4, cols: 2, data: Float32Array.from([9, 8, 7, 6, 5, 4, 3, 2]) };
+    await writeSafetensorsWithVocabulary(src, out, { embedding: 'emb.word_embeddings.weight', biases: ['head.bias'] }, E, undefined, Float32Array.from([1, 2, 3, 4]));
+    const r = await SafetensorsReader.open(out);
+    try {
+      assert.deepEqual(r.header.metadata, { format: 'pt' });
+      assert.deepEqual(r.info('emb.word_embeddings.weight').shape, [4, 2]);
+      assert.deepEqual(Array.from(await r.readFloat32('emb.word_embeddings.weight')), [9, 8, 7, 6, 5, 4, 3, 2]);
+      assert.equal(r.info('head.bias').dtype, 'F64');
+      assert.deepEqual(Array.from(await r.readFloat32('head.bias')), [1, 2, 3, 4]);
+      assert.deepEqual(Array.from(await r.readInt32('other.weight')), [7, 8]);
+    } finally {
+      await r.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SparseEncoder files: new pooling dimension under the key the source used, defaults otherwise', async (t) => {
+  const src = join(FIX, 'models', 'bert-mlm-en');
+  if (!existsSync(join(src, 'modules.json'))) return t.skip('fixture bert-mlm-en not generated yet');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-st-files-'));
+  try {
+    await writeSparseEncoderFiles(await inspectModelFolder(src), 2000, 128, dir);
+    const pool = JSON.parse(readFileSync(join(dir, '1_SpladePooling', 'config.json'), 'utf8'));
+    assert.deepEqual(pool, { pooling_strategy: 'max', activation_function: 'relu', word_embedding_dimension: 2000 });
+    assert.equal(JSON.parse(readFileSync(join(dir, 'config_sentence_transformers.json'), 'utf8')).model_type, 'SparseEncoder');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'sentence_bert_config.json'), 'utf8')).max_seq_length, 128);
+    // a plain transformers folder (no modules.json) gets the default SparseEncoder layout
+    const plain = mkdtempSync(join(tmpdir(), 'sb-st-plain-'));
+    await writeSparseEncoderFiles(await inspectModelFolder(join(FIX, 'models', 'distilbert-mlm-en')), 77, 128, plain);
+    const modules = JSON.parse(readFileSync(join(plain, 'modules.json'), 'utf8'));
+    assert.deepEqual(modules.map((m: { path: string }) => m.path), ['', '1_SpladePooling']);
+    assert.equal(JSON.parse(readFileSync(join(plain, '1_SpladePooling', 'config.json'), 'utf8')).word_embedding_dimension, 77);
+    rmSync(plain, { recursive: true, force: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('probe language follows the script of the target vocabulary', async (t) => {
+  const want: Record<string, string> = { 'ko-wordpiece': 'ko', 'zh-wordpiece': 'zh', 'ar-wordpiece': 'ar', 'hi-wordpiece': 'hi', 'ru-sentencepiece': 'ru' };
+  let checked = 0;
+  for (const [dir, lang] of Object.entries(want)) {
+    const p = join(FIX, 'tokenizers', dir);
+    if (!existsSync(p)) continue;
+    assert.equal(pickProbeLanguage(await loadTokenizer(p)).language, lang, dir);
+    checked++;
+  }
+  const en = join(FIX, 'models', 'bert-mlm-en');
+  if (existsSync(en)) assert.equal(pickProbeLanguage(await loadTokenizer(en)).language, 'en');
+  if (checked === 0) t.skip('fixture tokenizers not generated yet');
+});
+
+test('a target tokenizer without a pad token gets its unk token as pad (as the paper code does)', async () => {
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const { writeTargetTokenizer } = await import('../../src/core/init/writeFolder');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-nopad-'));
+  try {
+    const src = join(dir, 'tok');
+    const out = join(dir, 'out');
+    mkdirSync(src);
+    mkdirSync(out);
+    const vocab = ['[UNK]', '[CLS]', '[SEP]', 'home', 'water', '##s'];
+    writeFileSync(join(src, 'tokenizer.json'), JSON.stringify({
+      version: '1.0',
+      added_tokens: vocab.slice(0, 3).map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+      normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      post_processor: null,
+      decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+      model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) },
+    }));
+    writeFileSync(join(src, 'tokenizer_config.json'), JSON.stringify({ unk_token: '[UNK]', cls_token: '[CLS]', sep_token: '[SEP]', model_max_length: 512 }));
+    const tok = await loadTokenizer(src);
+    assert.equal(tok.specialTokens.pad, undefined, 'the fixture really has no pad token');
+    const r = await writeTargetTokenizer(tok, src, out, 128);
+    assert.equal(r.padFromUnk, '[UNK]');
+    const cfg = JSON.parse(readFileSync(join(out, 'tokenizer_config.json'), 'utf8'));
+    assert.equal(cfg.pad_token, '[UNK]');
+    assert.equal(cfg.model_max_length, 128, "capped at the source model's length");
+    assert.equal((await loadTokenizer(out)).specialTokens.pad, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
