@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { loadTokenizer } from '../../src/core/tokens/loadTokenizer';
 import { computeOverlap } from '../../src/core/tokens/overlap';
+import { sharedRoot } from '../helpers/sharedPaths';
 
-const SHARED = process.env.SEMBRIDGE_SHARED ?? '/work/shared';
+const SHARED = sharedRoot();
 const MODELS = join(SHARED, 'models');
 const DATA = join(SHARED, 'data');
 const fixtures = join(__dirname, '..', 'fixtures');

@@ -11,8 +11,9 @@ import { loadTrecRun, writeTrecRun } from '../../src/core/corpus/trecFiles';
 import type { Run } from '../../src/core/corpus/types';
 import { evaluateRun } from '../../src/core/eval/metrics';
 import { mulberry32 } from '../helpers/syntheticSparse';
+import { sharedRoot } from '../helpers/sharedPaths';
 
-const DATA = process.env.SEMBRIDGE_DATA ?? '/work/shared/data';
+const DATA = process.env.SEMBRIDGE_DATA ?? join(sharedRoot(), 'data');
 // folder, documents, queries, judgments (from the data README)
 const EXPECTED: [string, number, number, number][] = [
   ['xquadr-ar', 1222, 1190, 1203],
