@@ -18,15 +18,14 @@
 //   numpy       the same product with numpy/OpenBLAS (python3 or /work/pyenv), same chunks
 // The full [N, V_s] float32 product would be 12 GB, so the reference product is chunked too.
 // The paper's released code needs ~6.4 ms per new token (640 s for N = 100,000).
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { MatmulEngine } from '../src/core/matmul';
 import { Rng } from '../src/core/random';
 import { initializeNewTokens } from '../src/core/reconstruct';
 import { entmaxOverAllSources, prepareSourceIndex } from '../src/core/similarity';
 import type { Matrix } from '../src/core/types';
+import { NumpyChunkProduct, ortChunkedProduct, peakRssMB } from './benchUtil';
 
 const { values: args } = parseArgs({
   options: {
@@ -80,10 +79,6 @@ function syntheticInputs() {
   return { sourceBridge, targetBridge, sourceEmbeddings, sourceBias };
 }
 
-function peakRssMB(): number {
-  return process.resourceUsage().maxRSS / 1024; // KiB → MiB
-}
-
 async function stageOurs(): Promise<object> {
   const x = syntheticInputs();
   const engine = await MatmulEngine.create({ threads: config.threads });
@@ -134,68 +129,16 @@ async function stageOurs(): Promise<object> {
 async function stageOrtMatmul(): Promise<object> {
   const x = syntheticInputs();
   const engine = await MatmulEngine.create({ threads: config.threads });
-  const { rows, bridgeDim } = config;
-  const chunkMs: number[] = [];
-  const t0 = performance.now();
-  for (let s = 0; s < rows; s += config.chunk) {
-    const len = Math.min(config.chunk, rows - s);
-    const c0 = performance.now();
-    await engine.multiplyTransB({ rows: len, cols: bridgeDim, data: x.targetBridge.data.subarray(s * bridgeDim, (s + len) * bridgeDim) }, x.sourceBridge);
-    chunkMs.push(Math.round(performance.now() - c0));
-  }
-  const ms = performance.now() - t0;
+  const { ms, chunkMs } = await ortChunkedProduct(engine, x.targetBridge, x.sourceBridge, config.chunk);
   await engine.release();
   return { ms, peakRssMB: peakRssMB(), chunkMs };
-}
-
-/** A python3 child that computes one plain chunk product [n,d_B]×[d_B,V_s] per request. */
-class NumpyChunkProduct {
-  private lines: AsyncIterableIterator<string>;
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  }
-  static async start(): Promise<NumpyChunkProduct | undefined> {
-    const script = `
-import numpy as np, sys, time
-V, D, C = ${config.sources}, ${config.bridgeDim}, ${config.chunk}
-rng = np.random.default_rng(0)
-A = rng.standard_normal((C, D), dtype=np.float32)
-B = rng.standard_normal((V, D), dtype=np.float32)
-out = np.empty((C, V), dtype=np.float32)
-np.matmul(A, B.T, out=out)
-print('ready', np.__version__, flush=True)
-for line in sys.stdin:
-    n = int(line)
-    t = time.perf_counter()
-    np.matmul(A[:n], B.T, out=out[:n])
-    print((time.perf_counter() - t) * 1000, flush=True)
-`;
-    for (const py of ['python3', '/work/pyenv/bin/python']) {
-      if (py !== 'python3' && !existsSync(py)) continue;
-      const t = String(config.threads);
-      const child = spawn(py, ['-c', script], { env: { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t } });
-      const p = new NumpyChunkProduct(child);
-      const first = await p.lines.next().catch(() => ({ done: true, value: '' }));
-      if (!first.done && String(first.value).startsWith('ready')) return p;
-      child.kill();
-    }
-    return undefined;
-  }
-  async product(rows: number): Promise<number> {
-    this.child.stdin.write(`${rows}\n`);
-    const r = await this.lines.next();
-    return Number(r.value);
-  }
-  stop(): void {
-    this.child.stdin.end();
-  }
 }
 
 async function stageInterleaved(): Promise<object> {
   const x = syntheticInputs();
   const engine = await MatmulEngine.create({ threads: config.threads });
   const plainEngine = await MatmulEngine.create({ threads: config.threads });
-  const numpy = args['no-numpy'] ? undefined : await NumpyChunkProduct.start();
+  const numpy = args['no-numpy'] ? undefined : await NumpyChunkProduct.start(config);
   let numpyMs = 0;
   let ortMs = 0;
   let injectedWallMs = 0;

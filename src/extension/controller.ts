@@ -15,7 +15,7 @@ import { SelectionPreview } from './editor/selectionPreview';
 import { DocumentAnalyzer } from './editor/documentAnalyzer';
 import { runTransferWizard, type TransferArgs } from './commands/transferWizard';
 import { CancelledError } from '../core/errors';
-import type { CompareTableData, ExpansionResult, HostInfo, SearchResult, ViewName } from '../protocol/inspectorProtocol';
+import type { CompareTableData, ExpansionResult, HostInfo, SearchResult, SparseSummary, ViewName } from '../protocol/inspectorProtocol';
 import { INIT_METHODS, type InitMethod } from '../core/types';
 
 export class Controller implements vscode.Disposable {
@@ -61,12 +61,7 @@ export class Controller implements vscode.Disposable {
       info: () => this.hostInfo(),
       alpha: () => this.settings.alpha,
       search: (q, k) => this.search(q, k),
-      encodeWithSource: async (text) => {
-        if (!this.settings.sourceModel) throw new Error('set sembridge.sourceModel to compare with the English model');
-        const dir = checkInputPath(this.settings.sourceModel, 'folder', this.pathContext(), 'sembridge.sourceModel');
-        const [summary] = await this.session.call('encode', { modelDir: dir, texts: [text], topTerms: 32, threads: this.settings.workerThreads });
-        return summary;
-      },
+      encodeWithSource: (text) => this.encodeWithSource(text),
       compareTableFile: () => {
         const f = this.path('compare', 'last.json');
         return existsSync(f) ? f : undefined;
@@ -76,7 +71,7 @@ export class Controller implements vscode.Disposable {
     this.status = vscode.window.createStatusBarItem('sembridge.status', vscode.StatusBarAlignment.Left, 10);
     this.status.name = 'SemBridge';
     this.status.command = 'sembridge.openInspector';
-    this.preview = new SelectionPreview(this.session, () => this.settings.previewDecorations);
+    this.preview = new SelectionPreview(this.session, () => this.settings.previewDecorations, (text) => this.encodeWithSource(text));
     const analyzer = new DocumentAnalyzer(this.session, () => this.settings);
 
     this.disposables.push(
@@ -109,6 +104,18 @@ export class Controller implements vscode.Disposable {
   }
 
   // ------------------------------------------------------------------ settings and state
+
+  /** The English model's summary of `text` (expansion view, selection preview); throws saying why it is unavailable. */
+  private async encodeWithSource(text: string): Promise<SparseSummary> {
+    if (!this.settings.sourceModel) throw new Error('set sembridge.sourceModel to compare with the English model');
+    const dir = checkInputPath(this.settings.sourceModel, 'folder', this.pathContext(), 'sembridge.sourceModel');
+    try {
+      const [summary] = await this.session.call('encode', { modelDir: dir, texts: [text], topTerms: 32, threads: this.settings.workerThreads });
+      return summary;
+    } catch (err) {
+      throw new Error(`sembridge.sourceModel (${dir}) could not encode: ${(err as Error).message}`);
+    }
+  }
 
   private path(...parts: string[]): string {
     return join(this.storage, ...parts);

@@ -235,17 +235,27 @@ export function createFakeVscode(state = new FakeVscodeState()) {
     DecorationRangeBehavior,
     EventEmitter: FakeEvent,
     window: {
-      createOutputChannel: (_name: string) => ({
-        info: (t: string) => state.log.push({ level: 'info', text: t }),
-        warn: (t: string) => state.log.push({ level: 'warn', text: t }),
-        error: (t: string) => state.log.push({ level: 'error', text: t }),
-        debug: (t: string) => state.log.push({ level: 'debug', text: t }),
-        trace: (t: string) => state.log.push({ level: 'trace', text: t }),
-        appendLine: (t: string) => state.log.push({ level: 'info', text: t }),
-        append: (t: string) => state.log.push({ level: 'info', text: t }),
-        show: () => undefined,
-        dispose: () => undefined,
-      }),
+      createOutputChannel: (_name: string) => {
+        // like VS Code, a disposed channel throws on every write
+        let closed = false;
+        const write = (level: string) => (t: string) => {
+          if (closed) throw new Error('Channel has been closed');
+          state.log.push({ level, text: t });
+        };
+        return {
+          info: write('info'),
+          warn: write('warn'),
+          error: write('error'),
+          debug: write('debug'),
+          trace: write('trace'),
+          appendLine: write('info'),
+          append: write('info'),
+          show: () => undefined,
+          dispose: () => {
+            closed = true;
+          },
+        };
+      },
       createStatusBarItem: () => {
         const item = new FakeStatusBarItem();
         state.statusBar.push(item);

@@ -64,6 +64,7 @@ test('preview, index, search, evaluate and expansion through the commands', asyn
     const preview = panel.posted.find((m: any) => m.method === 'selection/preview') as any;
     assert.equal(preview.params.text, 'doctor went to the hospital');
     assert.ok(preview.params.target.activeDims > 0);
+    assert.ok(preview.params.source?.activeDims > 0, `the English side comes from sembridge.sourceModel (${preview.params.sourceMissing})`);
     await state.commands.get('sembridge.clearPreview')!();
     assert.deepEqual(decorations[decorations.length - 1], []);
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSparseEncoder, spladePool, surfaceOfToken, toSparse } from '../../src/core/encode/sparseEncoder';
+import { displayTerms, loadSparseEncoder, spladePool, surfaceOfToken, toSparse } from '../../src/core/encode/sparseEncoder';
 import { inspectModelFolder, parseDensePoolingConfig, parseSpladePoolingConfig } from '../../src/core/model/hfFolder';
 
 const FIX = join(__dirname, '..', 'fixtures', 'models');
@@ -26,6 +26,13 @@ test('spladePool: max of log1p(relu) over unmasked positions; sum; log1p_relu', 
   assert.equal(surfaceOfToken('▁home'), 'home');
   assert.equal(surfaceOfToken('Ġcity'), 'city');
   assert.equal(surfaceOfToken('##'), '##');
+});
+
+test('display terms are unique per id: "##치" is not "치", a repeated spelling gets its id', () => {
+  const tokenizer = { vocab: ['[CLS]', '치', '##치', '배', '##배', '배'], conventions: { family: 'wordpiece' as const }, specialIds: new Set([0]) };
+  const terms = displayTerms([...tokenizer.vocab, '[id 6]'], tokenizer);
+  assert.deepEqual(terms, ['[CLS]', '치', '##치', '배', '##배', '배 [id 5]', '[id 6]']);
+  assert.equal(new Set(terms).size, terms.length);
 });
 
 test('pooling inside the ONNX graph equals pooling the full logits in JavaScript (max and sum)', async (t) => {

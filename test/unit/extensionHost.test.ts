@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installFakeVscode, fakeExtensionContext, FakeVscodeState, FakeTextDocument, Position, Range, Selection, type FakeWebviewPanel } from '../helpers/fakeVscode';
 import { fixturesPresent, makeKoMappingLines, makeKoModelFolder } from '../helpers/extensionModel';
+import { CancelledError } from '../../src/core/errors';
 
 const repo = join(__dirname, '..', '..');
 let tmp: string;
@@ -225,6 +226,18 @@ test('selection preview explains a model folder without an encoder; search witho
   } finally {
     ext.deactivate();
   }
+});
+
+test('window reload: deactivate then disposing the subscriptions cancels a running job without writing to the closed log', async () => {
+  const { state, ext, api, context } = await activate();
+  const job = api.controller.jobs.run({ kind: 'transfer', title: 'Transfer test', op: 'loadMapping', params: { modelDir } });
+  assert.equal(api.controller.jobs.list()[0]?.state, 'running');
+  // VS Code calls deactivate() and then disposes context.subscriptions (the controller again)
+  ext.deactivate();
+  for (const d of context.subscriptions) d.dispose();
+  await assert.rejects(job, (err: Error) => err instanceof CancelledError && err.message === 'transfer cancelled: Transfer test');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(state.log.some((l) => /Transfer test: cancelling/.test(l.text)), 'the cancel is logged while the channel is open');
 });
 
 test('the transfer wizard asks for each input with the settings as defaults, then checks them', async () => {

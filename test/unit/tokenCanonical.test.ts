@@ -5,6 +5,7 @@ import {
   canonicalToken,
   decodeByteLevel,
   decodeUtf8Marked,
+  displayToken,
   fuzzyKey,
   gpt2ByteDecoder,
   isSymbolic,
@@ -87,4 +88,19 @@ test('bridge strings are the surface text without markers', () => {
   assert.equal(bridgeString([...byteLevelSpelling('’')].slice(0, 2).join(''), bb), '<0xE2><0x80>');
   assert.equal(bridgeString('ĠĠ', bb), 'ĠĠ');
   assert.equal(bridgeString('<s>', bb, true), '<s>');
+});
+
+test('display forms keep word-start and continuation pieces apart', () => {
+  assert.equal(displayToken('##치', wp), '##치');
+  assert.equal(displayToken('치', wp), '치');
+  assert.equal(displayToken('[CLS]', wp, true), '[CLS]');
+  assert.equal(displayToken('▁치', sp), '▁치');
+  assert.equal(displayToken('치', sp), '치');
+  assert.equal(displayToken('<0xE2>', sp), '<0xE2>');
+  assert.equal(displayToken(byteLevelSpelling(' 서울'), bb), '▁서울');
+  assert.equal(displayToken(byteLevelSpelling('서울'), bb), '서울');
+  assert.equal(displayToken('Ċ', bb), 'Ċ'); // a newline alone: kept as written, not invisible
+  assert.equal(displayToken('<s>', bb, true), '<s>');
+  for (const [a, b, c] of [['##치', '치', wp], ['▁치', '치', sp], [byteLevelSpelling(' 치'), byteLevelSpelling('치'), bb]] as const)
+    assert.notEqual(displayToken(a, c), displayToken(b, c));
 });

@@ -11,7 +11,7 @@ import { appendSpladePooling } from './spladeGraph';
 import { loadOrt } from '../ort';
 import type { SparseVector } from '../types';
 import type { EncodeOptions, SparseEncoderLike } from './encoderTypes';
-import { loadTokenizer, type LoadedTokenizer } from '../tokens';
+import { displayToken, loadTokenizer, type LoadedTokenizer } from '../tokens';
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 
@@ -40,7 +40,22 @@ export interface TopTerm {
   weight: number;
 }
 
-/** Surface form of a vocabulary entry: without WordPiece '##', SentencePiece '▁' or byte-level 'Ġ'. */
+/**
+ * Display form of every vocabulary entry (see tokens/canonical.ts `displayToken`): "##치" stays apart
+ * from "치". Where two ids would still read the same (a tokenizer with two spellings of one text),
+ * the later ones get " [id N]", so a term string names exactly one id.
+ */
+export function displayTerms(vocab: readonly string[], tokenizer: Pick<LoadedTokenizer, 'vocab' | 'conventions' | 'specialIds'>): string[] {
+  const seen = new Set<string>();
+  return vocab.map((t, id) => {
+    let term = id < tokenizer.vocab.length ? displayToken(tokenizer.vocab[id], tokenizer.conventions, tokenizer.specialIds.has(id)) : t;
+    if (seen.has(term)) term = `${term} [id ${id}]`;
+    seen.add(term);
+    return term;
+  });
+}
+
+/** Surface form of a vocabulary entry or display term: without WordPiece '##', SentencePiece '▁' or byte-level 'Ġ'. */
 export function surfaceOfToken(token: string): string {
   if (token.startsWith('##') && token.length > 2) return token.slice(2);
   if (token.startsWith('▁') || token.startsWith('Ġ')) return token.slice(1) || token;
@@ -119,7 +134,8 @@ export function toSparse(row: Float32Array): SparseVector {
 
 export class OnnxSparseEncoder implements SparseEncoderLike {
   readonly vocabSize: number;
-  private readonly surfaces: string[];
+  /** display form by id: unique per id, so UIs and engine feature names never merge two terms */
+  private readonly terms: string[];
 
   private constructor(
     readonly folder: HfModelFolder,
@@ -136,7 +152,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     vocabSize: number,
   ) {
     this.vocabSize = vocabSize;
-    this.surfaces = vocab.map((t, id) => (id < tokenizer.vocab.length ? tokenizer.decodeToken(id) : t));
+    this.terms = displayTerms(vocab, tokenizer);
   }
 
   static async open(modelDir: string, opts: SparseEncoderOptions = {}): Promise<OnnxSparseEncoder> {
@@ -206,7 +222,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
   }
 
   decodeTerm(id: number): string {
-    return this.surfaces[id] ?? `[id ${id}]`;
+    return this.terms[id] ?? `[id ${id}]`;
   }
 
   /** The `k` heaviest terms of a vector, heaviest first. */

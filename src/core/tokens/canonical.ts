@@ -11,6 +11,10 @@
 //
 // Bridge string: the text a dense bridge model embeds for the token: its surface form without "##",
 // "▁" or "Ġ" markers (a leading space is trimmed), partial bytes written as above.
+//
+// Display form: what people (and search-engine feature names) see; it keeps the word-start /
+// continuation distinction so "##치" and "치" stay two terms: WordPiece as written, the other
+// families in canonical form ("▁city" starts a word, "city" continues one).
 
 export type TokenizerFamily = 'wordpiece' | 'sentencepiece' | 'bytebpe';
 
@@ -165,4 +169,15 @@ export function bridgeString(token: string, conventions: TokenConventions, isSpe
   }
   const trimmed = text.trim();
   return trimmed.length > 0 ? trimmed : token;
+}
+
+/**
+ * The display form of a token (see the file comment): distinct for distinct tokens of a vocabulary,
+ * except where a tokenizer holds two spellings of the same text. Special tokens, and tokens whose
+ * text is only whitespace other than the word-start space, are returned as written.
+ */
+export function displayToken(token: string, conventions: TokenConventions, isSpecial = false): string {
+  if (isSpecial || conventions.family === 'wordpiece') return token;
+  const canonical = canonicalToken(token, conventions);
+  return canonical.trim().length > 0 ? canonical : token;
 }

@@ -6,6 +6,7 @@ export {
   canonicalToken,
   decodeByteLevel,
   decodeUtf8Marked,
+  displayToken,
   fuzzyKey,
   gpt2ByteDecoder,
   isSymbolic,

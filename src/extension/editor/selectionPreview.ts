@@ -24,6 +24,8 @@ export class SelectionPreview implements vscode.Disposable {
   constructor(
     private readonly session: ModelSession,
     private readonly decorationsEnabled: () => boolean,
+    /** encodes with sembridge.sourceModel; throws, saying why, when that model is unset or unusable */
+    private readonly encodeWithSource?: (text: string) => Promise<SparseSummary>,
   ) {}
 
   async previewActiveSelection(show: (r: ExpansionResult) => Promise<void>): Promise<void> {
@@ -32,6 +34,8 @@ export class SelectionPreview implements vscode.Disposable {
     const sel = editor.selection;
     const text = editor.document.getText(sel.isEmpty ? editor.document.lineAt(sel.active.line).range : sel);
     if (!text.trim()) throw new Error('the selection is empty');
+    // the English side is optional: its failure is shown in the expansion view, not raised
+    const source = this.encodeSource(text);
     const [summary] = await this.session.encode([text]);
     this.clear();
     if (this.decorationsEnabled()) {
@@ -39,7 +43,16 @@ export class SelectionPreview implements vscode.Disposable {
       editor.setDecorations(this.decoration, [{ range: new vscode.Range(end, end), renderOptions: { after: { contentText: decorationText(summary) } } }]);
       this.decorated = editor;
     }
-    await show({ text, target: summary });
+    await show({ text, target: summary, ...(await source) });
+  }
+
+  private async encodeSource(text: string): Promise<Pick<ExpansionResult, 'source' | 'sourceMissing'>> {
+    if (!this.encodeWithSource) return { sourceMissing: 'set sembridge.sourceModel to compare with the English model' };
+    try {
+      return { source: await this.encodeWithSource(text) };
+    } catch (err) {
+      return { sourceMissing: (err as Error).message };
+    }
   }
 
   clear(): void {

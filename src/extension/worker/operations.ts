@@ -8,7 +8,7 @@ import { parseMappingJsonl, mappingTransferables, type CompactMapping } from '..
 import type { CompareTableData, SearchResult, SparseSummary } from '../../protocol/inspectorProtocol';
 import { loadTokenizer } from '../../core/tokens';
 import type { LoadedTokenizer } from '../../core/tokens/types';
-import { loadSparseEncoder, type OnnxSparseEncoder } from '../../core/encode/sparseEncoder';
+import { loadSparseEncoder, surfaceOfToken, type OnnxSparseEncoder } from '../../core/encode/sparseEncoder';
 import { buildIndex } from '../../core/index/buildIndex';
 import { loadIndex, readManifest, saveIndex } from '../../core/index/indexStore';
 import type { SparseIndex } from '../../core/index/sparseIndex';
@@ -262,7 +262,8 @@ async function search(p: SearchParams, _ctx: OperationContext): Promise<SearchRe
     score: h.score,
     title: h.title,
     snippet: h.snippet,
-    highlights: highlightRanges(h.snippet, h.contributions.map((c) => c.token)),
+    // terms are display forms ("##치", "▁city"): highlight their surface text
+    highlights: highlightRanges(h.snippet, h.contributions.map((c) => surfaceOfToken(c.token))),
     terms: h.contributions.map((c) => ({ token: c.token, contribution: c.contribution })),
     location: h.source && corpusRoot ? { path: join(corpusRoot, h.source.file), line: h.source.startLine - 1 } : undefined,
   }));

@@ -1,0 +1,106 @@
+// Helpers shared by the benchmarks that compare a SemBridge stage with a plain matrix product of
+// the same shapes (reconstruct.bench.ts, realsize.bench.ts).
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { MatmulEngine } from '../src/core/matmul';
+import type { Matrix } from '../src/core/types';
+
+/** Peak resident set size of this process so far (worker threads included: they share it), MiB. */
+export function peakRssMB(): number {
+  return process.resourceUsage().maxRSS / 1024; // KiB → MiB
+}
+
+export interface ChunkProductShape {
+  /** columns of the product (the source rows, V_s) */
+  sources: number;
+  /** inner dimension (the bridge width, d_B) */
+  bridgeDim: number;
+  /** largest block of rows one request multiplies */
+  chunk: number;
+  /** BLAS threads */
+  threads: number;
+}
+
+/**
+ * A waiting Python child that computes one plain block product [n,d_B]×[d_B,V_s] with
+ * numpy/OpenBLAS per request and answers its time in ms; the product is written into a
+ * preallocated block and discarded. Python is SEMBRIDGE_PYTHON, /work/pyenv, or python3.
+ */
+export class NumpyChunkProduct {
+  private lines: AsyncIterableIterator<string>;
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    readonly python: string,
+    public numpyVersion = '',
+  ) {
+    this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  static async start(shape: ChunkProductShape): Promise<NumpyChunkProduct | undefined> {
+    const script = `
+import numpy as np, sys, time
+V, D, C = ${shape.sources}, ${shape.bridgeDim}, ${shape.chunk}
+rng = np.random.default_rng(0)
+A = rng.standard_normal((C, D), dtype=np.float32)
+B = rng.standard_normal((V, D), dtype=np.float32)
+out = np.empty((C, V), dtype=np.float32)
+np.matmul(A, B.T, out=out)
+print('ready', np.__version__, flush=True)
+for line in sys.stdin:
+    n = int(line)
+    t = time.perf_counter()
+    np.matmul(A[:n], B.T, out=out[:n])
+    print((time.perf_counter() - t) * 1000, flush=True)
+`;
+    const candidates = [process.env.SEMBRIDGE_PYTHON, '/work/pyenv/bin/python', 'python3'].filter((p): p is string => !!p);
+    for (const py of candidates) {
+      if (py.includes('/') && !existsSync(py)) continue;
+      const t = String(shape.threads);
+      const child = spawn(py, ['-c', script], { env: { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t } });
+      child.on('error', () => undefined); // a missing python3 answers through the closed stdout below
+      const p = new NumpyChunkProduct(child, py);
+      const first = await p.lines.next().catch(() => ({ done: true, value: '' }));
+      if (!first.done && String(first.value).startsWith('ready')) {
+        p.numpyVersion = String(first.value).split(' ')[1] ?? '';
+        return p;
+      }
+      child.kill();
+    }
+    return undefined;
+  }
+
+  /** Time of one block product of `rows` rows (≤ chunk), ms, measured inside Python. */
+  async product(rows: number): Promise<number> {
+    this.child.stdin.write(`${rows}\n`);
+    const r = await this.lines.next();
+    return Number(r.value);
+  }
+
+  /** The whole [rows, d_B]×[d_B, V_s] product in blocks of `chunk` rows, ms. */
+  async chunkedProduct(rows: number, chunk: number): Promise<number> {
+    let ms = 0;
+    for (let s = 0; s < rows; s += chunk) ms += await this.product(Math.min(chunk, rows - s));
+    return ms;
+  }
+
+  stop(): void {
+    this.child.stdin.end();
+  }
+}
+
+/**
+ * The plain product A·Bᵀ through ORT Gemm in blocks of `chunk` rows of A, outputs discarded.
+ * Returns the total and the per-block times, ms.
+ */
+export async function ortChunkedProduct(engine: MatmulEngine, a: Matrix, b: Matrix, chunk: number): Promise<{ ms: number; chunkMs: number[] }> {
+  const chunkMs: number[] = [];
+  const t0 = performance.now();
+  for (let s = 0; s < a.rows; s += chunk) {
+    const len = Math.min(chunk, a.rows - s);
+    const c0 = performance.now();
+    await engine.multiplyTransB({ rows: len, cols: a.cols, data: a.data.subarray(s * a.cols, (s + len) * a.cols) }, b);
+    chunkMs.push(Math.round(performance.now() - c0));
+  }
+  return { ms: performance.now() - t0, chunkMs };
+}

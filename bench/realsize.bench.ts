@@ -1,0 +1,303 @@
+// Real-size `sembridge init` benchmark (issue 9): a bert-base-sized English MLM (bert-base-uncased
+// vocabulary, hidden 768, non-zero output bias; seeded random weights, safetensors only, so the
+// ONNX graph is built from config.json) transferred to the real KoBigBird and bert-base-chinese
+// tokenizers through a 2-layer, 384-wide mean-pooling bridge over the merged multilingual
+// vocabulary. Each init runs in its own child process with a fresh bridge cache (so the bridge
+// pass, in a worker thread, is measured) and reports its stages, match counts and peak RSS.
+// In the same run, the plain product of the similarity stage's shapes [N_new, 384]×[384, V_cand]
+// is timed with numpy (/work/pyenv) and ORT MatMul, and the ratios are printed.
+//
+//   node --import tsx bench/realsize.bench.ts [--layers 12] [--threads 2] [--targets kobigbird,chinese]
+//        [--models-dir /work/shared/models] [--cache-dir DIR] [--skip-diagnostics] [--keep] [--json FILE]
+//
+// The generated models are kept in --cache-dir (default: $TMPDIR/sembridge-realsize-bench) and
+// reused when their parameters are the same. Skips, saying why, when the real tokenizers are absent.
+// The machine is usually shared: the product is measured right after each init, best of --rounds.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runInit } from '../src/core/init/runInit';
+import { MatmulEngine } from '../src/core/matmul';
+import { readMergedVocab, writeRandomBertModel, type RandomBertOptions } from '../src/core/model/randomModel';
+import { Rng } from '../src/core/random';
+import type { Matrix, ProgressReport } from '../src/core/types';
+import { NumpyChunkProduct, ortChunkedProduct, peakRssMB } from './benchUtil';
+
+const { values: args } = parseArgs({
+  options: {
+    layers: { type: 'string', default: '12' },
+    threads: { type: 'string', default: '2' },
+    targets: { type: 'string', default: 'kobigbird,chinese' },
+    'models-dir': { type: 'string', default: '/work/shared/models' },
+    'cache-dir': { type: 'string', default: join(tmpdir(), 'sembridge-realsize-bench') },
+    'skip-diagnostics': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '2' },
+    chunk: { type: 'string', default: '2048' },
+    json: { type: 'string' },
+    stage: { type: 'string' }, // internal: run one init in this process
+    target: { type: 'string' }, // internal
+  },
+});
+
+const MODELS = args['models-dir']!;
+const THREADS = Number(args.threads);
+const CHUNK = Number(args.chunk);
+const PAPER_MS_PER_NEW_TOKEN = 6.4; // the released code's entmax loop alone
+const TOKENIZER = {
+  source: join(MODELS, 'bert-base-uncased-tokenizer'),
+  kobigbird: join(MODELS, 'kobigbird-bert-base-tokenizer'),
+  chinese: join(MODELS, 'bert-base-chinese-tokenizer'),
+};
+const EXPECTED_EXACT: Record<string, number> = { kobigbird: 1859, chinese: 4526 };
+const GOALS = { kernelRatio: 1.5, wholeRatio: 25, peakRssMB: 2048 };
+
+// ---------------------------------------------------------------- generated models (cached)
+
+type ModelSpec = Omit<RandomBertOptions, 'vocab'> & { vocabFrom: string[] };
+
+function modelSpecs(layers: number): { source: ModelSpec; bridge: ModelSpec } {
+  return {
+    source: {
+      kind: 'mlm', vocabFrom: [TOKENIZER.source], lowercase: true,
+      hidden: 768, layers, heads: 12, intermediate: 3072, maxPosition: 512, seed: 1, outputBiasStd: 0.5,
+    },
+    bridge: {
+      kind: 'encoder', vocabFrom: [TOKENIZER.source, TOKENIZER.kobigbird, TOKENIZER.chinese], lowercase: false,
+      hidden: 384, layers: 2, heads: 6, intermediate: 1536, maxPosition: 512, seed: 2,
+    },
+  };
+}
+
+/** Writes the model unless a folder generated from the same parameters and vocabularies is there. */
+async function ensureModel(name: string, spec: ModelSpec): Promise<string> {
+  const h = createHash('sha256').update(JSON.stringify(spec));
+  for (const v of spec.vocabFrom) h.update(readFileSync(join(v, 'vocab.txt')));
+  const key = h.digest('hex').slice(0, 16);
+  const dir = join(args['cache-dir']!, `${name}-${key}`);
+  if (existsSync(join(dir, 'model.safetensors')) && existsSync(join(dir, 'config.json'))) {
+    console.log(`  ${name}: reusing ${dir}`);
+    return dir;
+  }
+  const t0 = performance.now();
+  const { vocabFrom, ...options } = spec;
+  const vocab = await readMergedVocab(vocabFrom);
+  await fs.mkdir(args['cache-dir']!, { recursive: true });
+  await writeRandomBertModel(dir, { ...options, vocab });
+  console.log(`  ${name}: generated ${dir} (vocabulary ${vocab.length}, ${spec.layers} layers, hidden ${spec.hidden}) in ${sec(performance.now() - t0)}`);
+  return dir;
+}
+
+// ---------------------------------------------------------------- one init (child process)
+
+interface InitStageResult {
+  target: string;
+  wallMs: number;
+  peakRssMB: number;
+  counts: Record<string, number>;
+  newTokens: number;
+  candidateSources: number;
+  timings: Record<string, unknown>;
+  bridgeDim: number;
+  supportSize: unknown;
+}
+
+async function stageInit(target: keyof typeof TOKENIZER): Promise<InitStageResult> {
+  const [source, bridge] = [process.env.SB_SOURCE!, process.env.SB_BRIDGE!];
+  const work = mkdtempSync(join(tmpdir(), 'sb-realsize-'));
+  const out = join(work, 'out');
+  let last = { stage: '', at: 0 };
+  const onProgress = (p: ProgressReport) => {
+    const now = performance.now();
+    if (p.stage === last.stage && now - last.at < 3000 && p.done !== p.total) return;
+    last = { stage: p.stage, at: now };
+    const rate = p.rate ? ` ${Math.round(p.rate)}/s` : '';
+    process.stderr.write(`    [${target}] ${p.stage} ${p.done}/${p.total}${rate}${p.message ? ` ${p.message}` : ''}\n`);
+  };
+  try {
+    const t0 = performance.now();
+    const r = await runInit(
+      {
+        source,
+        targetTokenizer: TOKENIZER[target],
+        bridge,
+        out,
+        cacheDir: join(work, 'cache'), // fresh: the bridge pass (and the bridge ONNX build) is measured
+        threads: THREADS,
+        skipDiagnostics: args['skip-diagnostics'],
+      },
+      { onProgress },
+    );
+    const wallMs = performance.now() - t0;
+    const counts = r.counts;
+    const inputs = r.report.inputs as { bridge: { dim: number } };
+    return {
+      target,
+      wallMs,
+      peakRssMB: peakRssMB(),
+      counts,
+      newTokens: counts.bridged + counts.fallback,
+      candidateSources: r.report.candidateSources as number,
+      timings: r.report.timings as Record<string, unknown>,
+      bridgeDim: inputs.bridge.dim,
+      supportSize: r.report.supportSize,
+    };
+  } finally {
+    if (!args.keep) rmSync(work, { recursive: true, force: true });
+    else process.stderr.write(`    [${target}] kept ${work}\n`);
+  }
+}
+
+function runInitChild(target: string, source: string, bridge: string): InitStageResult {
+  const argv = process.argv.slice(2).filter((a) => !a.startsWith('--stage=') && !a.startsWith('--target='));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, ...argv, '--stage=init', `--target=${target}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'], // progress goes straight to our stderr
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', SB_SOURCE: source, SB_BRIDGE: bridge },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`init for ${target} failed (exit ${r.status}):\n${r.stdout}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as InitStageResult;
+}
+
+// ---------------------------------------------------------------- the plain product of the same shapes
+
+interface ProductResult {
+  numpyMs?: number;
+  ortMs: number;
+  numpy?: string;
+}
+
+/** [rows, dim]×[dim, sources] in blocks of CHUNK rows, best of `rounds` for each of numpy and ORT. */
+async function plainProduct(rows: number, sources: number, dim: number, rounds: number): Promise<ProductResult> {
+  const rng = new Rng(7);
+  const a: Matrix = { rows, cols: dim, data: new Float32Array(rows * dim) };
+  const b: Matrix = { rows: sources, cols: dim, data: new Float32Array(sources * dim) };
+  rng.fillNormal(a.data);
+  rng.fillNormal(b.data);
+  const numpy = await NumpyChunkProduct.start({ sources, bridgeDim: dim, chunk: CHUNK, threads: THREADS });
+  const engine = await MatmulEngine.create({ threads: THREADS });
+  await ortChunkedProduct(engine, { rows: Math.min(rows, CHUNK), cols: dim, data: a.data.subarray(0, Math.min(rows, CHUNK) * dim) }, b, CHUNK); // warm-up
+  let numpyMs = Infinity;
+  let ortMs = Infinity;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      if (numpy) numpyMs = Math.min(numpyMs, await numpy.chunkedProduct(rows, CHUNK));
+      ortMs = Math.min(ortMs, (await ortChunkedProduct(engine, a, b, CHUNK)).ms);
+    }
+  } finally {
+    numpy?.stop();
+    await engine.release();
+  }
+  return { numpyMs: numpy ? numpyMs : undefined, ortMs, numpy: numpy ? `numpy ${numpy.numpyVersion} (${numpy.python})` : undefined };
+}
+
+// ---------------------------------------------------------------- main
+
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+
+interface TargetSummary {
+  target: string;
+  init: InitStageResult;
+  product: ProductResult;
+  stagesMs: Record<string, number>;
+  productMs: number;
+  kernelRatio: number;
+  wholeRatio: number;
+  paperEstimateMs: number;
+}
+
+async function main(): Promise<void> {
+  if (args.stage === 'init') return void console.log(JSON.stringify(await stageInit(args.target as keyof typeof TOKENIZER)));
+
+  const missing = Object.values(TOKENIZER).filter((d) => !existsSync(join(d, 'vocab.txt')));
+  if (missing.length) {
+    console.log(`realsize bench skipped: the real tokenizers are not there (${missing.join(', ')} missing); set --models-dir`);
+    return;
+  }
+  const layers = Number(args.layers);
+  const targets = args.targets!.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of targets) if (!(t in EXPECTED_EXACT)) throw new Error(`--targets: unknown target '${t}' (kobigbird, chinese)`);
+  console.log(`realsize bench: source bert-base-uncased vocab, hidden 768, ${layers} layers (MLM, random weights, safetensors only);`);
+  console.log(`  bridge 2 layers × 384, mean pooling, merged vocab; threads ${THREADS}, product blocks of ${CHUNK} rows`);
+  const specs = modelSpecs(layers);
+  const source = await ensureModel(`source-mlm-L${layers}`, specs.source);
+  const bridge = await ensureModel('bridge-enc-L2-384', specs.bridge);
+
+  const summaries: TargetSummary[] = [];
+  for (const target of targets) {
+    console.log(`\n== init -> ${target} (${TOKENIZER[target as keyof typeof TOKENIZER]})`);
+    const init = runInitChild(target, source, bridge);
+    const tm = init.timings;
+    const stagesMs = {
+      load: num(tm.loadMs),
+      overlap: num(tm.overlapMs),
+      bridgePass: num(tm.bridgeSourceMs) + num(tm.bridgeTargetMs),
+      similarityEntmax: num(tm.similarityEntmaxMs),
+      reconstruction: num(tm.reconstructionMs),
+      writing: num(tm.writingMs),
+      diagnostics: num(tm.diagnosticsMs),
+    };
+    console.log(`  measuring the plain product [${init.newTokens}, ${init.bridgeDim}]×[${init.bridgeDim}, ${init.candidateSources}] (best of ${args.rounds})`);
+    const product = await plainProduct(init.newTokens, init.candidateSources, init.bridgeDim, Math.max(1, Number(args.rounds)));
+    const productMs = Math.min(product.numpyMs ?? Infinity, product.ortMs);
+    const kernelMs = stagesMs.similarityEntmax + stagesMs.reconstruction;
+    const s: TargetSummary = {
+      target,
+      init,
+      product,
+      stagesMs,
+      productMs,
+      kernelRatio: kernelMs / productMs,
+      wholeRatio: init.wallMs / productMs,
+      paperEstimateMs: PAPER_MS_PER_NEW_TOKEN * init.newTokens,
+    };
+    summaries.push(s);
+    const c = init.counts;
+    console.log(`  stages: ${Object.entries(stagesMs).map(([k, v]) => `${k} ${sec(v)}`).join(', ')}; whole init ${sec(init.wallMs)}`);
+    console.log(`  bridge: ${tm.bridgeStringsPerSecond ?? '?'} strings/s, cache hits ${JSON.stringify(tm.bridgeCacheHits)}`);
+    console.log(`  counts: ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')} (exact expected ≈ ${EXPECTED_EXACT[target]})`);
+    console.log(`  support: ${JSON.stringify(init.supportSize)}`);
+    console.log(
+      `  product: ${product.numpy ? `${product.numpy} ${sec(product.numpyMs!)}` : 'numpy not available'}, ORT MatMul ${sec(product.ortMs)}`,
+    );
+    console.log(
+      `  ratios: (similarity+entmax+reconstruction)/product ${s.kernelRatio.toFixed(2)}× (goal ≤ ${GOALS.kernelRatio}), ` +
+        `whole init/product ${s.wholeRatio.toFixed(1)}× (goal ≤ ${GOALS.wholeRatio}), peak RSS ${init.peakRssMB.toFixed(0)} MiB (goal ≤ ${GOALS.peakRssMB})`,
+    );
+    console.log(`  paper's code, entmax loop alone: ${PAPER_MS_PER_NEW_TOKEN} ms × ${init.newTokens} new tokens ≈ ${sec(s.paperEstimateMs)}`);
+  }
+
+  console.log(`\nSUMMARY (${layers}-layer source${args['skip-diagnostics'] ? ', diagnostics skipped' : ''}; times in s)`);
+  const head = ['target', 'exact', 'new', 'bridge', 'sim+ent', 'recon', 'write', 'diag', 'whole', 'product', 'kern×', 'whole×', 'RSS MiB', 'paper'];
+  const rows = summaries.map((s) => [
+    s.target,
+    String(s.init.counts.exact),
+    String(s.init.newTokens),
+    (s.stagesMs.bridgePass / 1000).toFixed(1),
+    (s.stagesMs.similarityEntmax / 1000).toFixed(2),
+    (s.stagesMs.reconstruction / 1000).toFixed(2),
+    (s.stagesMs.writing / 1000).toFixed(1),
+    (s.stagesMs.diagnostics / 1000).toFixed(1),
+    (s.init.wallMs / 1000).toFixed(1),
+    (s.productMs / 1000).toFixed(2),
+    s.kernelRatio.toFixed(2),
+    s.wholeRatio.toFixed(1),
+    s.init.peakRssMB.toFixed(0),
+    (s.paperEstimateMs / 1000).toFixed(0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [head, ...rows]) console.log('  ' + r.map((v, i) => v.padStart(widths[i])).join('  '));
+  const ok = summaries.every((s) => s.kernelRatio <= GOALS.kernelRatio && s.wholeRatio <= GOALS.wholeRatio && s.init.peakRssMB <= GOALS.peakRssMB);
+  console.log(`  goals (kern× ≤ ${GOALS.kernelRatio}, whole× ≤ ${GOALS.wholeRatio}, RSS ≤ ${GOALS.peakRssMB} MiB): ${ok ? 'all met' : 'NOT all met'}`);
+  if (args.json) writeFileSync(args.json, JSON.stringify({ layers, threads: THREADS, chunk: CHUNK, goals: GOALS, targets: summaries }, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
