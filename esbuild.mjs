@@ -40,6 +40,23 @@ if (existsSync('src/core/onnx/onnx.proto')) {
   copyFileSync('src/core/onnx/onnx.proto', 'dist/onnx.proto');
 }
 
+// The tiny fixture models that the demo (`sembridge demo`) and the walkthrough's transfer use, copied
+// next to the bundles so that the CLI and the packaged extension find them (without the dynamo export).
+{
+  const { cpSync, rmSync, mkdirSync } = await import('node:fs');
+  const demoParts = [
+    ['test/fixtures/models/bert-mlm-en', 'bert-mlm-en'],
+    ['test/fixtures/tokenizers/ko-wordpiece', 'ko-wordpiece'],
+    ['test/fixtures/models/bridge-multilingual', 'bridge-multilingual'],
+  ];
+  rmSync('dist/demo', { recursive: true, force: true });
+  for (const [from, to] of demoParts) {
+    if (!existsSync(from)) continue;
+    mkdirSync('dist/demo', { recursive: true });
+    cpSync(from, join('dist/demo', to), { recursive: true, filter: (p) => !p.endsWith('model_dynamo.onnx') });
+  }
+}
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

@@ -48,22 +48,7 @@ for (const dep of ['@img/colour', 'detect-libc', 'semver']) copy(dep);
 for (const native of [`@img/sharp-${platform}-${arch}`, `@img/sharp-libvips-${platform}-${arch}`]) if (existsSync(join(nm, native))) copy(native);
 bytes = size(out);
 
-// demo models for the walkthrough (generated fixtures; the English model without its second ONNX export)
+// demo models for the walkthrough: staged into dist/demo by esbuild.mjs (npm run build)
 const demo = join(root, 'dist', 'demo');
-rmSync(demo, { recursive: true, force: true });
-const fixtures = join(root, 'test', 'fixtures');
-const demoParts = [
-  ['models/bert-mlm-en', 'bert-mlm-en'],
-  ['tokenizers/ko-wordpiece', 'ko-wordpiece'],
-  ['models/bridge-multilingual', 'bridge-multilingual'],
-];
-for (const [from, to] of demoParts) {
-  const src = join(fixtures, from);
-  if (!existsSync(src)) {
-    console.warn(`stage-vsix: ${src} is missing; the walkthrough's demo transfer will explain that`);
-    continue;
-  }
-  mkdirSync(demo, { recursive: true });
-  cpSync(src, join(demo, to), { recursive: true, filter: (p) => !p.endsWith('model_dynamo.onnx') });
-}
+if (!existsSync(demo)) console.warn('stage-vsix: dist/demo is missing; run npm run build first');
 console.log(`stage-vsix: ${target}: dist/node_modules ${(bytes / 2 ** 20).toFixed(1)} MiB, dist/demo ${existsSync(demo) ? (size(demo) / 2 ** 20).toFixed(1) : 0} MiB`);
