@@ -8,7 +8,8 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 // Native and heavyweight packages stay outside the bundles; they ship in node_modules.
-const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'onnxruntime-web'];
+// tsx is only resolved when running from sources (resolveWorker.ts), never from a bundle
+const nodeExternals = ['vscode', 'onnxruntime-node', '@huggingface/transformers', 'sharp', 'onnxruntime-web', 'tsx', 'tsx/cjs'];
 
 function findWorkers(dir) {
   const out = [];

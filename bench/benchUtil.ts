@@ -11,6 +11,34 @@ export function peakRssMB(): number {
   return process.resourceUsage().maxRSS / 1024; // KiB → MiB
 }
 
+const pythonCandidates = (): string[] =>
+  [process.env.SEMBRIDGE_PYTHON, '/work/pyenv/bin/python', 'python3'].filter((p): p is string => !!p && (!p.includes('/') || existsSync(p)));
+
+function blasEnv(threads: number): NodeJS.ProcessEnv {
+  const t = String(threads);
+  return { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t };
+}
+
+/** Python that multiplies a [n ≤ C, D] block by a [V, D]ᵀ matrix per request line (n) and answers the ms. */
+function numpyProductScript(shape: ChunkProductShape, input: string, output: string): string {
+  return `
+import numpy as np, sys, time
+V, D, C = ${shape.sources}, ${shape.bridgeDim}, ${shape.chunk}
+rng = np.random.default_rng(0)
+A = rng.standard_normal((C, D), dtype=np.float32)
+B = rng.standard_normal((V, D), dtype=np.float32)
+out = np.empty((C, V), dtype=np.float32)
+np.matmul(A, B.T, out=out)
+inp, res = ${input}, ${output}
+print('ready', np.__version__, file=res, flush=True)
+for line in inp:
+    n = int(line)
+    t = time.perf_counter()
+    np.matmul(A[:n], B.T, out=out[:n])
+    print((time.perf_counter() - t) * 1000, file=res, flush=True)
+`;
+}
+
 export interface ChunkProductShape {
   /** columns of the product (the source rows, V_s) */
   sources: number;
@@ -38,26 +66,9 @@ export class NumpyChunkProduct {
   }
 
   static async start(shape: ChunkProductShape): Promise<NumpyChunkProduct | undefined> {
-    const script = `
-import numpy as np, sys, time
-V, D, C = ${shape.sources}, ${shape.bridgeDim}, ${shape.chunk}
-rng = np.random.default_rng(0)
-A = rng.standard_normal((C, D), dtype=np.float32)
-B = rng.standard_normal((V, D), dtype=np.float32)
-out = np.empty((C, V), dtype=np.float32)
-np.matmul(A, B.T, out=out)
-print('ready', np.__version__, flush=True)
-for line in sys.stdin:
-    n = int(line)
-    t = time.perf_counter()
-    np.matmul(A[:n], B.T, out=out[:n])
-    print((time.perf_counter() - t) * 1000, flush=True)
-`;
-    const candidates = [process.env.SEMBRIDGE_PYTHON, '/work/pyenv/bin/python', 'python3'].filter((p): p is string => !!p);
-    for (const py of candidates) {
-      if (py.includes('/') && !existsSync(py)) continue;
-      const t = String(shape.threads);
-      const child = spawn(py, ['-c', script], { env: { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t } });
+    const script = numpyProductScript(shape, 'sys.stdin', 'sys.stdout');
+    for (const py of pythonCandidates()) {
+      const child = spawn(py, ['-c', script], { env: blasEnv(shape.threads) });
       child.on('error', () => undefined); // a missing python3 answers through the closed stdout below
       const p = new NumpyChunkProduct(child, py);
       const first = await p.lines.next().catch(() => ({ done: true, value: '' }));

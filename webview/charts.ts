@@ -11,8 +11,8 @@ export interface Bar {
 }
 
 /** A list of labelled horizontal bars scaled to the largest value. */
-export function barChart(id: string, bars: Bar[], opts: { digits?: number; onClick?: (i: number) => void } = {}): HTMLElement {
-  const max = Math.max(1e-12, ...bars.map((b) => Math.abs(b.value)));
+export function barChart(id: string, bars: Bar[], opts: { digits?: number; onClick?: (i: number) => void; /** scale to this instead (charts shown as one) */ max?: number } = {}): HTMLElement {
+  const max = opts.max ?? Math.max(1e-12, ...bars.map((b) => Math.abs(b.value)));
   const root = h('div', { id, class: 'bars', role: 'list' });
   bars.forEach((b, i) => {
     const fill = h('div', { class: 'bar-fill' });

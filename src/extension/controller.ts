@@ -6,7 +6,7 @@ import { promises as fs, existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readSettings, SETTING_KEYS, type Settings, type SettingProblem } from './settings';
 import { checkInputPath, restrictedModeProblem, resolveSettingPath, safeName, type PathContext } from './paths';
-import { JobRunner, JobRefusedError, type JobUi } from './worker/jobRunner';
+import { JobRunner, JobRefusedError, type JobLog, type JobUi } from './worker/jobRunner';
 import { ModelSession } from './model/modelSession';
 import { InspectorBackend } from './panel/inspectorBackend';
 import { InspectorPanel, INSPECTOR_VIEW_TYPE } from './panel/inspectorPanel';
@@ -29,6 +29,19 @@ export class Controller implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly preview: SelectionPreview;
   private readonly storage: string;
+  private disposed = false;
+  /** the output channel for the jobs and workers, silent once disposed (they log after dispose returns) */
+  private readonly workerLog: JobLog = {
+    info: (m) => {
+      if (!this.disposed) this.log.info(m);
+    },
+    warn: (m) => {
+      if (!this.disposed) this.log.warn(m);
+    },
+    error: (m) => {
+      if (!this.disposed) this.log.error(m);
+    },
+  };
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('SemBridge', { log: true });
@@ -54,8 +67,8 @@ export class Controller implements vscode.Disposable {
           }),
         ),
     };
-    this.jobs = new JobRunner(ui, this.log);
-    this.session = new ModelSession(this.log, this.path('bridge-cache'));
+    this.jobs = new JobRunner(ui, this.workerLog);
+    this.session = new ModelSession(this.workerLog, this.path('bridge-cache'));
     this.backend = new InspectorBackend({
       session: this.session,
       info: () => this.hostInfo(),
@@ -420,7 +433,11 @@ export class Controller implements vscode.Disposable {
   }
 
   dispose(): void {
+    // VS Code calls deactivate() and then disposes context.subscriptions (this again): once is enough
+    if (this.disposed) return;
     this.jobs.cancelAll();
+    // jobs and workers finish after this returns; their last log lines would hit a closed channel
+    this.disposed = true;
     void this.session.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }

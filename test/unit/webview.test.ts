@@ -69,6 +69,22 @@ test('mapping rows, token details, hits, expansions and tables render hostile st
   assert.ok(marks.some((m) => m.textContent === '<script>alert(1)</script>'));
 });
 
+test('a hit shows its largest contributions and folds the rest under "+N more terms", as text', () => {
+  const { hitElement, HIT_TERMS_SHOWN } = load('views/retrievalView');
+  const terms = Array.from({ length: 40 }, (_, i) => ({ token: i === 39 ? HOSTILE[0] : `t${i}`, contribution: 40 - i }));
+  const el = hitElement({ rank: 1, docId: 'd', score: 820, snippet: 's', highlights: [], terms });
+  assert.equal(el.querySelectorAll('#terms-1')[0].querySelectorAll('.bar-row').length, HIT_TERMS_SHOWN);
+  const details = el.querySelectorAll('details');
+  assert.equal(details.length, 1);
+  const folded = details[0].querySelectorAll('.bar-row');
+  assert.equal(folded.length, 40 - HIT_TERMS_SHOWN);
+  assert.equal(el.querySelectorAll('.bar-row').length, 40);
+  assert.equal(details[0].querySelectorAll('summary')[0].textContent, `+${40 - HIT_TERMS_SHOWN} more terms (together ${(((40 - HIT_TERMS_SHOWN) * (40 - HIT_TERMS_SHOWN + 1)) / 2).toFixed(3)})`);
+  assertInert(el);
+  // a hit with few terms has no fold
+  assert.equal(hitElement({ rank: 2, docId: 'e', score: 1, snippet: 's', highlights: [], terms: terms.slice(0, 3) }).querySelectorAll('details').length, 0);
+});
+
 test('the DOM builder refuses event-handler, link and style attributes', () => {
   const { h } = load('dom');
   assert.throws(() => h('div', { onclick: 'alert(1)' }), /attribute onclick is not allowed/);

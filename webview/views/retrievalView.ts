@@ -5,6 +5,25 @@ import { h, replace, fmt, highlighted } from '../dom';
 import { barChart } from '../charts';
 import { errorBox, markLoaded, type View, type ViewContext } from '../context';
 
+/** Contribution bars shown per hit; the rest fold under "+N more terms" so the next hit stays in view. */
+export const HIT_TERMS_SHOWN = 8;
+
+/** The hit's contribution bars: the largest few, then the others inside a closed <details>, on one scale. */
+function hitTerms(hit: SearchHit): HTMLElement {
+  const bars = hit.terms.map((t) => ({ label: t.token, value: t.contribution }));
+  const max = Math.max(1e-12, ...bars.map((b) => Math.abs(b.value)));
+  const top = barChart(`terms-${hit.rank}`, bars.slice(0, HIT_TERMS_SHOWN), { max });
+  const rest = bars.slice(HIT_TERMS_SHOWN);
+  if (rest.length === 0) return top;
+  const together = rest.reduce((sum, b) => sum + b.value, 0);
+  return h(
+    'div',
+    { class: 'hit-terms' },
+    top,
+    h('details', { class: 'more-terms' }, h('summary', null, `+${rest.length} more terms (together ${fmt(together)})`), barChart(`terms-${hit.rank}-more`, rest, { max })),
+  );
+}
+
 export function hitElement(hit: SearchHit, open?: (loc: { path: string; line?: number }) => void): HTMLElement {
   const title = h('span', { class: 'hit-title' }, hit.title || hit.docId);
   const header = h('div', { class: 'hit-header' }, h('span', { class: 'rank' }, `#${hit.rank}`), title, h('span', { class: 'score' }, `score ${fmt(hit.score)}`));
@@ -13,10 +32,7 @@ export function hitElement(hit: SearchHit, open?: (loc: { path: string; line?: n
     { class: 'hit', 'data-doc-id': hit.docId },
     header,
     h('div', { class: 'hit-snippet' }, highlighted(hit.snippet, hit.highlights)),
-    barChart(
-      `terms-${hit.rank}`,
-      hit.terms.map((t) => ({ label: t.token, value: t.contribution })),
-    ),
+    hitTerms(hit),
   );
   if (hit.location && open) {
     const loc = hit.location;

@@ -14,6 +14,8 @@ export interface WorkerScript {
   path: string;
   /** set under tsx: the bootstrap source to start with `eval: true` */
   bootstrap?: string;
+  /** set under tsx: tsx's CommonJS require hook, for a child process (`--require`) */
+  tsxHook?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export function resolveWorkerScript(baseName: string, callerDir: string): Worker
   if (existsSync(ts)) {
     // createRequire keeps esbuild from trying to bundle tsx (only needed when running from sources)
     const tsxHook = createRequire(__filename).resolve('tsx/cjs');
-    return { path: ts, bootstrap: `require(${JSON.stringify(tsxHook)});\nrequire(${JSON.stringify(ts)});\n` };
+    return { path: ts, tsxHook, bootstrap: `require(${JSON.stringify(tsxHook)});\nrequire(${JSON.stringify(ts)});\n` };
   }
   for (const p of [
     join(callerDir, 'workers', `${baseName}.js`),

@@ -19,7 +19,7 @@ export interface SparseEncoderLike {
   readonly modelHash: string;
   /** one vector per text, ids ascending, weights > 0 */
   encode(texts: string[], opts?: EncodeOptions): Promise<SparseVector[]>;
-  /** surface form of a vocabulary id, for display */
+  /** display form of a vocabulary id ("##치" apart from "치"); unique per id, so it also names engine features */
   decodeTerm(id: number): string;
 }
 

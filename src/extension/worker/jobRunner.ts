@@ -118,6 +118,7 @@ export class JobRunner {
     const info: JobInfo = { id: this.nextId++, kind: spec.kind, title: spec.title, output, state: 'queued' };
     return new Promise<OperationResult<K>>((resolveJob, rejectJob) => {
       let cancelled = false;
+      const cancelledMessage = `${spec.kind} cancelled: ${spec.title}`;
       let client: WorkerClient | undefined;
       let jobId = 0;
       const finish = () => {
@@ -132,7 +133,7 @@ export class JobRunner {
           cancelled = true;
           if (info.state === 'queued') {
             this.log.info(`${spec.title}: removed from the queue`);
-            rejectJob(new CancelledError(`${spec.title}: cancelled before it started`));
+            rejectJob(new CancelledError(`${spec.kind} cancelled before it started: ${spec.title}`));
             finish();
           } else if (client) {
             this.log.info(`${spec.title}: cancelling`);
@@ -147,7 +148,7 @@ export class JobRunner {
           void this.ui
             .withProgress(spec.title, async (report, onCancel) => {
               onCancel(() => job.cancel());
-              client = new WorkerClient(this.script, `sembridge-${spec.kind}`);
+              client = new WorkerClient(this.script, `sembridge-${spec.kind}`, 'process');
               const run = client.run(spec.op, spec.params, {
                 onProgress: (p) => report(formatProgress(p)),
                 onLog: (level, message) => this.log[level](`${spec.title}: ${message}`),
@@ -166,7 +167,7 @@ export class JobRunner {
                 if (cancelled) {
                   // it finished before it saw the request; the user asked to cancel, so drop the result
                   this.log.warn(`${spec.title}: cancelled`);
-                  rejectJob(new CancelledError(`${spec.title}: cancelled`));
+                  rejectJob(new CancelledError(cancelledMessage));
                   return;
                 }
                 this.log.info(`${spec.title}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -176,7 +177,8 @@ export class JobRunner {
                 finish();
                 if (cancelled || err instanceof CancelledError) {
                   this.log.warn(`${spec.title}: cancelled`);
-                  rejectJob(err instanceof CancelledError ? err : new CancelledError(`${spec.title}: cancelled`));
+                  // the worker's own error only says "cancelled": the user's toast names the task
+                  rejectJob(new CancelledError(cancelledMessage));
                 } else {
                   this.log.error(`${spec.title}: ${err.message}`);
                   rejectJob(err);

@@ -1,24 +1,34 @@
-// Worker-thread entry (bundled to dist/workers/jobs.worker.js): runs the operation a message
-// names and streams its progress back. Cancellation is cooperative first (the core checks the
-// signal between batches and removes half-written outputs); the host terminates the thread if
-// the operation does not stop in time.
+// Worker entry (bundled to dist/workers/jobs.worker.js), run as a worker thread (the service) or
+// as a child process (long jobs): runs the operation a message names and streams its progress
+// back. Cancellation is cooperative (the core checks the signal between batches and removes
+// half-written outputs); the host kills a child process that does not stop in time.
 import { parentPort } from 'node:worker_threads';
 import { operations, type OperationContext } from './operations';
 import type { HostToWorker, SerializedError, WorkerToHost } from './workerProtocol';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
-const port = parentPort;
-if (!port) throw new Error('jobs.worker must run in a worker thread');
+interface Port {
+  postMessage(msg: WorkerToHost, transfer?: ArrayBuffer[]): void;
+  on(event: 'message', listener: (msg: HostToWorker) => void): void;
+}
+function processPort(): Port | undefined {
+  if (!process.send) return undefined;
+  // the host went away (closed window, crashed host): nothing is left to report to
+  process.on('disconnect', () => process.exit(0));
+  return { postMessage: (msg) => process.send!(msg), on: (_event, listener) => process.on('message', listener) };
+}
+const port: Port | null | undefined = parentPort ?? processPort();
+if (!port) throw new Error('jobs.worker must run in a worker thread or a forked child process');
 
 const signals = new Map<number, { cancelled: boolean }>();
 
 /** A cancel signal backed by the shared flag, so `cancelled` is current even inside a synchronous loop. */
-function sharedSignal(flag: Int32Array): { cancelled: boolean } {
+function sharedSignal(flag: Int32Array | undefined): { cancelled: boolean } {
   let set = false;
   return {
     get cancelled() {
-      return set || Atomics.load(flag, 0) === 1;
+      return set || (flag !== undefined && Atomics.load(flag, 0) === 1);
     },
     set cancelled(v: boolean) {
       set = v;

@@ -10,11 +10,11 @@ export type OperationResult<K extends OperationName> = Awaited<ReturnType<Operat
 
 export type HostToWorker =
   /**
-   * `cancelFlag` is an Int32Array over a SharedArrayBuffer: the host sets element 0 to 1 to cancel.
-   * Shared memory reaches an operation even while it runs a long synchronous loop, when no
-   * message could be delivered.
+   * `cancelFlag` (worker threads only) is an Int32Array over a SharedArrayBuffer: the host sets
+   * element 0 to 1 to cancel. Shared memory reaches an operation even while it runs a long
+   * synchronous loop, when no message could be delivered. A child process gets the cancel message.
    */
-  | { kind: 'run'; jobId: number; op: OperationName; params: unknown; cancelFlag: Int32Array }
+  | { kind: 'run'; jobId: number; op: OperationName; params: unknown; cancelFlag?: Int32Array }
   | { kind: 'cancel'; jobId: number };
 
 export interface SerializedError {
