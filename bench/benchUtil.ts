@@ -1,6 +1,6 @@
 // Helpers shared by the benchmarks that compare a SemBridge stage with a plain matrix product of
 // the same shapes (reconstruct.bench.ts, realsize.bench.ts).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { MatmulEngine } from '../src/core/matmul';
@@ -98,6 +98,22 @@ export class NumpyChunkProduct {
   stop(): void {
     this.child.stdin.end();
   }
+}
+
+/**
+ * One block product [rows ≤ chunk, d_B]×[d_B, V_s] in numpy, SYNCHRONOUSLY (a fresh Python per
+ * call; its start-up and a warm-up product are not timed): for callbacks that cannot await,
+ * such as a progress sink called between the similarity stage's blocks. Undefined without numpy.
+ */
+export function numpyBlockProductSync(shape: ChunkProductShape, rows: number): { ms: number; python: string; numpyVersion: string } | undefined {
+  const script = numpyProductScript(shape, 'sys.stdin', 'sys.stdout');
+  for (const py of pythonCandidates()) {
+    const r = spawnSync(py, ['-c', script], { input: `${rows}\n`, encoding: 'utf8', env: blasEnv(shape.threads), timeout: 600_000 });
+    const lines = (r.stdout ?? '').trim().split('\n');
+    if (r.status === 0 && lines.length === 2 && lines[0].startsWith('ready'))
+      return { ms: Number(lines[1]), python: py, numpyVersion: lines[0].split(' ')[1] ?? '' };
+  }
+  return undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import { loadFolderCorpus, type FolderCorpusOptions } from './folderCorpus';
 import { loadJsonlCorpus, loadJsonlQueries } from './jsonlCorpus';
 import { loadQrels, loadTopics } from './trecFiles';
 import type { Loaded, LoadProblem, OnMalformed, Passage, Qrels, Query } from './types';
+import { pathExists } from '../fsUtil';
 
 export interface Dataset {
   name: string;
@@ -55,17 +56,9 @@ export function describeQrelsCheck(c: QrelsCheck): string | undefined {
   return `qrels: ${c.unknownDocuments} judgment(s) name unknown documents, ${c.unknownQueries} judged query id(s) are not among the queries (e.g. ${c.examples.join('; ')})`;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function firstExisting(paths: string[]): Promise<string | undefined> {
-  for (const p of paths) if (await exists(p)) return p;
+  for (const p of paths) if (await pathExists(p)) return p;
   return undefined;
 }
 

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { SemBridgeError } from '../errors';
 import { readJsonFile, type HfModelFolder } from '../model/hfFolder';
 import { parseVocabTxt, synthesiseWordPieceJson, type LoadedTokenizer } from '../tokens';
+import { pathExists } from '../fsUtil';
 
 const TOKENIZER_FILES = [
   'tokenizer.json',
@@ -22,14 +23,6 @@ const TOKENIZER_FILES = [
 
 const writeJson = (path: string, v: unknown): Promise<void> => fs.writeFile(path, JSON.stringify(v, null, 2) + '\n');
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function tokenString(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
@@ -66,7 +59,7 @@ export async function writeTargetTokenizer(
         [join(dir, 'special_tokens_map.json'), 'special_tokens_map.json'],
       ];
   for (const [from, name] of sources) {
-    if (!(await exists(from))) continue;
+    if (!(await pathExists(from))) continue;
     await fs.copyFile(from, join(outDir, name));
     files.push(name);
   }
@@ -164,7 +157,7 @@ export async function writeSparseEncoderFiles(source: HfModelFolder, vocabSize: 
   for (const m of modules) {
     if (!m.path || m.path === poolingPath) continue;
     const from = join(source.dir, m.path);
-    if (await exists(from)) await fs.cp(from, join(outDir, m.path), { recursive: true });
+    if (await pathExists(from)) await fs.cp(from, join(outDir, m.path), { recursive: true });
   }
 
   const sb = source.files.sentenceBertConfig ? await readJsonFile(source.files.sentenceBertConfig) : { do_lower_case: false };

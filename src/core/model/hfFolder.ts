@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { SemBridgeError } from '../errors';
+import { pathExists } from '../fsUtil';
 
 export interface StModule {
   idx: number;
@@ -74,17 +75,9 @@ export interface HfModelFolder {
   stModelType?: string;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
-  for (const n of names) if (await exists(join(dir, n))) return join(dir, n);
+  for (const n of names) if (await pathExists(join(dir, n))) return join(dir, n);
   return undefined;
 }
 
@@ -193,11 +186,11 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
   for (const m of modules) {
     if (/SpladePooling$/.test(m.type)) {
       const p = join(dir, m.path, 'config.json');
-      const raw = (await exists(p)) ? await readJsonFile(p) : {};
+      const raw = (await pathExists(p)) ? await readJsonFile(p) : {};
       spladePooling = parseSpladePoolingConfig(raw, m.path);
     } else if (/\.Pooling$/.test(m.type) || m.type === 'Pooling') {
       const p = join(dir, m.path, 'config.json');
-      const raw = (await exists(p)) ? await readJsonFile(p) : {};
+      const raw = (await pathExists(p)) ? await readJsonFile(p) : {};
       densePooling = { mode: parseDensePoolingConfig(raw), normalize: hasNormalize, origin: 'sentence-transformers' };
     }
   }
@@ -269,7 +262,7 @@ export async function modelFilesOf(folder: HfModelFolder): Promise<string[]> {
   for (const m of folder.modules) {
     if (!m.path) continue;
     const p = join(folder.dir, m.path, 'config.json');
-    if (await exists(p)) out.add(p);
+    if (await pathExists(p)) out.add(p);
   }
   return [...out].sort();
 }
