@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { entmax, entmax15, entmaxOverTopK, entmaxSortedRoot, sparsemax, entmax15Sorted, sparsemaxSorted } from '../../src/core/entmax';
 import { SemBridgeError } from '../../src/core/errors';
 import { Rng } from '../../src/core/random';
+import { gunzipSync } from 'node:zlib';
 
 interface RefRow {
   alpha: number;
@@ -17,7 +18,7 @@ interface RefRow {
   closestOutsideGap: number | null;
   tauUlpSensitivity: number;
 }
-const reference = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'entmax-reference.json'), 'utf8')) as { rows: RefRow[] };
+const reference = JSON.parse(gunzipSync(readFileSync(join(__dirname, '..', 'fixtures', 'entmax-reference.json.gz'))).toString('utf8')) as { rows: RefRow[] };
 
 function f32(b64: string): Float32Array {
   const b = Buffer.from(b64, 'base64');

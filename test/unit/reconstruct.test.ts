@@ -8,6 +8,7 @@ import { Rng } from '../../src/core/random';
 import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitInputs } from '../../src/core/reconstruct';
 import { entmax } from '../../src/core/entmax';
 import type { Matrix } from '../../src/core/types';
+import { gunzipSync } from 'node:zlib';
 
 let engine: MatmulEngine | undefined;
 async function getEngine(): Promise<MatmulEngine> {
@@ -40,7 +41,7 @@ interface PipelineCase {
   expectedBias: number[];
   expectedSupport: number[];
 }
-const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'entmax-reference.json'), 'utf8')) as { pipeline: PipelineCase[] };
+const fixture = JSON.parse(gunzipSync(readFileSync(join(__dirname, '..', 'fixtures', 'entmax-reference.json.gz'))).toString('utf8')) as { pipeline: PipelineCase[] };
 
 test('sembridge rows and bias equal the paper pipeline (float64 cosines, entmax_bisect, Σ w·E) to 1e-5', async () => {
   for (const p of fixture.pipeline) {

@@ -13,7 +13,7 @@ import { bridgeModelHash, embedBridgeStrings } from '../bridge/bridgeRunner';
 import { loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
-import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel } from '../onnx';
+import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, type OnnxModel } from '../onnx';
 import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitResult } from '../reconstruct';
 import { computeOverlap, isSpecialOrPlaceholder, loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
 import type { CancelSignal, InitMethod, Matrix, ProgressSink, TokenMapping } from '../types';
@@ -288,10 +288,12 @@ export async function writeInitOutput(
     control.onProgress?.({ stage: 'write', done: 0, total: 4, message: 'writing the new model' });
 
     // 1. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
-    const graph = source.files.onnx ? loadOnnxModel(source.files.onnx) : await buildOnnxFromConfig(source.dir, { head: 'mlm' });
+    let graph: OnnxModel | undefined = source.files.onnx ? loadOnnxModel(source.files.onnx) : await buildOnnxFromConfig(source.dir, { head: 'mlm' });
     const rw = rewriteVocabulary(graph, { embedding: c.embeddings, decoder: c.decoder, bias: c.bias });
     if (rw.unexpectedVocabSized.length) warnings.push(`ONNX initializers still sized like the old vocabulary: ${rw.unexpectedVocabSized.join(', ')}`);
     const onnxFiles = await saveOnnxModel(graph, join(tmp, 'onnx', 'model.onnx'));
+    // the whole graph (hundreds of MB at real size) must not stay alive into the diagnostics, which load two more models
+    graph = undefined;
     throwIfCancelled(control.signal);
     control.onProgress?.({ stage: 'write', done: 1, total: 4 });
 
