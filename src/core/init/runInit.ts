@@ -332,7 +332,9 @@ export async function writeInitOutput(
             const pick = pickProbeLanguage(p.targetTokenizer);
             return { ...pick, texts: PROBE_SENTENCES[pick.language] };
           })();
-      const newEncoder = await loadSparseEncoder(tmp, { threads: opts.threads });
+      // A handful of probe sentences: pooling in JavaScript lets onnxruntime load the written file
+      // itself, without a second in-memory copy of the graph (peak memory at real size).
+      const newEncoder = await loadSparseEncoder(tmp, { threads: opts.threads, poolInGraph: false });
       let transferred: ProbeDiagnostics;
       try {
         if (newEncoder.vocabSize !== vt) throw new SemBridgeError(`the written model has ${newEncoder.vocabSize} outputs, expected ${vt}`, tmp);
@@ -340,7 +342,7 @@ export async function writeInitOutput(
       } finally {
         await newEncoder.dispose();
       }
-      const sourceEncoder = await loadSparseEncoder(source.dir, { threads: opts.threads });
+      const sourceEncoder = await loadSparseEncoder(source.dir, { threads: opts.threads, poolInGraph: false });
       let base: ProbeDiagnostics;
       try {
         base = await probeDiagnostics(sourceEncoder, probe.texts);
