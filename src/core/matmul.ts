@@ -1,89 +1,19 @@
 // Dense products through onnxruntime-node. A plain JS triple loop is ~50x slower than MLAS's
 // sgemm, so every large product of the core (similarity blocks, covariance, Gaussian sampling)
-// goes through a tiny ONNX graph built here. The graph bytes are encoded with protobufjs from a
-// minimal descriptor of the few ONNX messages needed (field numbers as in onnx/onnx.proto, IR 8,
-// opset 17), so this module does not depend on a vendored onnx.proto.
-import * as protobuf from 'protobufjs';
+// goes through a tiny ONNX graph built here with the vendored onnx.proto (IR 8, opset 17).
 import type * as OrtModule from 'onnxruntime-node';
 import { loadOrt } from './ort';
 import { SemBridgeError } from './errors';
 import type { Matrix } from './types';
+import { DataType, encodeModel as encodeModelProto, type GraphProto } from './onnx/onnxProto';
+import { makeAttribute, tensorValueInfo as valueInfo } from './onnx/graphBuilder';
 
-const ONNX_FLOAT = 1;
-const ONNX_INT64 = 7;
-const ATTR_INT = 2;
+const ONNX_FLOAT = DataType.FLOAT;
+const ONNX_INT64 = DataType.INT64;
 
-// Only the fields this module writes. Field numbers copied from onnx.proto.
-const onnxSubset = protobuf.Root.fromJSON({
-  nested: {
-    onnx: {
-      nested: {
-        AttributeProto: {
-          fields: {
-            name: { type: 'string', id: 1 },
-            i: { type: 'int64', id: 3 },
-            type: { type: 'int32', id: 20 },
-          },
-        },
-        NodeProto: {
-          fields: {
-            input: { rule: 'repeated', type: 'string', id: 1 },
-            output: { rule: 'repeated', type: 'string', id: 2 },
-            name: { type: 'string', id: 3 },
-            opType: { type: 'string', id: 4 },
-            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
-          },
-        },
-        Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
-        TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
-        TensorTypeProto: {
-          fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } },
-        },
-        TypeProto: { fields: { tensorType: { type: 'TensorTypeProto', id: 1 } } },
-        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
-        GraphProto: {
-          fields: {
-            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
-            name: { type: 'string', id: 2 },
-            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
-            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
-          },
-        },
-        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
-        ModelProto: {
-          fields: {
-            irVersion: { type: 'int64', id: 1 },
-            producerName: { type: 'string', id: 2 },
-            graph: { type: 'GraphProto', id: 7 },
-            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
-          },
-        },
-      },
-    },
-  },
-});
-const ModelProto = onnxSubset.lookupType('onnx.ModelProto');
-
-type Dim = number | string;
-function valueInfo(name: string, elemType: number, dims: Dim[]) {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-      },
-    },
-  };
-}
-function intAttr(name: string, i: number) {
-  return { name, i, type: ATTR_INT };
-}
-function encodeModel(graph: object): Uint8Array {
-  const model = { irVersion: 8, producerName: 'sembridge', graph, opsetImport: [{ domain: '', version: 17 }] };
-  const err = ModelProto.verify(model);
-  if (err) throw new Error(`internal ONNX graph is malformed: ${err}`);
-  return ModelProto.encode(ModelProto.create(model)).finish();
+const intAttr = (name: string, i: number) => makeAttribute(name, i);
+function encodeModel(graph: GraphProto): Uint8Array {
+  return encodeModelProto({ irVersion: 8, producerName: 'sembridge', graph, opsetImport: [{ domain: '', version: 17 }] });
 }
 
 /** C = A · Bᵀ for A [m,k], B [n,k] (Gemm transB=1, so B is used in its natural row layout). */

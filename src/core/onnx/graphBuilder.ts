@@ -4,7 +4,7 @@ import { makeFloatTensor, makeInt64Tensor } from './tensors';
 
 export type AttrValue = number | number[] | { float: number };
 
-function makeAttribute(name: string, value: AttrValue): AttributeProto {
+export function makeAttribute(name: string, value: AttrValue): AttributeProto {
   if (Array.isArray(value)) return { name, type: AttributeType.INTS, ints: value };
   if (typeof value === 'object') return { name, type: AttributeType.FLOAT, f: value.float };
   return { name, type: AttributeType.INT, i: value };
