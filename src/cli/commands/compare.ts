@@ -8,7 +8,7 @@ import { compareTableToJson, compareTableToMarkdown } from '../../core/eval/comp
 import { runCompare } from '../../core/init/compare';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
-import { parseAlpha, parseMethod } from './init';
+import { parseAlpha, parseMethod, TRANSFER_OPTIONS } from './init';
 import { interruptSignal, progressPrinter } from './progressLine';
 
 const DEFAULT_METHODS = 'sembridge,focus,topk-softmax,multivariate-gaussian,gaussian,mean,random';
@@ -37,9 +37,7 @@ method is seeded, so the table is the same from run to run.
     const { values } = parseArgs({
       args,
       options: {
-        source: { type: 'string' },
-        'target-tokenizer': { type: 'string' },
-        bridge: { type: 'string' },
+        ...TRANSFER_OPTIONS,
         data: { type: 'string' },
         split: { type: 'string', default: 'test' },
         methods: { type: 'string', default: DEFAULT_METHODS },
@@ -47,16 +45,6 @@ method is seeded, so the table is the same from run to run.
         out: { type: 'string' },
         'keep-models': { type: 'boolean', default: false },
         'no-base': { type: 'boolean', default: false },
-        fuzzy: { type: 'boolean', default: false },
-        'match-symbols': { type: 'boolean', default: false },
-        'keep-special-sources': { type: 'boolean', default: false },
-        'bias-by-old-index': { type: 'boolean', default: false },
-        seed: { type: 'string', default: '42' },
-        cache: { type: 'string' },
-        'bridge-template': { type: 'string' },
-        'batch-size': { type: 'string' },
-        threads: { type: 'string' },
-        quiet: { type: 'boolean', default: false },
       },
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'data'] as const)

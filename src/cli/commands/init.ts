@@ -7,6 +7,23 @@ import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
 import { interruptSignal, progressPrinter } from './progressLine';
 
+/** The options `init` and `compare` share: the three inputs and every knob of the transfer. */
+export const TRANSFER_OPTIONS = {
+  source: { type: 'string' },
+  'target-tokenizer': { type: 'string' },
+  bridge: { type: 'string' },
+  fuzzy: { type: 'boolean', default: false },
+  'match-symbols': { type: 'boolean', default: false },
+  'keep-special-sources': { type: 'boolean', default: false },
+  'bias-by-old-index': { type: 'boolean', default: false },
+  seed: { type: 'string', default: '42' },
+  cache: { type: 'string' },
+  'bridge-template': { type: 'string' },
+  'batch-size': { type: 'string' },
+  threads: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+} as const;
+
 export const command: CliCommand = {
   help: `usage: sembridge init --source DIR --target-tokenizer DIR|FILE --bridge DIR --out DIR [options]
 
@@ -39,25 +56,13 @@ sembridge/report.json. The source folder is never modified; the output appears o
     const { values } = parseArgs({
       args,
       options: {
-        source: { type: 'string' },
-        'target-tokenizer': { type: 'string' },
-        bridge: { type: 'string' },
+        ...TRANSFER_OPTIONS,
         out: { type: 'string' },
         method: { type: 'string', default: 'sembridge' },
         alpha: { type: 'string', default: '4' },
-        fuzzy: { type: 'boolean', default: false },
-        'match-symbols': { type: 'boolean', default: false },
-        'keep-special-sources': { type: 'boolean', default: false },
-        'bias-by-old-index': { type: 'boolean', default: false },
-        seed: { type: 'string', default: '42' },
-        cache: { type: 'string' },
         'no-cache': { type: 'boolean', default: false },
-        'bridge-template': { type: 'string' },
-        'batch-size': { type: 'string' },
-        threads: { type: 'string' },
         'allow-remote': { type: 'boolean', default: false },
         'no-diagnostics': { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
       },
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'out'] as const)
