@@ -102,18 +102,22 @@ export interface SparseRow {
   cosines: Float32Array;
 }
 
-export interface EntmaxSearchOptions {
-  alpha: number;
-  /** first K tried (default adapts to α and to the supports seen so far) */
-  initialK?: number;
+/** What every chunked pass over the source vocabulary takes. */
+interface BlockPassOptions {
   /** target rows per block product (default 2048: a [2048, 30522] float32 block is 250 MB) */
   chunkRows?: number;
-  /** decide the support on float64 cosines (default true) */
+  /** decide on float64 cosines, re-computed for the candidates (default true) */
   exactCosines?: boolean;
   engine?: MatmulEngine;
   threads?: number;
   onProgress?: ProgressSink;
   signal?: CancelSignal;
+}
+
+export interface EntmaxSearchOptions extends BlockPassOptions {
+  alpha: number;
+  /** first K tried (default adapts to α and to the supports seen so far) */
+  initialK?: number;
 }
 
 export interface EntmaxSearchResult {
@@ -337,15 +341,8 @@ function sortPairsDesc(c: Float64Array, ids: Uint32Array, n: number): void {
   }
 }
 
-export interface TopKOptions {
+export interface TopKOptions extends BlockPassOptions {
   k: number;
-  chunkRows?: number;
-  /** re-compute the K cosines in float64 and re-sort them (default true) */
-  exactCosines?: boolean;
-  engine?: MatmulEngine;
-  threads?: number;
-  onProgress?: ProgressSink;
-  signal?: CancelSignal;
 }
 
 export interface TopKRow {

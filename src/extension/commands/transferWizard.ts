@@ -7,14 +7,9 @@ import { basename, join } from 'node:path';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import { ALPHA_RANGE, type Settings } from '../settings';
 import { checkInputPath, checkOutputFolder, type PathContext } from '../paths';
+import type { TransferChoice } from '../worker/operations';
 
-export interface TransferArgs {
-  sourceModel: string;
-  targetTokenizer: string;
-  bridgeModel: string;
-  method: InitMethod;
-  alpha: number;
-  outputDir: string;
+export interface TransferArgs extends TransferChoice {
   /** make the result the active model (default true) */
   activate?: boolean;
 }

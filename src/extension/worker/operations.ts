@@ -32,13 +32,17 @@ export interface OperationContext {
   transfer(buffers: ArrayBuffer[]): void;
 }
 
-export interface TransferParams {
+/** What the user chooses for a transfer (the wizard's answers). */
+export interface TransferChoice {
   sourceModel: string;
   targetTokenizer: string;
   bridgeModel: string;
   method: InitMethod;
   alpha: number;
   outputDir: string;
+}
+
+export interface TransferParams extends TransferChoice {
   /** bridge-vector cache, under the extension's global storage */
   cacheDir: string;
   maxSequenceLength: number;
