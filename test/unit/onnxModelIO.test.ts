@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SemBridgeError } from '../../src/core/errors';
 import { encodeOnnxModel, loadOnnxModel, readTensorAsFloat32, saveOnnxModel } from '../../src/core/onnx';
+import { encodeModel, encodeModelChunks, type ModelProto } from '../../src/core/onnx/onnxProto';
 
 const MODELS = join(__dirname, '..', 'fixtures', 'models');
 const LEGACY = join(MODELS, 'bert-mlm-en', 'onnx', 'model.onnx');
@@ -19,6 +20,53 @@ for (const file of [LEGACY, DYNAMO]) {
     assert.ok(Buffer.from(encodeOnnxModel(model)).equals(readFileSync(file)));
   });
 }
+
+for (const file of [LEGACY, DYNAMO]) {
+  test(`saved piecewise, the file is byte-identical to the exporter's: ${file.split('/').pop()}`, async () => {
+    const model = loadOnnxModel(file);
+    const dir = tmp();
+    try {
+      const chunks = encodeModelChunks(model.proto);
+      // the word embeddings are streamed as a view of the tensor itself, not re-encoded
+      const big = model.proto.graph!.initializer!.reduce((a, t) => ((t.rawData?.byteLength ?? 0) > (a.rawData?.byteLength ?? 0) ? t : a));
+      assert.ok(big.rawData!.byteLength >= 64 * 1024, 'the fixture has a tensor large enough to be streamed');
+      assert.ok(chunks.some((c) => c.buffer === big.rawData!.buffer && c.byteOffset === big.rawData!.byteOffset), 'largest tensor streamed without a copy');
+      const [written] = await saveOnnxModel(model, join(dir, 'model.onnx'));
+      assert.ok(readFileSync(written).equals(readFileSync(file)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('the piecewise encoding equals protobufjs on models with large, empty and boundary-sized tensors', () => {
+  const raw = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+  const model: ModelProto = {
+    irVersion: 8,
+    producerName: 'test',
+    opsetImport: [{ domain: '', version: 17 }],
+    metadataProps: [{ key: 'k', value: 'v' }],
+    graph: {
+      name: 'g',
+      node: [{ input: ['x', 'w'], output: ['y'], opType: 'MatMul', name: 'mm' }],
+      initializer: [
+        { name: 'w', dims: [300, 256], dataType: 1, rawData: raw(300 * 256 * 4, 1), docString: 'after raw_data' },
+        { name: 'edge', dims: [16384], dataType: 1, rawData: raw(65536, 2) },
+        { name: 'below', dims: [16383], dataType: 1, rawData: raw(65532, 3) },
+        { name: 'empty', dims: [0], dataType: 1, rawData: new Uint8Array(0) },
+        { name: 'ints', dims: [3], dataType: 7, int64Data: [1, -2, 3] },
+        { name: 'ext', dims: [2], dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: 'x.bin' }] },
+      ],
+      input: [{ name: 'x' }],
+      output: [{ name: 'y' }],
+      docString: 'graph doc',
+    },
+  };
+  const whole = Buffer.from(encodeModel(model));
+  assert.ok(Buffer.concat(encodeModelChunks(model)).equals(whole));
+  assert.ok(Buffer.concat(encodeModelChunks({ irVersion: 8 })).equals(Buffer.from(encodeModel({ irVersion: 8 }))));
+  assert.ok(Buffer.concat(encodeModelChunks({ ...model, graph: { ...model.graph, initializer: [] } })).equals(Buffer.from(encodeModel({ ...model, graph: { ...model.graph, initializer: [] } }))));
+});
 
 test('the dynamo export keeps its IR 10 node metadata_props', () => {
   const model = loadOnnxModel(DYNAMO);

@@ -26,6 +26,11 @@ export interface SparseEncoderOptions {
   poolInGraph?: boolean;
   /** memoise weight-file hashes here (path + size + mtime), so reopening a big model is quick */
   hashCacheDir?: string;
+  /**
+   * let onnxruntime keep a pre-packed copy of the matrix weights (default true: faster batches);
+   * false saves that copy (~¾ of the model's size) for short-lived sessions such as init's probes
+   */
+  prepackWeights?: boolean;
 }
 
 /** Pooling actually used: the folder's declaration, or SPLADE's max + relu (+ log1p). */
@@ -165,6 +170,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       sessionOptions.intraOpNumThreads = opts.threads;
       sessionOptions.interOpNumThreads = 1;
     }
+    if (opts.prepackWeights === false) sessionOptions.extra = { session: { disable_prepacking: '1' } };
     const declared: SpladePoolingConfig | undefined = folder.spladePooling;
     const pooling: SpladePooling = { strategy: declared?.strategy ?? 'max', activation: declared?.activation ?? 'relu' };
     let session: InferenceSession | undefined;

@@ -333,8 +333,10 @@ export async function writeInitOutput(
             return { ...pick, texts: PROBE_SENTENCES[pick.language] };
           })();
       // A handful of probe sentences: pooling in JavaScript lets onnxruntime load the written file
-      // itself, without a second in-memory copy of the graph (peak memory at real size).
-      const newEncoder = await loadSparseEncoder(tmp, { threads: opts.threads, poolInGraph: false });
+      // itself, without a second in-memory copy of the graph, and unpacked weights spare another
+      // copy (peak memory at real size).
+      const probeOptions = { threads: opts.threads, poolInGraph: false, prepackWeights: false };
+      const newEncoder = await loadSparseEncoder(tmp, probeOptions);
       let transferred: ProbeDiagnostics;
       try {
         if (newEncoder.vocabSize !== vt) throw new SemBridgeError(`the written model has ${newEncoder.vocabSize} outputs, expected ${vt}`, tmp);
@@ -342,7 +344,7 @@ export async function writeInitOutput(
       } finally {
         await newEncoder.dispose();
       }
-      const sourceEncoder = await loadSparseEncoder(source.dir, { threads: opts.threads, poolInGraph: false });
+      const sourceEncoder = await loadSparseEncoder(source.dir, probeOptions);
       let base: ProbeDiagnostics;
       try {
         base = await probeDiagnostics(sourceEncoder, probe.texts);

@@ -8,7 +8,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { SemBridgeError } from '../errors';
 import { loadOrt } from '../ort';
 import { buildOnnxFromConfig, type ModelHead } from './buildFromConfig';
-import { encodeOnnxModel, EXTERNAL_DATA_THRESHOLD_BYTES, loadOnnxModel, saveOnnxModel, tensorDataBytes, type OnnxModel } from './modelIO';
+import { encodeOnnxModel, loadOnnxModel, saveOnnxModel, tensorDataBytes, type OnnxModel } from './modelIO';
 
 export interface LoadedModel {
   /** where the graph came from */
@@ -59,27 +59,47 @@ export async function loadModelGraph(modelDir: string, opts: LoadModelOptions = 
   };
 }
 
+/** Tensor bytes above which createSession hands the model to onnxruntime through a temporary file. */
+export const IN_MEMORY_SESSION_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
- * An onnxruntime-node session for an in-memory model. Models above protobuf's limit are written to a
- * temporary folder with external data, loaded from there and the folder removed.
+ * An onnxruntime-node session for an in-memory model. A large model is not encoded into one buffer
+ * (a second copy of every weight): it is streamed to a temporary folder with external data, which
+ * onnxruntime maps instead of reading into its own copy. The folder is removed at once where a
+ * mapped file can be unlinked (POSIX), else when the session is released.
  */
 export async function createSession(
   model: OnnxModel,
   options: InferenceSession.SessionOptions = {},
   /** tensor bytes above which the model goes through a temporary file (tests lower it) */
-  viaFileAbove = EXTERNAL_DATA_THRESHOLD_BYTES,
+  viaFileAbove = IN_MEMORY_SESSION_MAX_BYTES,
 ): Promise<InferenceSession> {
   const ort = loadOrt();
   const opts: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...options };
   try {
     if (tensorDataBytes(model.proto) <= viaFileAbove) return await ort.InferenceSession.create(encodeOnnxModel(model), opts);
     const dir = await mkdtemp(join(tmpdir(), 'sembridge-onnx-'));
+    const removeDir = () => rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    let session: InferenceSession;
     try {
       await saveOnnxModel(model, join(dir, 'model.onnx'), { externalData: true });
-      return await ort.InferenceSession.create(join(dir, 'model.onnx'), opts);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+      session = await ort.InferenceSession.create(join(dir, 'model.onnx'), opts);
+    } catch (err) {
+      await removeDir();
+      throw err;
     }
+    if (process.platform !== 'win32') await removeDir();
+    else {
+      const release = session.release.bind(session);
+      session.release = async () => {
+        try {
+          await release();
+        } finally {
+          await removeDir();
+        }
+      };
+    }
+    return session;
   } catch (err) {
     if (err instanceof SemBridgeError) throw err;
     throw new SemBridgeError(`onnxruntime could not load the model: ${(err as Error).message}`, model.source);

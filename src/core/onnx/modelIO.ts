@@ -3,7 +3,7 @@
 import { closeSync, existsSync, openSync, promises as fsp, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { SemBridgeError } from '../errors';
-import { DataLocation, decodeModel, encodeModel, type ModelProto, type TensorProto } from './onnxProto';
+import { DataLocation, decodeModel, encodeModel, encodeModelChunks, type ModelProto, type TensorProto } from './onnxProto';
 import { bytesPerElement, dataTypeName, elementCount, tensorToFloat32 } from './tensors';
 
 /** A decoded ONNX model and where it came from (used to name the file in errors). */
@@ -133,7 +133,9 @@ export async function saveOnnxModel(model: OnnxModel, path: string, opts: SaveOn
   const external = opts.externalData ?? tensorDataBytes(model.proto) > EXTERNAL_DATA_THRESHOLD_BYTES;
   await fsp.mkdir(dirname(path), { recursive: true });
   if (!external) {
-    await fsp.writeFile(path, encodeOnnxModel(model));
+    if (tensorDataBytes(model.proto) > 2 ** 31 - 1)
+      throw new SemBridgeError('is larger than 2 GB and can only be saved with external data', model.source);
+    await writeChunks(path, encodeModelChunks(model.proto));
     return [path];
   }
   const dataName = `${basename(path)}_data`;
@@ -170,4 +172,16 @@ export async function saveOnnxModel(model: OnnxModel, path: string, opts: SaveOn
   const proto: ModelProto = { ...model.proto, graph: { ...graph, initializer } };
   await fsp.writeFile(path, encodeModel(proto));
   return [path, dataPath];
+}
+
+/** Writes the pieces one after another (the weights are never copied into one big buffer). */
+async function writeChunks(path: string, chunks: Uint8Array[]): Promise<void> {
+  const file = await fsp.open(path, 'w');
+  try {
+    for (const c of chunks) {
+      for (let done = 0; done < c.byteLength; ) done += (await file.write(c, done, c.byteLength - done)).bytesWritten;
+    }
+  } finally {
+    await file.close();
+  }
 }

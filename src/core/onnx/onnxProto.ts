@@ -138,3 +138,83 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
 export function encodeModel(model: ModelProto): Uint8Array {
   return onnxModelType().encode(model as unknown as protobuf.Message).finish();
 }
+
+// ---------------------------------------------------------------- streaming encoder
+//
+// protobufjs encodes a whole message into one buffer, i.e. a second full copy of every weight
+// (440 MB for bert-base) next to the model itself. encodeModelChunks yields the SAME bytes as
+// encodeModel in pieces whose large tensor data are views of the tensors' own rawData, so a
+// writer needs only the small structural parts in memory. It relies on protobufjs writing fields
+// in field-number order: a field left out of a message can be spliced back in at the first byte
+// where encoding the message with and without (a stand-in for) that field differ.
+
+/** Tensors whose rawData is at least this long are streamed, not re-encoded. */
+const STREAM_RAW_BYTES = 64 * 1024;
+
+function varint(n: number): Uint8Array {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return Uint8Array.from(out);
+}
+
+function lookup(name: string): protobuf.Type {
+  return onnxModelType().root.lookupType(name);
+}
+
+function encodeAs(type: protobuf.Type, message: object): Uint8Array {
+  return type.encode(message as protobuf.Message).finish();
+}
+
+/** Where `field` (absent from `message`) goes in message's encoding, found with a stand-in value. */
+function spliceOffset(type: protobuf.Type, message: Record<string, unknown>, encoded: Uint8Array, field: string, standIn: unknown): number {
+  const withField = encodeAs(type, { ...message, [field]: standIn });
+  let i = 0;
+  while (i < encoded.length && encoded[i] === withField[i]) i++;
+  return i;
+}
+
+/** A length-delimited field: tag byte(s), length, then the parts. */
+function lengthDelimited(fieldNumber: number, parts: Uint8Array[]): Uint8Array[] {
+  const length = parts.reduce((a, p) => a + p.byteLength, 0);
+  return [varint((fieldNumber << 3) | 2), varint(length), ...parts];
+}
+
+function tensorChunks(tensor: TensorProto): Uint8Array[] {
+  const raw = tensor.rawData;
+  if (!raw || raw.byteLength < STREAM_RAW_BYTES) return [encodeAs(lookup('onnx.TensorProto'), tensor)];
+  const type = lookup('onnx.TensorProto');
+  const header: Record<string, unknown> = { ...tensor };
+  delete header.rawData;
+  const encoded = encodeAs(type, header);
+  const at = spliceOffset(type, header, encoded, 'rawData', new Uint8Array(1));
+  return [encoded.subarray(0, at), ...lengthDelimited(type.fields.rawData.id, [raw]), encoded.subarray(at)];
+}
+
+/**
+ * The bytes of encodeModel(model), as consecutive pieces (large tensor data not copied).
+ * Concatenated, they are byte-identical to encodeModel's output.
+ */
+export function encodeModelChunks(model: ModelProto): Uint8Array[] {
+  const graph = model.graph;
+  if (!graph) return [encodeModel(model)];
+  const modelType = onnxModelType();
+  const graphType = lookup('onnx.GraphProto');
+  const shell: Record<string, unknown> = { ...model };
+  delete shell.graph;
+  const modelBytes = encodeAs(modelType, shell);
+  const graphAt = spliceOffset(modelType, shell, modelBytes, 'graph', {});
+
+  const graphShell: Record<string, unknown> = { ...graph };
+  delete graphShell.initializer;
+  const graphBytes = encodeAs(graphType, graphShell);
+  const initAt = spliceOffset(graphType, graphShell, graphBytes, 'initializer', [{}]);
+  const initializerField = graphType.fields.initializer.id;
+  const graphParts: Uint8Array[] = [graphBytes.subarray(0, initAt)];
+  for (const t of graph.initializer ?? []) graphParts.push(...lengthDelimited(initializerField, tensorChunks(t)));
+  graphParts.push(graphBytes.subarray(initAt));
+  return [modelBytes.subarray(0, graphAt), ...lengthDelimited(modelType.fields.graph.id, graphParts), modelBytes.subarray(graphAt)];
+}
