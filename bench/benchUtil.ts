@@ -1,7 +1,9 @@
 // Helpers shared by the benchmarks that compare a SemBridge stage with a plain matrix product of
 // the same shapes (reconstruct.bench.ts, realsize.bench.ts).
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MatmulEngine } from '../src/core/matmul';
 import type { Matrix } from '../src/core/types';
@@ -16,7 +18,9 @@ const pythonCandidates = (): string[] =>
 
 function blasEnv(threads: number): NodeJS.ProcessEnv {
   const t = String(threads);
-  return { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t };
+  // OpenBLAS threads busy-wait ~2^28 cycles after each call; interleaved with our blocks, that spin
+  // would steal our cores (timeout 2^4 cycles: they sleep at once; the product itself is unchanged)
+  return { ...process.env, OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t, OPENBLAS_THREAD_TIMEOUT: '4' };
 }
 
 /** Python that multiplies a [n ≤ C, D] block by a [V, D]ᵀ matrix per request line (n) and answers the ms. */
@@ -101,19 +105,77 @@ export class NumpyChunkProduct {
 }
 
 /**
- * One block product [rows ≤ chunk, d_B]×[d_B, V_s] in numpy, SYNCHRONOUSLY (a fresh Python per
- * call; its start-up and a warm-up product are not timed): for callbacks that cannot await,
- * such as a progress sink called between the similarity stage's blocks. Undefined without numpy.
+ * Block products [rows ≤ chunk, d_B]×[d_B, V_s] in numpy, answered SYNCHRONOUSLY: for callbacks that
+ * cannot await, such as a progress sink called between the similarity stage's blocks. One Python
+ * stays up for the whole run and talks through two named pipes (blocking reads and writes), so
+ * each block costs its product only: a fresh interpreter per block (numpy import, a new 240 MB
+ * output block, page faults) disturbed the very blocks it was interleaved with. Where named pipes
+ * are not available (no mkfifo), a fresh Python answers each block, its start-up not timed.
  */
-export function numpyBlockProductSync(shape: ChunkProductShape, rows: number): { ms: number; python: string; numpyVersion: string } | undefined {
-  const script = numpyProductScript(shape, 'sys.stdin', 'sys.stdout');
-  for (const py of pythonCandidates()) {
-    const r = spawnSync(py, ['-c', script], { input: `${rows}\n`, encoding: 'utf8', env: blasEnv(shape.threads), timeout: 600_000 });
-    const lines = (r.stdout ?? '').trim().split('\n');
-    if (r.status === 0 && lines.length === 2 && lines[0].startsWith('ready'))
-      return { ms: Number(lines[1]), python: py, numpyVersion: lines[0].split(' ')[1] ?? '' };
+export class NumpyBlockProducts {
+  private constructor(
+    private readonly shape: ChunkProductShape,
+    readonly python: string,
+    readonly numpyVersion: string,
+    private readonly pipe?: { dir: string; child: ChildProcess; requests: number; answers: number },
+  ) {}
+
+  /** Undefined without Python + numpy. */
+  static start(shape: ChunkProductShape): NumpyBlockProducts | undefined {
+    const probe = NumpyBlockProducts.fresh(shape, 1);
+    if (!probe) return undefined;
+    const dir = mkdtempSync(join(tmpdir(), 'sb-numpy-'));
+    const [requests, answers] = [join(dir, 'requests'), join(dir, 'answers')];
+    if (spawnSync('mkfifo', [requests, answers]).status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      return new NumpyBlockProducts(shape, probe.python, probe.numpyVersion);
+    }
+    const script = numpyProductScript(shape, `open(${JSON.stringify(requests)})`, `open(${JSON.stringify(answers)}, 'w')`);
+    const child = spawn(probe.python, ['-c', script], { env: blasEnv(shape.threads), stdio: 'ignore' });
+    // Python opens `requests` first, then `answers`; each open blocks until the other side's
+    const pipe = { dir, child, requests: openSync(requests, 'w'), answers: openSync(answers, 'r') };
+    const producer = new NumpyBlockProducts(shape, probe.python, probe.numpyVersion, pipe);
+    if (!producer.readLine().startsWith('ready')) throw new Error('numpy block products: the Python side did not start');
+    return producer;
   }
-  return undefined;
+
+  private static fresh(shape: ChunkProductShape, rows: number): { ms: number; python: string; numpyVersion: string } | undefined {
+    const script = numpyProductScript(shape, 'sys.stdin', 'sys.stdout');
+    for (const py of pythonCandidates()) {
+      const r = spawnSync(py, ['-c', script], { input: `${rows}\n`, encoding: 'utf8', env: blasEnv(shape.threads), timeout: 600_000 });
+      const lines = (r.stdout ?? '').trim().split('\n');
+      if (r.status === 0 && lines.length === 2 && lines[0].startsWith('ready'))
+        return { ms: Number(lines[1]), python: py, numpyVersion: lines[0].split(' ')[1] ?? '' };
+    }
+    return undefined;
+  }
+
+  private readLine(): string {
+    const buf = Buffer.alloc(64);
+    let line = '';
+    for (;;) {
+      const n = readSync(this.pipe!.answers, buf, 0, 1, null);
+      if (n === 0) throw new Error('numpy block products: the Python side closed its pipe');
+      const c = buf.toString('utf8', 0, 1);
+      if (c === '\n') return line;
+      line += c;
+    }
+  }
+
+  /** Time of one block product of `rows` rows (≤ chunk), ms, measured inside Python. */
+  product(rows: number): number {
+    if (!this.pipe) return NumpyBlockProducts.fresh(this.shape, rows)!.ms;
+    writeSync(this.pipe.requests, `${rows}\n`);
+    return Number(this.readLine());
+  }
+
+  stop(): void {
+    if (!this.pipe) return;
+    closeSync(this.pipe.requests);
+    closeSync(this.pipe.answers);
+    this.pipe.child.kill();
+    rmSync(this.pipe.dir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -26,7 +26,7 @@ import { readMergedVocab, writeRandomBertModel, type RandomBertOptions } from '.
 import { Rng } from '../src/core/random';
 import type { Matrix, ProgressReport } from '../src/core/types';
 import { candidateSourceIds, loadTokenizer } from '../src/core/tokens';
-import { numpyBlockProductSync, NumpyChunkProduct, ortChunkedProduct, peakRssMB } from './benchUtil';
+import { NumpyBlockProducts, NumpyChunkProduct, ortChunkedProduct, peakRssMB } from './benchUtil';
 import { sharedRoot } from '../test/helpers/sharedPaths';
 
 const { values: args } = parseArgs({
@@ -122,26 +122,19 @@ async function stageInit(target: keyof typeof TOKENIZER): Promise<InitStageResul
   const candidates = candidateSourceIds(await loadTokenizer(source)).length;
   const bridgeDim = (JSON.parse(readFileSync(join(bridge, 'config.json'), 'utf8')) as { hidden_size: number }).hidden_size;
   const shape = { sources: candidates, bridgeDim, chunk: CHUNK, threads: THREADS };
-  let interleavedNumpyMs: number | undefined = 0;
-  let numpy: string | undefined;
+  const numpyBlocks = NumpyBlockProducts.start(shape);
+  let interleavedNumpyMs: number | undefined = numpyBlocks ? 0 : undefined;
+  const numpy = numpyBlocks ? `numpy ${numpyBlocks.numpyVersion} (${numpyBlocks.python})` : undefined;
   let injectedWallMs = 0;
   let similarityDone = 0;
   const rssByStage: [string, number][] = [];
   let last = { stage: '', at: 0 };
   const onProgress = (p: ProgressReport) => {
-    if (p.stage === 'similarity' && interleavedNumpyMs !== undefined) {
-      // after each block of ours, the plain numpy product of the same block shape, so that both
-      // see the same machine load; its wall time is taken off runInit's
+    if (p.stage === 'similarity' && numpyBlocks && interleavedNumpyMs !== undefined) {
+      // after each block of ours, the plain numpy product of the same rows, so that both see the
+      // same machine load; its wall time is taken off runInit's
       const w0 = performance.now();
-      for (; similarityDone < p.done; similarityDone += CHUNK) {
-        const r = numpyBlockProductSync(shape, Math.min(CHUNK, p.done - similarityDone));
-        if (!r) {
-          interleavedNumpyMs = undefined;
-          break;
-        }
-        interleavedNumpyMs += r.ms;
-        numpy = `numpy ${r.numpyVersion} (${r.python})`;
-      }
+      for (; similarityDone < p.done; similarityDone += CHUNK) interleavedNumpyMs += numpyBlocks.product(Math.min(CHUNK, p.done - similarityDone));
       similarityDone = p.done;
       injectedWallMs += performance.now() - w0;
     }
@@ -187,6 +180,7 @@ async function stageInit(target: keyof typeof TOKENIZER): Promise<InitStageResul
       supportSize: r.report.supportSize,
     };
   } finally {
+    numpyBlocks?.stop();
     if (!args.keep) rmSync(work, { recursive: true, force: true });
     else process.stderr.write(`    [${target}] kept ${work}\n`);
   }
@@ -303,7 +297,7 @@ async function main(): Promise<void> {
       sequentialProductMs,
       kernelRatio: kernelMs / productMs,
       kernelRatioSequential: kernelMs / sequentialProductMs,
-      wholeRatio: init.wallMs / productMs,
+      wholeRatio: init.wallMs / Math.min(productMs, sequentialProductMs), // the stricter reference
       paperEstimateMs: PAPER_MS_PER_NEW_TOKEN * init.newTokens,
     };
     summaries.push(s);
@@ -326,7 +320,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nSUMMARY (${layers}-layer source${args['skip-diagnostics'] ? ', diagnostics skipped' : ''}; times in s)`);
-  const head = ['target', 'exact', 'new', 'bridge', 'sim+ent', 'recon', 'write', 'diag', 'whole', 'product', 'seq.prod', 'kern×', 'whole×', 'RSS MiB', 'paper'];
+  const head = ['target', 'exact', 'new', 'bridge', 'sim+ent', 'recon', 'write', 'diag', 'whole', 'product', 'seq.prod', 'kern×', 'kern×seq', 'whole×', 'RSS MiB', 'paper'];
   const rows = summaries.map((s) => [
     s.target,
     String(s.init.counts.exact),
@@ -340,15 +334,19 @@ async function main(): Promise<void> {
     (s.productMs / 1000).toFixed(2),
     (s.sequentialProductMs / 1000).toFixed(2),
     s.kernelRatio.toFixed(2),
+    s.kernelRatioSequential.toFixed(2),
     s.wholeRatio.toFixed(1),
     s.init.peakRssMB.toFixed(0),
     (s.paperEstimateMs / 1000).toFixed(0),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [head, ...rows]) console.log('  ' + r.map((v, i) => v.padStart(widths[i])).join('  '));
-  const ok = summaries.every((s) => s.kernelRatio <= GOALS.kernelRatio && s.wholeRatio <= GOALS.wholeRatio && s.init.peakRssMB <= GOALS.peakRssMB);
+  // the goals must hold against both references (interleaved and on its own), whichever is stricter
+  const ok = summaries.every(
+    (s) => Math.max(s.kernelRatio, s.kernelRatioSequential) <= GOALS.kernelRatio && s.wholeRatio <= GOALS.wholeRatio && s.init.peakRssMB <= GOALS.peakRssMB,
+  );
   console.log(`  product: ${summaries[0]?.productKind ?? ''}; seq.prod: the best of numpy and ORT MatMul on their own after the init; whole excludes the interleaved products`);
-  console.log(`  goals (kern× ≤ ${GOALS.kernelRatio}, whole× ≤ ${GOALS.wholeRatio}, RSS ≤ ${GOALS.peakRssMB} MiB): ${ok ? 'all met' : 'NOT all met'}`);
+  console.log(`  goals (kern× and kern×seq ≤ ${GOALS.kernelRatio}, whole× ≤ ${GOALS.wholeRatio}, RSS ≤ ${GOALS.peakRssMB} MiB): ${ok ? 'all met' : 'NOT all met'}`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ layers, threads: THREADS, chunk: CHUNK, goals: GOALS, targets: summaries }, null, 2) + '\n');
 }
 

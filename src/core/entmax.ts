@@ -126,41 +126,27 @@ function finish(z: ArrayLike<number>, scale: number, tau: number, p: number): So
  *    (convex, Newton from the right converges monotonically) and for p < 1 we solve for u, with
  *    δ = u^(α−1) (smooth in u), both safeguarded by bisection. Δ_i = x_i − x_k ≥ 0.
  */
+/**
+ * x ↦ x^p, with the exponents of the common α (p = 1/2 at α = 3, 1/3 at the paper's α = 4) through
+ * Math.sqrt / Math.cbrt, which are several times cheaper than Math.pow and at least as exact.
+ */
+function powerOf(p: number): (x: number) => number {
+  if (p === 0.5) return Math.sqrt;
+  if (p === 1 / 3) return Math.cbrt;
+  if (p === 1) return (x) => x;
+  if (p === 2) return (x) => x * x;
+  if (p === 3) return (x) => x * x * x;
+  return (x) => Math.pow(x, p);
+}
+
 export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEntmaxResult {
   const n = z.length;
   const am1 = alpha - 1;
   const p = 1 / am1;
+  const powP = powerOf(p);
+  const powAm1 = powerOf(am1);
   const x = (i: number): number => am1 * z[i];
-  // h(j) for the 1-based position j (0-based index j−1)
-  const h = (j: number): number => {
-    const xj = x(j - 1);
-    let s = 0;
-    for (let i = 0; i < j - 1; i++) {
-      s += Math.pow(x(i) - xj, p);
-      if (s >= 1) return s;
-    }
-    return s;
-  };
-  // 1) support size: gallop to a failing j, then binary search in (good, bad)
-  let good = 1;
-  let bad = n + 1;
-  for (let j = 2; j <= n; j *= 2) {
-    if (h(j) < 1) good = j;
-    else {
-      bad = j;
-      break;
-    }
-  }
-  if (bad === n + 1 && good < n) {
-    if (h(n) < 1) good = n;
-    else bad = n;
-  }
-  while (bad - good > 1) {
-    const mid = (good + bad) >>> 1;
-    if (h(mid) < 1) good = mid;
-    else bad = mid;
-  }
-  const k = good;
+  const k = supportSizeBySearch(z, am1, powP);
   const xk = x(k - 1);
   const delta = new Float64Array(k); // Δ_i
   for (let i = 0; i < k; i++) delta[i] = x(i) - xk;
@@ -172,7 +158,7 @@ export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEnt
     for (let i = 0; i < k; i++) {
       const b = delta[i] + d;
       if (b <= 0) continue;
-      const w = Math.pow(b, p);
+      const w = powP(b);
       s += w;
       ds += (p * w) / b;
     }
@@ -196,12 +182,12 @@ export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEnt
   } else {
     // unknown u = δ^p ∈ (0, dMax^p]; G(u) = Σ_{i<k} (Δ_i + u^(α−1))^p + u − 1
     const G = (u: number): { v: number; dv: number } => {
-      const dd = Math.pow(u, am1);
+      const dd = powAm1(u);
       let s = u;
       let ds = 1;
       for (let i = 0; i < k - 1; i++) {
         const b = delta[i] + dd;
-        const w = Math.pow(b, p);
+        const w = powP(b);
         s += w;
         ds += b > 0 && u > 0 ? ((w / b) * dd) / u : 0; // d/du (Δ+u^(α−1))^p = w/b · δ/u
       }
@@ -220,12 +206,12 @@ export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEnt
       if (next === u || hi - lo <= 4 * Number.EPSILON * hi) break;
       u = next;
     }
-    d = Math.pow(u, am1);
+    d = powAm1(u);
   }
   const weights = new Float64Array(n);
   let sum = 0;
   for (let i = 0; i < k; i++) {
-    const w = Math.pow(delta[i] + d, p);
+    const w = powP(delta[i] + d);
     weights[i] = w;
     sum += w;
   }
@@ -233,6 +219,51 @@ export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEnt
   while (support > 1 && weights[support - 1] === 0) support--; // δ underflowed: drop zero weights
   for (let i = 0; i < support; i++) weights[i] /= sum;
   return { weights, tau: xk - d, support, rawSum: sum };
+}
+
+/** Step 1 of entmaxSortedRoot: the support size of descending scores (see there). */
+function supportSizeBySearch(z: ArrayLike<number>, am1: number, powP: (x: number) => number): number {
+  const n = z.length;
+  // h(j) = Σ_{i<j} (x_i − x_j)^p for the 1-based position j, x = (α−1)z; stops once it reaches 1
+  const h = (j: number): number => {
+    const xj = am1 * z[j - 1];
+    let s = 0;
+    for (let i = 0; i < j - 1; i++) {
+      s += powP(am1 * z[i] - xj);
+      if (s >= 1) return s;
+    }
+    return s;
+  };
+  // gallop to a failing j, then binary search in (good, bad)
+  let good = 1;
+  let bad = n + 1;
+  for (let j = 2; j <= n; j *= 2) {
+    if (h(j) < 1) good = j;
+    else {
+      bad = j;
+      break;
+    }
+  }
+  if (bad === n + 1 && good < n) {
+    if (h(n) < 1) good = n;
+    else bad = n;
+  }
+  while (bad - good > 1) {
+    const mid = (good + bad) >>> 1;
+    if (h(mid) < 1) good = mid;
+    else bad = mid;
+  }
+  return good;
+}
+
+/**
+ * The support size of α-entmax over descending scores, without solving for the threshold: τ then
+ * lies in [(α−1)·z_(k+1), (α−1)·z_k). For callers that need only which scores matter.
+ */
+export function entmaxSupportSize(sortedDesc: ArrayLike<number>, alpha: number): number {
+  if (sortedDesc.length === 0) return 0;
+  if (alpha === 2 || alpha === 1.5) return entmaxSorted(sortedDesc, alpha).support; // closed forms: already O(k)
+  return supportSizeBySearch(sortedDesc, alpha - 1, powerOf(1 / (alpha - 1)));
 }
 
 /** α-entmax of descending scores, dispatching to the closed forms where they exist. */

@@ -58,6 +58,43 @@ export function gemmTopKModelBytes(): Uint8Array {
   });
 }
 
+/**
+ * The same top-K product against a FIXED B, baked into the graph as an initializer: onnxruntime
+ * then packs B for its GEMM kernel once per session instead of once per call (~5% of a block).
+ */
+export function gemmTopKConstantBModelBytes(b: Matrix): Uint8Array {
+  return encodeModel({
+    name: 'sembridge_gemm_topk_constant_b',
+    node: [
+      { input: ['A', 'B'], output: ['S'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transB', 1)] },
+      {
+        input: ['S', 'K'],
+        output: ['values', 'indices'],
+        name: 'topk',
+        opType: 'TopK',
+        attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 1)],
+      },
+    ],
+    initializer: [{ name: 'B', dims: [b.rows, b.cols], dataType: ONNX_FLOAT, rawData: new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength) }],
+    input: [valueInfo('A', ONNX_FLOAT, ['m', b.cols]), valueInfo('K', ONNX_INT64, [1])],
+    output: [valueInfo('values', ONNX_FLOAT, ['m', 'K']), valueInfo('indices', ONNX_INT64, ['m', 'K'])],
+  });
+}
+
+export interface TopKResult {
+  k: number;
+  /** [m, k] sorted descending */
+  values: Float32Array;
+  /** [m, k] column indices */
+  indices: Uint32Array;
+}
+
+/** Row-wise top K of A·Bᵀ for one B; see MatmulEngine.topKSearch. */
+export interface TopKSearch {
+  run(a: Matrix, k: number): Promise<TopKResult>;
+  release(): Promise<void>;
+}
+
 export interface MatmulOptions {
   /** ORT intra-op threads; default: ORT's own choice (all cores). */
   threads?: number;
@@ -72,11 +109,24 @@ function sessionOptions(o: MatmulOptions): OrtModule.InferenceSession.SessionOpt
     // the arena keeps the [m,n] block between calls: without it every call maps and zero-fills a
     // fresh 250 MB block (page faults cost ~1/3 of a small product); similarity.ts bounds the block
     enableCpuMemArena: true,
+    // each run is a large product; idle intra-op threads busy-waiting between runs would only take
+    // the cores from whatever runs next (our JavaScript, or another process)
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 
 function tensor(ort: typeof OrtModule, data: Float32Array, rows: number, cols: number): OrtModule.Tensor {
   return new ort.Tensor('float32', data, [rows, cols]);
+}
+
+function topKResult(k: number, out: OrtModule.InferenceSession.OnnxValueMapType): TopKResult {
+  // column indices fit in 32 bits: keep the low words of the little-endian int64s (BigInt
+  // element access would allocate per read)
+  const big = out.indices.data as BigInt64Array;
+  const words = new Uint32Array(big.buffer, big.byteOffset, big.length * 2);
+  const indices = new Uint32Array(big.length);
+  for (let i = 0; i < indices.length; i++) indices[i] = words[2 * i];
+  return { k, values: out.values.data as Float32Array, indices };
 }
 
 function checkMatrix(m: Matrix, name: string): void {
@@ -89,6 +139,7 @@ function checkMatrix(m: Matrix, name: string): void {
 export class MatmulEngine {
   private constructor(
     private readonly ort: typeof OrtModule,
+    private readonly options: MatmulOptions,
     private readonly gemmSession: OrtModule.InferenceSession,
     private readonly topKSession: OrtModule.InferenceSession,
     private readonly transASession: OrtModule.InferenceSession,
@@ -102,7 +153,7 @@ export class MatmulEngine {
       ort.InferenceSession.create(gemmTopKModelBytes(), so),
       ort.InferenceSession.create(gemmTransAModelBytes(), so),
     ]);
-    return new MatmulEngine(ort, g, t, a);
+    return new MatmulEngine(ort, options, g, t, a);
   }
 
   /** A [m,k] · B[n,k]ᵀ → [m,n]. */
@@ -129,21 +180,38 @@ export class MatmulEngine {
    * Row-wise top K of A·Bᵀ: values [m,K] sorted descending and column indices [m,K].
    * K is clamped to n.
    */
-  async topKTransB(a: Matrix, b: Matrix, k: number): Promise<{ k: number; values: Float32Array; indices: Uint32Array }> {
+  async topKTransB(a: Matrix, b: Matrix, k: number): Promise<TopKResult> {
     if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
     const kk = Math.max(1, Math.min(k, b.rows));
     const out = await this.topKSession.run({
       A: tensor(this.ort, a.data, a.rows, a.cols),
       B: tensor(this.ort, b.data, b.rows, b.cols),
-      K: new this.ort.Tensor('int64', BigInt64Array.from([BigInt(kk)]), [1]),
+      K: this.kTensor(kk),
     });
-    // column indices fit in 32 bits: keep the low words of the little-endian int64s (BigInt
-    // element access would allocate per read)
-    const big = out.indices.data as BigInt64Array;
-    const words = new Uint32Array(big.buffer, big.byteOffset, big.length * 2);
-    const indices = new Uint32Array(big.length);
-    for (let i = 0; i < indices.length; i++) indices[i] = words[2 * i];
-    return { k: kk, values: out.values.data as Float32Array, indices };
+    return topKResult(kk, out);
+  }
+
+  /**
+   * Repeated top-K products against one B. For many rows of A (`expectedRows` ≥ 512) B is baked
+   * into a session of its own, so onnxruntime packs it once; otherwise the shared session is used
+   * (building a session costs more than a few small products).
+   */
+  async topKSearch(b: Matrix, expectedRows: number): Promise<TopKSearch> {
+    checkMatrix(b, 'B');
+    if (expectedRows < 512 || b.rows === 0) return { run: (a, k) => this.topKTransB(a, b, k), release: async () => undefined };
+    const session = await this.ort.InferenceSession.create(gemmTopKConstantBModelBytes(b), sessionOptions(this.options));
+    return {
+      run: async (a, k) => {
+        if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
+        const kk = Math.max(1, Math.min(k, b.rows));
+        return topKResult(kk, await session.run({ A: tensor(this.ort, a.data, a.rows, a.cols), K: this.kTensor(kk) }));
+      },
+      release: () => session.release(),
+    };
+  }
+
+  private kTensor(k: number): OrtModule.Tensor {
+    return new this.ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]);
   }
 
   async release(): Promise<void> {

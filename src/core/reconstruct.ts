@@ -164,11 +164,31 @@ const STREAM = { rows: 1, decoder: 2, bias: 3, fallback: 4, fallbackDecoder: 5, 
 /** out[i] = Σ_k w_k · source[ids_k] (float64 accumulation). */
 function weightedRow(source: Matrix, ids: Uint32Array, weights: Float32Array, out: Float32Array, offset: number, acc: Float64Array): void {
   const d = source.cols;
+  const data = source.data;
+  const n = ids.length;
   acc.fill(0);
-  for (let k = 0; k < ids.length; k++) {
+  let k = 0;
+  // eight (then four) source rows per sweep: far less accumulator traffic (float64 sums throughout)
+  for (; k + 8 <= n; k += 8) {
+    const w0 = weights[k], w1 = weights[k + 1], w2 = weights[k + 2], w3 = weights[k + 3];
+    const w4 = weights[k + 4], w5 = weights[k + 5], w6 = weights[k + 6], w7 = weights[k + 7];
+    const o0 = ids[k] * d, o1 = ids[k + 1] * d, o2 = ids[k + 2] * d, o3 = ids[k + 3] * d;
+    const o4 = ids[k + 4] * d, o5 = ids[k + 5] * d, o6 = ids[k + 6] * d, o7 = ids[k + 7] * d;
+    for (let j = 0; j < d; j++) {
+      acc[j] +=
+        w0 * data[o0 + j] + w1 * data[o1 + j] + w2 * data[o2 + j] + w3 * data[o3 + j] +
+        w4 * data[o4 + j] + w5 * data[o5 + j] + w6 * data[o6 + j] + w7 * data[o7 + j];
+    }
+  }
+  for (; k + 4 <= n; k += 4) {
+    const w0 = weights[k], w1 = weights[k + 1], w2 = weights[k + 2], w3 = weights[k + 3];
+    const o0 = ids[k] * d, o1 = ids[k + 1] * d, o2 = ids[k + 2] * d, o3 = ids[k + 3] * d;
+    for (let j = 0; j < d; j++) acc[j] += w0 * data[o0 + j] + w1 * data[o1 + j] + w2 * data[o2 + j] + w3 * data[o3 + j];
+  }
+  for (; k < n; k++) {
     const w = weights[k];
     const o = ids[k] * d;
-    for (let j = 0; j < d; j++) acc[j] += w * source.data[o + j];
+    for (let j = 0; j < d; j++) acc[j] += w * data[o + j];
   }
   for (let j = 0; j < d; j++) out[offset + j] = acc[j];
 }

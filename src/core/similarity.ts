@@ -9,7 +9,7 @@
 // decides the support is recomputed in float64 from the original vectors (the reference computes
 // float64 cosines), and the certificate widens c_(K+1) by ε.
 import { SemBridgeError, throwIfCancelled } from './errors';
-import { checkAlpha, entmaxSorted } from './entmax';
+import { checkAlpha, entmaxSorted, entmaxSupportSize, type SortedEntmaxResult } from './entmax';
 import { MatmulEngine } from './matmul';
 import type { CancelSignal, Matrix, ProgressSink } from './types';
 
@@ -73,7 +73,8 @@ export function prepareSourceIndex(sourceBridge: Matrix, candidateSourceIds?: Ui
     if (n === 0) throw new SemBridgeError(`row ${s} has zero norm (exclude it with candidateSourceIds)`, subject);
     norms[s] = n;
     const o = s * d;
-    for (let j = 0; j < d; j++) unit[i * d + j] = sourceBridge.data[o + j] / n;
+    const inv = 1 / n; // float64: rounding to float32 dominates either way
+    for (let j = 0; j < d; j++) unit[i * d + j] = sourceBridge.data[o + j] * inv;
   }
   return { ids, unit: { rows: ids.length, cols: d, data: unit }, bridge: sourceBridge, norms };
 }
@@ -90,9 +91,17 @@ function cosine64(target: Matrix, t: number, tn: number, index: SourceIndex, s: 
   const b = index.bridge.data;
   const oa = t * d;
   const ob = s * d;
-  let dot = 0;
-  for (let j = 0; j < d; j++) dot += a[oa + j] * b[ob + j];
-  return dot / (tn * index.norms[s]);
+  // four partial sums: independent chains the CPU can overlap
+  let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+  let j = 0;
+  for (; j + 4 <= d; j += 4) {
+    d0 += a[oa + j] * b[ob + j];
+    d1 += a[oa + j + 1] * b[ob + j + 1];
+    d2 += a[oa + j + 2] * b[ob + j + 2];
+    d3 += a[oa + j + 3] * b[ob + j + 3];
+  }
+  for (; j < d; j++) d0 += a[oa + j] * b[ob + j];
+  return (d0 + d1 + (d2 + d3)) / (tn * index.norms[s]);
 }
 
 export interface SparseRow {
@@ -104,7 +113,7 @@ export interface SparseRow {
 
 /** What every chunked pass over the source vocabulary takes. */
 interface BlockPassOptions {
-  /** target rows per block product (default 2048: a [2048, 30522] float32 block is 250 MB) */
+  /** target rows per block product (default 1024: a [1024, 30522] float32 block is 125 MB; onnxruntime's GEMM + TopK per row is fastest around there) */
   chunkRows?: number;
   /** decide on float64 cosines, re-computed for the candidates (default true) */
   exactCosines?: boolean;
@@ -130,6 +139,8 @@ export interface EntmaxSearchResult {
   similarityMs: number;
   entmaxMs: number;
 }
+
+const DEFAULT_CHUNK_ROWS = 1024;
 
 /** above this many near-threshold candidates (α ≤ 2 only) the float64 re-computation is skipped */
 const DENSE_SUPPORT = 1024;
@@ -162,7 +173,8 @@ function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Arr
       out.fill(0, i * d, (i + 1) * d);
       continue;
     }
-    for (let j = 0; j < d; j++) out[i * d + j] = target.data[o + j] / n;
+    const inv = 1 / n;
+    for (let j = 0; j < d; j++) out[i * d + j] = target.data[o + j] * inv;
   }
   return norms;
 }
@@ -186,7 +198,7 @@ export async function entmaxOverAllSources(
   const eps = exact ? float32CosineErrorBound(targetBridge.cols) : 0;
   const nCand = index.ids.length;
   const d = targetBridge.cols;
-  const chunkRows = Math.max(1, options.chunkRows ?? 2048);
+  const chunkRows = Math.max(1, options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
   const N = targetBridge.rows;
   const rows: (SparseRow | null)[] = new Array(N).fill(null);
@@ -196,6 +208,7 @@ export async function entmaxOverAllSources(
   let entmaxMs = 0;
   let k = Math.min(nCand, Math.max(1, options.initialK ?? defaultInitialK(alpha)));
   const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
+  const search = await engine.topKSearch(index.unit, N);
   // scratch for one row
   let candC = new Float64Array(64);
   let candI = new Uint32Array(64);
@@ -205,15 +218,17 @@ export async function entmaxOverAllSources(
    * size, or -1 when the certificate fails (the row must be redone with a larger K).
    */
   const solveRow = (t: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
-    // 1) entmax on the float32 cosines of the top kk
+    // 1) which float32 cosines can matter: the support of entmax over them, plus anything within
+    //    2ε of its threshold, which lies at or above the first cosine left out, z_(k+1)
     const listLen = complete ? Math.min(kk + 1, nCand) : kk;
     const v = values.subarray(o, o + listLen);
-    const r32 = entmaxSorted(v, alpha);
     const next = complete ? undefined : values[o + kk];
+    let r32: SortedEntmaxResult | undefined;
     let m = 0;
     let recompute = exact;
     if (exact) {
-      const cut = r32.tau / am1 - 2 * eps;
+      const k32 = entmaxSupportSize(v, alpha);
+      const cut = (k32 < listLen ? v[k32] : -Infinity) - 2 * eps;
       while (m < listLen && v[m] >= cut) m++;
       // For α ≤ 2 the weights are Lipschitz in the scores, so float32 cosines move them by ~ε
       // only; a dense support (α → 1: the whole vocabulary) is then left in float32 rather
@@ -234,6 +249,7 @@ export async function entmaxOverAllSources(
       }
       sortPairsDesc(candC, candI, m);
     } else {
+      r32 = entmaxSorted(v, alpha);
       m = r32.support;
       if (candC.length < m) {
         candC = new Float64Array(nextPow2(m));
@@ -244,7 +260,7 @@ export async function entmaxOverAllSources(
         candC[i] = v[i];
       }
     }
-    const r = recompute ? entmaxSorted(candC.subarray(0, m), alpha) : r32;
+    const r = recompute ? entmaxSorted(candC.subarray(0, m), alpha) : r32!;
     // 3) certificate: nothing left out can clear τ
     if (next !== undefined && am1 * (next + eps) > r.tau) return -1;
     const sup = r.support;
@@ -260,58 +276,62 @@ export async function entmaxOverAllSources(
     return sup;
   };
 
-  for (let start = 0; start < N; start += chunkRows) {
-    throwIfCancelled(options.signal);
-    const end = Math.min(N, start + chunkRows);
-    const rowIds = new Uint32Array(end - start);
-    for (let i = 0; i < rowIds.length; i++) rowIds[i] = start + i;
-    let pending = rowIds;
-    let kk = k;
-    const supports: number[] = [];
-    let first = true;
-    while (pending.length > 0) {
-      const complete = kk >= nCand; // the list holds the whole row
-      const request = Math.min(kk + 1, nCand);
-      // bound the ORT working set: the [rows, V] block plus [rows, K] values and int64 indices
-      const perRow = nCand * 4 + request * 12;
-      const batch = Math.max(1, Math.min(pending.length, Math.floor(BLOCK_BYTES / perRow)));
-      const failed: number[] = [];
-      for (let b0 = 0; b0 < pending.length; b0 += batch) {
-        throwIfCancelled(options.signal);
-        const part = pending.subarray(b0, Math.min(pending.length, b0 + batch));
-        const norms = gatherUnitRows(targetBridge, part, buf);
-        const t0 = performance.now();
-        const top = await engine.topKTransB({ rows: part.length, cols: d, data: buf.subarray(0, part.length * d) }, index.unit, request);
-        const t1 = performance.now();
-        similarityMs += t1 - t0;
-        for (let i = 0; i < part.length; i++) {
-          const t = part[i];
-          const tn = norms[i];
-          if (!(tn > 0)) {
-            if (first) invalidRows.push(t);
-            continue;
+  try {
+    for (let start = 0; start < N; start += chunkRows) {
+      throwIfCancelled(options.signal);
+      const end = Math.min(N, start + chunkRows);
+      const rowIds = new Uint32Array(end - start);
+      for (let i = 0; i < rowIds.length; i++) rowIds[i] = start + i;
+      let pending = rowIds;
+      let kk = k;
+      const supports: number[] = [];
+      let first = true;
+      while (pending.length > 0) {
+        const complete = kk >= nCand; // the list holds the whole row
+        const request = Math.min(kk + 1, nCand);
+        // bound the ORT working set: the [rows, V] block plus [rows, K] values and int64 indices
+        const perRow = nCand * 4 + request * 12;
+        const batch = Math.max(1, Math.min(pending.length, Math.floor(BLOCK_BYTES / perRow)));
+        const failed: number[] = [];
+        for (let b0 = 0; b0 < pending.length; b0 += batch) {
+          throwIfCancelled(options.signal);
+          const part = pending.subarray(b0, Math.min(pending.length, b0 + batch));
+          const norms = gatherUnitRows(targetBridge, part, buf);
+          const t0 = performance.now();
+          const top = await search.run({ rows: part.length, cols: d, data: buf.subarray(0, part.length * d) }, request);
+          const t1 = performance.now();
+          similarityMs += t1 - t0;
+          for (let i = 0; i < part.length; i++) {
+            const t = part[i];
+            const tn = norms[i];
+            if (!(tn > 0)) {
+              if (first) invalidRows.push(t);
+              continue;
+            }
+            const sup = solveRow(t, tn, top.values, top.indices, i * top.k, kk, complete);
+            if (sup < 0) failed.push(t);
+            else supports.push(sup);
           }
-          const sup = solveRow(t, tn, top.values, top.indices, i * top.k, kk, complete);
-          if (sup < 0) failed.push(t);
-          else supports.push(sup);
+          entmaxMs += performance.now() - t1;
         }
-        entmaxMs += performance.now() - t1;
+        if (first) grownRows += failed.length;
+        first = false;
+        pending = Uint32Array.from(failed);
+        kk = Math.min(nCand, kk * 4);
       }
-      if (first) grownRows += failed.length;
-      first = false;
-      pending = Uint32Array.from(failed);
-      kk = Math.min(nCand, kk * 4);
+      // the next chunk starts from a K that would have certified ~99% of this one's rows (one
+      // outlier row must not make every later row pay for a large K; it just grows again)
+      if (options.initialK === undefined && supports.length > 0) {
+        supports.sort((a, b) => a - b);
+        const p99 = supports[Math.min(supports.length - 1, Math.floor(0.99 * supports.length))];
+        k = Math.min(nCand, Math.max(16, nextPow2(2 * p99)));
+      }
+      options.onProgress?.({ stage: 'similarity', done: end, total: N });
     }
-    // the next chunk starts from a K that would have certified ~99% of this one's rows (one
-    // outlier row must not make every later row pay for a large K; it just grows again)
-    if (options.initialK === undefined && supports.length > 0) {
-      supports.sort((a, b) => a - b);
-      const p99 = supports[Math.min(supports.length - 1, Math.floor(0.99 * supports.length))];
-      k = Math.min(nCand, Math.max(16, nextPow2(2 * p99)));
-    }
-    options.onProgress?.({ stage: 'similarity', done: end, total: N });
+  } finally {
+    await search.release();
+    if (!options.engine) await engine.release();
   }
-  if (!options.engine) await engine.release();
   return { rows, grownRows, invalidRows, similarityMs, entmaxMs };
 }
 
@@ -373,7 +393,7 @@ export async function topKCosine(
   const k = Math.min(options.k, nCand);
   const d = targetBridge.cols;
   const N = targetBridge.rows;
-  const chunkRows = Math.max(1, options.chunkRows ?? 2048);
+  const chunkRows = Math.max(1, options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
   const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
   const rows: (TopKRow | null)[] = new Array(N).fill(null);
@@ -381,30 +401,35 @@ export async function topKCosine(
   let similarityMs = 0;
   const c = new Float64Array(k);
   const ids = new Uint32Array(k);
-  for (let start = 0; start < N; start += chunkRows) {
-    throwIfCancelled(options.signal);
-    const end = Math.min(N, start + chunkRows);
-    const rowIds = Uint32Array.from({ length: end - start }, (_, i) => start + i);
-    const norms = gatherUnitRows(targetBridge, rowIds, buf);
-    const t0 = performance.now();
-    const top = await engine.topKTransB({ rows: rowIds.length, cols: d, data: buf.subarray(0, rowIds.length * d) }, index.unit, Math.min(k + 1, nCand));
-    similarityMs += performance.now() - t0;
-    for (let i = 0; i < rowIds.length; i++) {
-      const t = rowIds[i];
-      if (!(norms[i] > 0)) {
-        invalidRows.push(t);
-        continue;
+  const search = await engine.topKSearch(index.unit, N);
+  try {
+    for (let start = 0; start < N; start += chunkRows) {
+      throwIfCancelled(options.signal);
+      const end = Math.min(N, start + chunkRows);
+      const rowIds = Uint32Array.from({ length: end - start }, (_, i) => start + i);
+      const norms = gatherUnitRows(targetBridge, rowIds, buf);
+      const t0 = performance.now();
+      const top = await search.run({ rows: rowIds.length, cols: d, data: buf.subarray(0, rowIds.length * d) }, Math.min(k + 1, nCand));
+      similarityMs += performance.now() - t0;
+      for (let i = 0; i < rowIds.length; i++) {
+        const t = rowIds[i];
+        if (!(norms[i] > 0)) {
+          invalidRows.push(t);
+          continue;
+        }
+        const o = i * top.k;
+        for (let j = 0; j < k; j++) {
+          ids[j] = index.ids[top.indices[o + j]];
+          c[j] = exact ? cosine64(targetBridge, t, norms[i], index, ids[j]) : top.values[o + j];
+        }
+        if (exact) sortPairsDesc(c, ids, k);
+        rows[t] = { ids: ids.slice(), cosines: Float32Array.from(c), nextCosine: top.k > k ? top.values[o + k] : NaN };
       }
-      const o = i * top.k;
-      for (let j = 0; j < k; j++) {
-        ids[j] = index.ids[top.indices[o + j]];
-        c[j] = exact ? cosine64(targetBridge, t, norms[i], index, ids[j]) : top.values[o + j];
-      }
-      if (exact) sortPairsDesc(c, ids, k);
-      rows[t] = { ids: ids.slice(), cosines: Float32Array.from(c), nextCosine: top.k > k ? top.values[o + k] : NaN };
+      options.onProgress?.({ stage: 'similarity', done: end, total: N });
     }
-    options.onProgress?.({ stage: 'similarity', done: end, total: N });
+  } finally {
+    await search.release();
+    if (!options.engine) await engine.release();
   }
-  if (!options.engine) await engine.release();
   return { rows, invalidRows, similarityMs };
 }

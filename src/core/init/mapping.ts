@@ -31,7 +31,9 @@ function cosine(a: Matrix, i: number, b: Matrix, j: number): number {
   return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
 }
 
-const round = (x: number, digits = 6): number => Number(x.toFixed(digits));
+const SCALE = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
+/** x rounded to `digits` decimals (at most 8) for the JSON lines; toFixed is ~10× slower at 10⁵ rows. */
+const round = (x: number, digits = 6): number => Math.round(x * SCALE[digits]) / SCALE[digits];
 const WEIGHTED = new Set(['sembridge', 'focus', 'topk-softmax']);
 
 /** One TokenMapping per target id. */
