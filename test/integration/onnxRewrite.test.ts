@@ -3,7 +3,7 @@
 // after saving (inline and with external data).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -162,8 +162,22 @@ test('a tied table can be untied: a separate decoder row changes only its logit'
 test('createSession goes through a temporary external-data file for models above the threshold', async () => {
   const model = loadOnnxModel(join(MODELS, 'bert-mlm-en/onnx/model_dynamo.onnx'));
   const inMemory = await run(await createSession(model), bertIds.ids, bertIds.mask);
-  const viaFile = await run(await createSession(model, {}, 0), bertIds.ids, bertIds.mask);
+  // a private TMPDIR (os.tmpdir() reads it per call), so other test files' folders do not count
+  const privateTmp = mkdtempSync(join(tmpdir(), 'sb-tmpdir-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = privateTmp;
+  let session: InferenceSession;
+  try {
+    session = await createSession(model, {}, 0);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+  const viaFile = await run(session, bertIds.ids, bertIds.mask);
   assertKeptColumns(inMemory, viaFile, 1000, 0);
+  await session.release();
+  assert.deepEqual(readdirSync(privateTmp), [], 'the temporary folder is gone once the session is released');
+  rmSync(privateTmp, { recursive: true, force: true });
 });
 
 test('python-written fixtures are present', () => {

@@ -61,6 +61,28 @@ test('pooling inside the ONNX graph equals pooling the full logits in JavaScript
   }
 });
 
+test('unpacked weights (init\'s probes) give the same sparse vectors as the default session', async (t) => {
+  const dir = join(FIX, 'bert-mlm-en');
+  if (!existsSync(join(dir, 'onnx', 'model.onnx'))) return t.skip('fixture bert-mlm-en not generated yet');
+  const texts = ['the house by the river', 'home is where the heart is'];
+  const packed = await loadSparseEncoder(dir, { poolInGraph: false });
+  const unpacked = await loadSparseEncoder(dir, { poolInGraph: false, prepackWeights: false });
+  try {
+    const a = await packed.encodeDense(texts);
+    const b = await unpacked.encodeDense(texts);
+    let nonZero = 0;
+    for (let i = 0; i < texts.length; i++)
+      for (let k = 0; k < a[i].length; k++) {
+        if (b[i][k] > 0) nonZero++;
+        assert.ok(Math.abs(a[i][k] - b[i][k]) < 1e-4 * Math.max(1, Math.abs(b[i][k])), `text ${i} term ${k}: ${a[i][k]} vs ${b[i][k]}`);
+      }
+    assert.ok(nonZero > 0);
+  } finally {
+    await packed.dispose();
+    await unpacked.dispose();
+  }
+});
+
 test('model folder: old and new sentence-transformers pooling configs, both SPLADE dimension keys', async () => {
   assert.equal(parseDensePoolingConfig({ pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }), 'cls');
   assert.equal(parseDensePoolingConfig({ pooling_mode_mean_tokens: true }), 'mean');

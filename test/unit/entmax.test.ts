@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { entmax, entmax15, entmaxOverTopK, entmaxSortedRoot, sparsemax, entmax15Sorted, sparsemaxSorted } from '../../src/core/entmax';
+import { entmax, entmax15, entmaxOverTopK, entmaxSorted, entmaxSortedRoot, entmaxSupportSize, sparsemax, entmax15Sorted, sparsemaxSorted } from '../../src/core/entmax';
 import { SemBridgeError } from '../../src/core/errors';
 import { Rng } from '../../src/core/random';
 import { gunzipSync } from 'node:zlib';
@@ -187,6 +187,18 @@ test('entmaxOverTopK: equals entmax on the full row when certified, and says whe
     assert.equal(entmaxOverTopK(sorted, a).certified, true);
   }
   assert.throws(() => entmaxOverTopK([0.1, 0.5], 2), SemBridgeError);
+});
+
+test('entmaxSupportSize equals the support of the full solution, for every α (closed forms and root finder)', () => {
+  const rng = new Rng(21);
+  for (const alpha of [1.1, 1.5, 2, 2.5, 3, 4, 8]) {
+    for (let r = 0; r < 200; r++) {
+      const n = 1 + Math.floor(rng.nextFloat() * 40);
+      const z = Float64Array.from({ length: n }, () => (r % 3 === 0 ? Math.round(rng.nextNormal() * 4) / 8 : rng.nextNormal())).sort().reverse();
+      assert.equal(entmaxSupportSize(z, alpha), entmaxSorted(z, alpha).support, `α ${alpha}, row ${r}: ${Array.from(z).join(' ')}`);
+    }
+  }
+  assert.equal(entmaxSupportSize(new Float64Array(0), 4), 0);
 });
 
 test('bad input: α ≤ 1, non-finite α, empty and NaN scores', () => {

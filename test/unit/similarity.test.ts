@@ -85,6 +85,33 @@ test('certified top-K entmax equals entmax over the full row (α = 4, 2, 1.5), a
   }
 });
 
+test('with many target rows the source matrix is baked into its own session: same top K, same exact entmax', async () => {
+  const rng = new Rng(11);
+  const source = randomMatrix(rng, 900, 24);
+  const target = mixtures(rng, source, 600, 1.5);
+  const index = prepareSourceIndex(source);
+  const e = await getEngine();
+  const baked = await e.topKSearch(index.unit, 600); // ≥ 512 rows: B is an initializer
+  const shared = await e.topKSearch(index.unit, 10); // the shared session, B fed per call
+  try {
+    const a = { rows: 600, cols: 24, data: new Float32Array(600 * 24) };
+    for (let t = 0; t < 600; t++) {
+      const n = Math.hypot(...target.data.subarray(t * 24, (t + 1) * 24));
+      for (let j = 0; j < 24; j++) a.data[t * 24 + j] = target.data[t * 24 + j] / n;
+    }
+    const x = await baked.run(a, 9);
+    const y = await shared.run(a, 9);
+    assert.equal(x.k, 9);
+    assert.deepEqual(Array.from(x.indices), Array.from(y.indices));
+    for (let i = 0; i < x.values.length; i++) assert.ok(Math.abs(x.values[i] - y.values[i]) < 1e-6);
+  } finally {
+    await baked.release();
+    await shared.release();
+  }
+  const r = await entmaxOverAllSources(target, index, { alpha: 4, engine: e });
+  assertMatchesFullRows(target, source, 4, r);
+});
+
 test('growth: a K far too small is grown until certified, never truncated', async () => {
   const rng = new Rng(2);
   const source = randomMatrix(rng, 2000, 32);
