@@ -140,7 +140,7 @@ export interface EntmaxSearchResult {
   entmaxMs: number;
 }
 
-const DEFAULT_CHUNK_ROWS = 1024;
+export const DEFAULT_CHUNK_ROWS = 1024;
 
 /** above this many near-threshold candidates (α ≤ 2 only) the float64 re-computation is skipped */
 const DENSE_SUPPORT = 1024;

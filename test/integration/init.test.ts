@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, tru
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInit, type InitOptions } from '../../src/core/init';
-import { SafetensorsReader } from '../../src/core/io/safetensors';
+import { encodeSafetensors, SafetensorsReader, type TensorToWrite } from '../../src/core/io/safetensors';
 import { hashFolder } from '../../src/core/model/hfFolder';
 import { findVocabTensors, loadOnnxModel, readDecoderBias, readEmbeddingMatrix } from '../../src/core/onnx';
 import { loadOrt } from '../../src/core/ort';
@@ -154,6 +154,67 @@ test('distilbert (no ONNX in the source) gets an ONNX built from config + safete
   } finally {
     await src.close();
   }
+});
+
+/** Copies a fixture model with its model.safetensors split into two shards and an index, as transformers writes them. */
+async function shardedCopy(model: string, dest: string): Promise<string[]> {
+  cpSync(join(MODELS, model), dest, { recursive: true, filter: (p) => !p.endsWith('model.safetensors') });
+  const src = await SafetensorsReader.open(join(MODELS, model, 'model.safetensors'));
+  try {
+    const names = [...src.header.tensors.keys()];
+    const half = Math.ceil(names.length / 2);
+    const shardFiles = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const weightMap: Record<string, string> = {};
+    for (const [k, part] of [names.slice(0, half), names.slice(half)].entries()) {
+      const tensors: Record<string, TensorToWrite> = {};
+      for (const n of part) {
+        const info = src.info(n);
+        assert.equal(info.dtype, 'F32', 'the fixture is float32');
+        tensors[n] = { dtype: 'F32', shape: info.shape, data: await src.readFloat32(n) };
+        weightMap[n] = shardFiles[k];
+      }
+      writeFileSync(join(dest, shardFiles[k]), encodeSafetensors(tensors, src.header.metadata));
+    }
+    writeFileSync(join(dest, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }, null, 2));
+    return names;
+  } finally {
+    await src.close();
+  }
+}
+
+test('a sharded source (model.safetensors.index.json) transfers exactly as the single-file one; bad indexes are named', async (t) => {
+  if (!ready) return t.skip('fixtures not generated yet');
+  const sharded = join(work, 'distil-sharded');
+  const names = await shardedCopy('distilbert-mlm-en', sharded);
+  assert.ok(names.length > 2);
+  const before = await hashFolder(sharded);
+  const outSingle = join(work, 'distil-single-ko');
+  const outSharded = join(work, 'distil-sharded-ko');
+  await runInit(opts('distilbert-mlm-en', 'ko-wordpiece', outSingle));
+  const s = await runInit({ ...opts('distilbert-mlm-en', 'ko-wordpiece', outSharded), source: sharded });
+  assert.equal((s.report.outputs as { onnx: { from: string } }).onnx.from, 'safetensors');
+  // the shards are merged into one model.safetensors with the same bytes as from the single file
+  assert.ok(readFileSync(join(outSharded, 'model.safetensors')).equals(readFileSync(join(outSingle, 'model.safetensors'))));
+  assert.deepEqual(readEmbeddingMatrix(loadOnnxModel(join(outSharded, 'onnx', 'model.onnx'))), readEmbeddingMatrix(loadOnnxModel(join(outSingle, 'onnx', 'model.onnx'))));
+  assert.deepEqual(readFileSync(join(outSharded, 'sembridge', 'mapping.jsonl'), 'utf8'), readFileSync(join(outSingle, 'sembridge', 'mapping.jsonl'), 'utf8'));
+  assert.equal(await hashFolder(sharded), before, 'the sharded source is not modified');
+
+  // an index naming a missing shard, and one that misplaces a tensor
+  const index = join(sharded, 'model.safetensors.index.json');
+  const good = readFileSync(index, 'utf8');
+  const map = JSON.parse(good) as { weight_map: Record<string, string> };
+  writeFileSync(index, JSON.stringify({ weight_map: { ...map.weight_map, [names[0]]: 'model-00003-of-00002.safetensors' } }));
+  await assert.rejects(
+    runInit({ ...opts('distilbert-mlm-en', 'ko-wordpiece', join(work, 'distil-bad-1')), source: sharded }),
+    (e: Error) => e instanceof SemBridgeError && e.message.includes('model.safetensors.index.json') && /model-00003-of-00002\.safetensors/.test(e.message),
+  );
+  writeFileSync(index, JSON.stringify({ weight_map: { ...map.weight_map, [names[0]]: map.weight_map[names[names.length - 1]] } }));
+  await assert.rejects(
+    runInit({ ...opts('distilbert-mlm-en', 'ko-wordpiece', join(work, 'distil-bad-2')), source: sharded }),
+    (e: Error) => e instanceof SemBridgeError && e.message.includes(names[0]),
+  );
+  assert.ok(!existsSync(join(work, 'distil-bad-1')) && !existsSync(join(work, 'distil-bad-2')), 'nothing written for a bad source');
+  writeFileSync(index, good);
 });
 
 test('--bias-by-old-index keeps the source bias by id; report and diagnostics are written', async (t) => {

@@ -187,7 +187,7 @@ test('the inspector panel: strict CSP with a nonce, limited resource roots, and 
   }
 });
 
-test('the hover answers from cached data after the line was analysed in the worker', async (t) => {
+test('the hover: the first over a line waits for its analysis in the worker, later ones answer from the cache', async (t) => {
   const missing = fixturesPresent();
   if (missing) return t.skip(missing);
   const { state, ext, api } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
@@ -195,10 +195,15 @@ test('the hover answers from cached data after the line was analysed in the work
     await api.controller.session.whenLoaded();
     const doc = new FakeTextDocument('오늘 학교 에서 공부 했다', 'plaintext', join(tmp, 'a.txt'));
     const provider = state.hoverProviders[0].provider;
-    // first hover: not cached yet, so nothing now and the line goes to the worker
-    assert.equal(provider.provideHover(doc, new Position(0, 4)), undefined);
-    await until(() => api.controller.session.lines.has(doc.lineAt(0).text), 'line analysis');
+    // first hover: not cached yet, so it waits for the worker to analyse that line, then answers
+    const first = provider.provideHover(doc, new Position(0, 4));
+    assert.ok(first instanceof Promise, 'an unanalysed line is answered asynchronously');
+    const firstHover = (await first) as { contents: { value: string } } | undefined;
+    assert.ok(firstHover, 'the first hover over an unanalysed line shows the token');
+    assert.ok(api.controller.session.lines.has(doc.lineAt(0).text));
+    // later hovers answer synchronously from the cache
     const hover = provider.provideHover(doc, new Position(0, 4)) as { contents: { value: string; isTrusted: unknown }; range: Range };
+    assert.equal(hover.contents.value, firstHover.contents.value);
     assert.ok(hover);
     assert.match(hover.contents.value, /`학교`|학/);
     assert.match(hover.contents.value, /command:sembridge\.openInspector\?/);

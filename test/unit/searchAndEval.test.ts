@@ -73,6 +73,38 @@ test('folder index updates incrementally: changed files replaced, deleted files 
   assert.deepEqual(r.hits[0].source, { file: 'a.md', startLine: 1, endLine: 1, passage: 0 });
 });
 
+test('a cancelled folder index update leaves the index as it was (old passages kept)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sb-incr-cancel-'));
+  writeFileSync(join(root, 'a.md'), 'alpha beta gamma');
+  writeFileSync(join(root, 'b.md'), 'delta epsilon');
+  const enc = new HashingEncoderDouble();
+  const index = await buildIndex(enc, (await loadFolderCorpus(root, { window: 2, stride: 2 })).items);
+  const before = [...index.liveDocs()].map((d) => `${d.id}:${d.text}`);
+  writeFileSync(join(root, 'a.md'), 'omega psi chi phi upsilon tau');
+  const { rmSync } = await import('node:fs');
+  rmSync(join(root, 'b.md'));
+  // cancelled once the first batch is encoded: a.md's three new passages are never all ready
+  const signal = { cancelled: false };
+  await assert.rejects(
+    updateFolderIndex(index, enc, root, ['a.md', 'b.md'], {
+      window: 2,
+      stride: 2,
+      batchSize: 1,
+      signal,
+      onProgress: (p) => {
+        if (p.done >= 1) signal.cancelled = true;
+      },
+    }),
+    CancelledError,
+  );
+  assert.deepEqual([...index.liveDocs()].map((d) => `${d.id}:${d.text}`), before);
+  assert.equal((await searchIndex(index, enc, 'delta')).hits[0]?.docId, 'b.md#0');
+  // the same update, not cancelled, applies in full
+  const rep = await updateFolderIndex(index, enc, root, ['a.md', 'b.md'], { window: 2, stride: 2, batchSize: 1 });
+  assert.deepEqual([rep.removedPassages, rep.addedPassages, rep.filesRemoved], [3, 3, 1]);
+  assert.deepEqual([...index.liveDocs()].map((d) => d.id).sort(), ['a.md#0', 'a.md#1', 'a.md#2']);
+});
+
 test('evaluateModel: metrics, FLOPS and active dimensions on a tiny BEIR set', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sb-eval-'));
   mkdirSync(join(dir, 'qrels'));

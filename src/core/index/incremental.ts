@@ -1,13 +1,15 @@
 // Keeps a folder index in step with the workspace: when files change, their old passages are
 // removed and the new text is split and encoded again; deleted files just lose their passages.
+// The index is touched only after every new passage is encoded, so a cancelled or failed update
+// leaves it exactly as it was (an old passage is never dropped without its replacement).
 import { promises as fs } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { corpusRelativePath, loadTextFilePassages, type FolderCorpusOptions } from '../corpus/folderCorpus';
 import type { LoadProblem, Passage } from '../corpus/types';
-import type { SparseEncoderLike } from '../encode/encoderTypes';
-import type { CancelSignal, ProgressSink } from '../types';
+import { encoderIdentity, type SparseEncoderLike } from '../encode/encoderTypes';
+import type { CancelSignal, ProgressSink, SparseVector } from '../types';
 import { buildIndex } from './buildIndex';
-import type { SparseIndex } from './sparseIndex';
+import { SparseIndex } from './sparseIndex';
 
 export interface UpdateReport {
   removedPassages: number;
@@ -31,10 +33,10 @@ export async function updateFolderIndex(
   index.assertCompatible({ modelHash: encoder.modelHash, vocabSize: encoder.vocabSize });
   const report: UpdateReport = { removedPassages: 0, addedPassages: 0, filesUpdated: 0, filesRemoved: 0, problems: [] };
   const fresh: Passage[] = [];
+  const changed: string[] = [];
   for (const f of files) {
     const abs = isAbsolute(f) ? f : join(root, f);
-    const rel = corpusRelativePath(root, abs);
-    report.removedPassages += index.removeFile(rel);
+    changed.push(corpusRelativePath(root, abs));
     const exists = await fs.stat(abs).then((s) => s.isFile(), () => false);
     if (!exists) {
       report.filesRemoved++;
@@ -45,7 +47,17 @@ export async function updateFolderIndex(
     fresh.push(...passages);
     report.filesUpdated++;
   }
-  await buildIndex(encoder, fresh, { into: index, batchSize: opts.batchSize, onProgress: opts.onProgress, signal: opts.signal });
-  report.addedPassages = fresh.length;
+  // encode into a staging index first: cancellation throws here, before the live index changes
+  const encoded: { passage: Passage; vector: SparseVector }[] = [];
+  await buildIndex(encoder, fresh, {
+    into: new SparseIndex(encoderIdentity(encoder)),
+    batchSize: opts.batchSize,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+    onVectors: (batch, vectors) => batch.forEach((passage, i) => encoded.push({ passage, vector: vectors[i] })),
+  });
+  for (const rel of changed) report.removedPassages += index.removeFile(rel);
+  for (const { passage, vector } of encoded) index.add(passage, vector);
+  report.addedPassages = encoded.length;
   return report;
 }

@@ -2,7 +2,7 @@
 // byte, except the vocabulary-sized ones, which get the new rows (converted to the source dtype).
 import { promises as fs } from 'node:fs';
 import { SemBridgeError } from '../errors';
-import { SafetensorsReader } from '../io/safetensors';
+import { openCheckpoint } from '../io/checkpoint';
 import { float32ToFloat16Bits } from '../onnx';
 import type { Matrix } from '../types';
 
@@ -39,7 +39,8 @@ function encodeFloats(data: Float32Array, dtype: string, subject: string): Uint8
 }
 
 /**
- * Copies `sourcePath` to `outPath`, replacing the named vocabulary tensors. `decoder` defaults to
+ * Copies `sourcePath` (a safetensors file, or a shard index: the shards are merged into one file)
+ * to `outPath`, replacing the named vocabulary tensors. `decoder` defaults to
  * the new embedding table when the source stores a (tied) decoder copy.
  */
 export async function writeSafetensorsWithVocabulary(
@@ -50,7 +51,7 @@ export async function writeSafetensorsWithVocabulary(
   decoder: Matrix | undefined,
   bias: Float32Array | undefined,
 ): Promise<void> {
-  const reader = await SafetensorsReader.open(sourcePath);
+  const reader = await openCheckpoint(sourcePath);
   try {
     const entries: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[] = [];
     for (const [name, info] of reader.header.tensors) {

@@ -2,7 +2,8 @@
 // weight when it is NOT tied to the table, and the MLM output bias. Read from model.safetensors
 // when the folder has it (tensors found by shape, names only break ties), else from the ONNX graph.
 import { SemBridgeError } from '../errors';
-import { SafetensorsReader, type TensorInfo } from '../io/safetensors';
+import { openCheckpoint } from '../io/checkpoint';
+import type { TensorInfo } from '../io/safetensors';
 import type { HfModelFolder } from '../model/hfFolder';
 import { findVocabTensors, loadOnnxModel, readDecoderBias, readDecoderMatrix, readEmbeddingMatrix } from '../onnx';
 import type { Matrix } from '../types';
@@ -45,11 +46,11 @@ export function classifySafetensors(
 }
 
 export async function readSourceWeights(folder: HfModelFolder): Promise<SourceWeights> {
-  const st = folder.files.safetensors;
-  if (st.length === 1 && folder.vocabSize) {
-    const reader = await SafetensorsReader.open(st[0]);
+  const checkpoint = folder.files.checkpoint;
+  if (checkpoint && folder.vocabSize) {
+    const reader = await openCheckpoint(checkpoint);
     try {
-      const names = classifySafetensors(reader.header.tensors, folder.vocabSize, folder.hiddenSize, st[0]);
+      const names = classifySafetensors(reader.header.tensors, folder.vocabSize, folder.hiddenSize, checkpoint);
       const embeddings = await reader.readMatrix(names.embedding);
       let decoder: Matrix | undefined;
       if (names.decoder) {
@@ -57,13 +58,11 @@ export async function readSourceWeights(folder: HfModelFolder): Promise<SourceWe
         if (!sameData(d.data, embeddings.data)) decoder = d;
       }
       const bias = names.biases.length ? await reader.readFloat32(names.biases[0]) : undefined;
-      return { embeddings, decoder, bias, origin: 'safetensors', file: st[0], names };
+      return { embeddings, decoder, bias, origin: 'safetensors', file: checkpoint, names };
     } finally {
       await reader.close();
     }
   }
-  if (st.length > 1 && !folder.files.onnx)
-    throw new SemBridgeError('sharded model.safetensors is not supported yet; export onnx/model.onnx or merge the shards', folder.dir);
   if (!folder.files.onnx)
     throw new SemBridgeError('has neither model.safetensors nor onnx/model.onnx, so there are no embeddings to transfer', folder.dir);
   const model = loadOnnxModel(folder.files.onnx);

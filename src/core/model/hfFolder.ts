@@ -50,6 +50,8 @@ export interface HfFolderFiles {
   onnx?: string;
   /** `model.safetensors`, or every shard named by `model.safetensors.index.json` */
   safetensors: string[];
+  /** what to open to read the weights: `model.safetensors` or the shard index (see io/checkpoint) */
+  checkpoint?: string;
   modulesJson?: string;
   sentenceBertConfig?: string;
   configSentenceTransformers?: string;
@@ -166,9 +168,12 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
   files.configSentenceTransformers = await firstExisting(dir, ['config_sentence_transformers.json']);
 
   const single = await firstExisting(dir, ['model.safetensors']);
-  if (single) files.safetensors = [single];
-  else {
+  if (single) {
+    files.safetensors = [single];
+    files.checkpoint = single;
+  } else {
     const index = await firstExisting(dir, ['model.safetensors.index.json']);
+    files.checkpoint = index;
     if (index) {
       const idx = await readJsonFile<{ weight_map?: Record<string, string> }>(index);
       const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
@@ -258,7 +263,7 @@ export function tokenizerFilesOf(folder: HfModelFolder): string[] {
 export async function modelFilesOf(folder: HfModelFolder): Promise<string[]> {
   const out = new Set<string>([...tokenizerFilesOf(folder)]);
   const f = folder.files;
-  for (const p of [f.config, f.onnx, f.modulesJson, f.sentenceBertConfig, ...f.safetensors]) if (p) out.add(p);
+  for (const p of [f.config, f.onnx, f.modulesJson, f.sentenceBertConfig, f.checkpoint, ...f.safetensors]) if (p) out.add(p);
   for (const m of folder.modules) {
     if (!m.path) continue;
     const p = join(folder.dir, m.path, 'config.json');

@@ -14,11 +14,9 @@
 // Linear weights are stored pre-transposed ([in, out]) for MatMul; the vocabulary table is stored
 // once ([V, H]) and feeds both the Gather and, through a Transpose, the decoder, so that
 // findVocabTensors() reports it as tied.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SemBridgeError } from '../errors';
 import { readHfConfig, type EncoderConfig, type HiddenAct } from '../model/hfConfig';
-import { SafetensorsReader } from '../io/safetensors';
+import { findCheckpoint, openCheckpoint, type TensorReader } from '../io/checkpoint';
 import { GraphBuilder, tensorValueInfo } from './graphBuilder';
 import type { OnnxModel } from './modelIO';
 import { DataType, type ModelProto } from './onnxProto';
@@ -87,13 +85,11 @@ function tensorNames(family: EncoderConfig['family'], p: string) {
   };
 }
 
-/** Finds the checkpoint's safetensors file (single file; sharded checkpoints are not supported). */
+/** Finds the checkpoint: `model.safetensors`, or the index of a sharded one. */
 export function findSafetensors(modelDir: string): string {
-  const file = join(modelDir, 'model.safetensors');
-  if (existsSync(file)) return file;
-  if (existsSync(join(modelDir, 'model.safetensors.index.json')))
-    throw new SemBridgeError('holds a sharded checkpoint (model.safetensors.index.json); merge it into one model.safetensors first', modelDir);
-  throw new SemBridgeError('has neither onnx/model.onnx nor model.safetensors; nothing to load', modelDir);
+  const file = findCheckpoint(modelDir);
+  if (file) return file;
+  throw new SemBridgeError('has neither onnx/model.onnx nor model.safetensors (or model.safetensors.index.json); nothing to load', modelDir);
 }
 
 /**
@@ -105,7 +101,7 @@ export async function buildOnnxFromConfig(modelDir: string, opts: BuildOnnxOptio
   const head = opts.head ?? 'mlm';
   const cfg = readHfConfig(modelDir);
   const stPath = findSafetensors(modelDir);
-  const reader = await SafetensorsReader.open(stPath);
+  const reader = await openCheckpoint(stPath);
   try {
     const proto = await buildGraph(cfg, reader, head);
     return { proto, source: `${stPath} (graph built from config.json)` };
@@ -114,7 +110,7 @@ export async function buildOnnxFromConfig(modelDir: string, opts: BuildOnnxOptio
   }
 }
 
-async function buildGraph(cfg: EncoderConfig, st: SafetensorsReader, head: ModelHead): Promise<ModelProto> {
+async function buildGraph(cfg: EncoderConfig, st: TensorReader, head: ModelHead): Promise<ModelProto> {
   const basePrefix = `${cfg.family === 'roberta' ? 'roberta' : cfg.family}.`;
   const prefix = [basePrefix, ''].find((p) => st.has(`${p}embeddings.word_embeddings.weight`));
   if (prefix === undefined)

@@ -23,8 +23,8 @@ export class ModelSession {
   private problem?: string;
   readonly lines = new LineCache();
   private readonly listeners = new Set<() => void>();
-  /** line batches the worker is analysing now, so the same lines are not sent twice */
-  private inFlight = new Set<string>();
+  /** lines the worker is analysing now (with their batch), so the same lines are not sent twice */
+  private inFlight = new Map<string, Promise<void>>();
   private analysisUnavailable?: string;
 
   constructor(
@@ -111,21 +111,37 @@ export class ModelSession {
   async analyze(lines: Iterable<string>, limit = 2000, batch = 64): Promise<void> {
     const dir = this.loaded?.dir;
     if (!dir || this.analysisUnavailable) return;
-    const todo = this.lines.missing(lines, limit).filter((l) => !this.inFlight.has(l));
-    for (let i = 0; i < todo.length; i += batch) {
-      const chunk = todo.slice(i, i + batch);
-      chunk.forEach((l) => this.inFlight.add(l));
-      try {
-        const result = await this.call('analyzeLines', { modelDir: dir, lines: chunk });
-        if (this.loaded?.dir !== dir) return;
-        chunk.forEach((l, k) => this.lines.set(l, result[k]));
-      } catch (err) {
-        this.analysisUnavailable = (err as Error).message;
-        this.log.warn(`line analysis for the hover: ${(err as Error).message}`);
-        return;
-      } finally {
-        chunk.forEach((l) => this.inFlight.delete(l));
-      }
+    const missing = this.lines.missing(lines, limit);
+    // lines another caller already sent are waited for, not sent again
+    const pending = new Set<Promise<void>>();
+    for (const l of missing) {
+      const p = this.inFlight.get(l);
+      if (p) pending.add(p);
+    }
+    const todo = missing.filter((l) => !this.inFlight.has(l));
+    const batches: string[][] = [];
+    for (let i = 0; i < todo.length; i += batch) batches.push(todo.slice(i, i + batch));
+    // every batch is registered before the first is sent, so a caller arriving meanwhile finds them
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const chunk of batches) {
+      const done = previous.then(() => this.analyzeBatch(dir, chunk));
+      previous = done;
+      chunk.forEach((l) => this.inFlight.set(l, done));
+    }
+    await Promise.all([previous, ...pending]);
+  }
+
+  private async analyzeBatch(dir: string, chunk: string[]): Promise<void> {
+    try {
+      if (this.loaded?.dir !== dir || this.analysisUnavailable) return;
+      const result = await this.call('analyzeLines', { modelDir: dir, lines: chunk });
+      if (this.loaded?.dir !== dir) return;
+      chunk.forEach((l, k) => this.lines.set(l, result[k]));
+    } catch (err) {
+      if (!this.analysisUnavailable) this.log.warn(`line analysis for the hover: ${(err as Error).message}`);
+      this.analysisUnavailable = (err as Error).message;
+    } finally {
+      chunk.forEach((l) => this.inFlight.delete(l));
     }
   }
 
