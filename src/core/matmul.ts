@@ -39,10 +39,13 @@ export function gemmTransAModelBytes(): Uint8Array {
 /**
  * S = A · Bᵀ, then the K largest entries of every row of S (sorted, descending) and their column
  * indices. The [m,n] block never leaves ORT, so only [m,K] values come back to JS.
+ * With `constantB`, B is baked into the graph as an initializer: onnxruntime then packs it for its
+ * GEMM kernel once per session instead of once per call (~5% of a block).
  */
-export function gemmTopKModelBytes(): Uint8Array {
+export function gemmTopKModelBytes(constantB?: Matrix): Uint8Array {
+  const b = constantB;
   return encodeModel({
-    name: 'sembridge_gemm_topk',
+    name: b ? 'sembridge_gemm_topk_constant_b' : 'sembridge_gemm_topk',
     node: [
       { input: ['A', 'B'], output: ['S'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transB', 1)] },
       {
@@ -53,30 +56,10 @@ export function gemmTopKModelBytes(): Uint8Array {
         attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 1)],
       },
     ],
-    input: [valueInfo('A', ONNX_FLOAT, ['m', 'k']), valueInfo('B', ONNX_FLOAT, ['n', 'k']), valueInfo('K', ONNX_INT64, [1])],
-    output: [valueInfo('values', ONNX_FLOAT, ['m', 'K']), valueInfo('indices', ONNX_INT64, ['m', 'K'])],
-  });
-}
-
-/**
- * The same top-K product against a FIXED B, baked into the graph as an initializer: onnxruntime
- * then packs B for its GEMM kernel once per session instead of once per call (~5% of a block).
- */
-export function gemmTopKConstantBModelBytes(b: Matrix): Uint8Array {
-  return encodeModel({
-    name: 'sembridge_gemm_topk_constant_b',
-    node: [
-      { input: ['A', 'B'], output: ['S'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transB', 1)] },
-      {
-        input: ['S', 'K'],
-        output: ['values', 'indices'],
-        name: 'topk',
-        opType: 'TopK',
-        attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 1)],
-      },
-    ],
-    initializer: [{ name: 'B', dims: [b.rows, b.cols], dataType: ONNX_FLOAT, rawData: new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength) }],
-    input: [valueInfo('A', ONNX_FLOAT, ['m', b.cols]), valueInfo('K', ONNX_INT64, [1])],
+    initializer: b ? [{ name: 'B', dims: [b.rows, b.cols], dataType: ONNX_FLOAT, rawData: new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength) }] : [],
+    input: b
+      ? [valueInfo('A', ONNX_FLOAT, ['m', b.cols]), valueInfo('K', ONNX_INT64, [1])]
+      : [valueInfo('A', ONNX_FLOAT, ['m', 'k']), valueInfo('B', ONNX_FLOAT, ['n', 'k']), valueInfo('K', ONNX_INT64, [1])],
     output: [valueInfo('values', ONNX_FLOAT, ['m', 'K']), valueInfo('indices', ONNX_INT64, ['m', 'K'])],
   });
 }
@@ -199,7 +182,7 @@ export class MatmulEngine {
   async topKSearch(b: Matrix, expectedRows: number): Promise<TopKSearch> {
     checkMatrix(b, 'B');
     if (expectedRows < 512 || b.rows === 0) return { run: (a, k) => this.topKTransB(a, b, k), release: async () => undefined };
-    const session = await this.ort.InferenceSession.create(gemmTopKConstantBModelBytes(b), sessionOptions(this.options));
+    const session = await this.ort.InferenceSession.create(gemmTopKModelBytes(b), sessionOptions(this.options));
     return {
       run: async (a, k) => {
         if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
