@@ -5,7 +5,7 @@ import type * as OrtModule from 'onnxruntime-node';
 import { loadOrt } from './ort';
 import { SemBridgeError } from './errors';
 import type { Matrix } from './types';
-import { DataType, encodeModel as encodeModelProto, type GraphProto } from './onnx/onnxProto';
+import { DataType, encodeModelChunks, type GraphProto } from './onnx/onnxProto';
 import { makeAttribute, tensorValueInfo as valueInfo } from './onnx/graphBuilder';
 
 const ONNX_FLOAT = DataType.FLOAT;
@@ -13,7 +13,16 @@ const ONNX_INT64 = DataType.INT64;
 
 const intAttr = (name: string, i: number) => makeAttribute(name, i);
 function encodeModel(graph: GraphProto): Uint8Array {
-  return encodeModelProto({ irVersion: 8, producerName: 'sembridge', graph, opsetImport: [{ domain: '', version: 17 }] });
+  // piecewise encoding puts a baked matrix's bytes in place with one copy (protobufjs's own
+  // encoder takes ~2 ms per MB: ~100 ms for a 45 MB source matrix, more than a block's product)
+  const chunks = encodeModelChunks({ irVersion: 8, producerName: 'sembridge', graph, opsetImport: [{ domain: '', version: 17 }] });
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /** C = A · Bᵀ for A [m,k], B [n,k] (Gemm transB=1, so B is used in its natural row layout). */
@@ -39,13 +48,10 @@ export function gemmTransAModelBytes(): Uint8Array {
 /**
  * S = A · Bᵀ, then the K largest entries of every row of S (sorted, descending) and their column
  * indices. The [m,n] block never leaves ORT, so only [m,K] values come back to JS.
- * With `constantB`, B is baked into the graph as an initializer: onnxruntime then packs it for its
- * GEMM kernel once per session instead of once per call (~5% of a block).
  */
-export function gemmTopKModelBytes(constantB?: Matrix): Uint8Array {
-  const b = constantB;
+export function gemmTopKModelBytes(): Uint8Array {
   return encodeModel({
-    name: b ? 'sembridge_gemm_topk_constant_b' : 'sembridge_gemm_topk',
+    name: 'sembridge_gemm_topk',
     node: [
       { input: ['A', 'B'], output: ['S'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transB', 1)] },
       {
@@ -56,11 +62,65 @@ export function gemmTopKModelBytes(constantB?: Matrix): Uint8Array {
         attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 1)],
       },
     ],
-    initializer: b ? [{ name: 'B', dims: [b.rows, b.cols], dataType: ONNX_FLOAT, rawData: new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength) }] : [],
-    input: b
-      ? [valueInfo('A', ONNX_FLOAT, ['m', b.cols]), valueInfo('K', ONNX_INT64, [1])]
-      : [valueInfo('A', ONNX_FLOAT, ['m', 'k']), valueInfo('B', ONNX_FLOAT, ['n', 'k']), valueInfo('K', ONNX_INT64, [1])],
+    input: [valueInfo('A', ONNX_FLOAT, ['m', 'k']), valueInfo('B', ONNX_FLOAT, ['n', 'k']), valueInfo('K', ONNX_INT64, [1])],
     output: [valueInfo('values', ONNX_FLOAT, ['m', 'K']), valueInfo('indices', ONNX_INT64, ['m', 'K'])],
+  });
+}
+
+/** Columns per group of the two-level top-K (see gemmGroupedTopKModelBytes); 8 was fastest at d_B = 384..1024. */
+export const TOPK_GROUP_SIZE = 8;
+
+/**
+ * The top-K product against a fixed B, in two levels, for K much smaller than n. ORT's TopK over
+ * a whole [m, n] row costs ~20% of a narrow (d_B = 384) product; a max over strided column groups
+ * is cheaper, and exact:
+ *   S = A·Bᵀ, B padded with zero rows to n' = g·G columns; S viewed as [m, g, G], so column j
+ *   belongs to group j mod G; M = max over the g members → [m, G]; the top K' groups of M; their
+ *   g·K' members gathered; the top K' of those.
+ * The K' largest entries of a row lie in at most K' groups, each with a maximum at least the
+ * K'-th largest entry, so they are among the K' groups with the largest maxima: the result is the
+ * row's exact top K'. Padding columns (value 0, index ≥ n) are dropped by the caller, who asks for
+ * K' = K + (n' − n) so that at least K real columns remain. Outputs: values [m, K'], `local`
+ * [m, K'] (flat index l·K' + c into the gathered block) and `groups` [m, K'] (group of slot c).
+ */
+export function gemmGroupedTopKModelBytes(b: Matrix, groupSize = TOPK_GROUP_SIZE): Uint8Array {
+  const groups = Math.ceil(b.rows / groupSize);
+  const padded = new Float32Array(groups * groupSize * b.cols);
+  padded.set(b.data.subarray(0, b.rows * b.cols));
+  const int64s = (name: string, values: number[]) => ({
+    name,
+    dims: [values.length],
+    dataType: ONNX_INT64,
+    rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer),
+  });
+  return encodeModel({
+    name: 'sembridge_gemm_grouped_topk',
+    node: [
+      { input: ['A', 'B'], output: ['S'], name: 'gemm', opType: 'Gemm', attribute: [intAttr('transB', 1)] },
+      { input: ['S', 'strided_shape'], output: ['S3'], name: 'as_groups', opType: 'Reshape' },
+      { input: ['S3'], output: ['group_max'], name: 'group_max', opType: 'ReduceMax', attribute: [makeAttribute('axes', [1]), intAttr('keepdims', 0)] },
+      { input: ['group_max', 'K'], output: ['group_top', 'groups'], name: 'top_groups', opType: 'TopK', attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 0)] },
+      { input: ['groups', 'axis1'], output: ['groups3'], name: 'groups3', opType: 'Unsqueeze' },
+      { input: ['groups3'], output: ['groups3_shape'], name: 'groups3_shape', opType: 'Shape' },
+      { input: ['groups3_shape', 'members'], output: ['gather_shape'], name: 'gather_shape', opType: 'Mul' },
+      { input: ['groups3', 'gather_shape'], output: ['gather_index'], name: 'gather_index', opType: 'Expand' },
+      { input: ['S3', 'gather_index'], output: ['candidates3'], name: 'gather', opType: 'GatherElements', attribute: [intAttr('axis', 2)] },
+      { input: ['candidates3', 'flat_shape'], output: ['candidates'], name: 'flatten', opType: 'Reshape' },
+      { input: ['candidates', 'K'], output: ['values', 'local'], name: 'topk', opType: 'TopK', attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 1)] },
+    ],
+    initializer: [
+      { name: 'B', dims: [groups * groupSize, b.cols], dataType: ONNX_FLOAT, rawData: new Uint8Array(padded.buffer) },
+      int64s('strided_shape', [0, groupSize, groups]),
+      int64s('axis1', [1]),
+      int64s('members', [1, groupSize, 1]),
+      int64s('flat_shape', [0, -1]),
+    ],
+    input: [valueInfo('A', ONNX_FLOAT, ['m', b.cols]), valueInfo('K', ONNX_INT64, [1])],
+    output: [
+      valueInfo('values', ONNX_FLOAT, ['m', 'K']),
+      valueInfo('local', ONNX_INT64, ['m', 'K']),
+      valueInfo('groups', ONNX_INT64, ['m', 'K']),
+    ],
   });
 }
 
@@ -102,14 +162,45 @@ function tensor(ort: typeof OrtModule, data: Float32Array, rows: number, cols: n
   return new ort.Tensor('float32', data, [rows, cols]);
 }
 
-function topKResult(k: number, out: OrtModule.InferenceSession.OnnxValueMapType): TopKResult {
-  // column indices fit in 32 bits: keep the low words of the little-endian int64s (BigInt
-  // element access would allocate per read)
-  const big = out.indices.data as BigInt64Array;
+/** Non-negative int64 indices below 2³² as uint32: the low words of the little-endian int64s (BigInt element access would allocate per read). */
+function lowWords(t: OrtModule.Tensor): Uint32Array {
+  const big = t.data as BigInt64Array;
   const words = new Uint32Array(big.buffer, big.byteOffset, big.length * 2);
-  const indices = new Uint32Array(big.length);
-  for (let i = 0; i < indices.length; i++) indices[i] = words[2 * i];
-  return { k, values: out.values.data as Float32Array, indices };
+  const out = new Uint32Array(big.length);
+  for (let i = 0; i < out.length; i++) out[i] = words[2 * i];
+  return out;
+}
+
+function topKResult(k: number, out: OrtModule.InferenceSession.OnnxValueMapType): TopKResult {
+  return { k, values: out.values.data as Float32Array, indices: lowWords(out.indices) };
+}
+
+/**
+ * The grouped graph's outputs as a plain top-K result: each slot's column from its group and
+ * member, padding columns (≥ n) dropped, the first k real columns of every row kept (in order).
+ */
+function groupedTopKResult(k: number, kPrime: number, groupCount: number, n: number, out: OrtModule.InferenceSession.OnnxValueMapType): TopKResult {
+  const rows = out.values.dims[0] as number;
+  const allValues = out.values.data as Float32Array;
+  const local = lowWords(out.local);
+  const groups = lowWords(out.groups);
+  const values = new Float32Array(rows * k);
+  const indices = new Uint32Array(rows * k);
+  for (let r = 0; r < rows; r++) {
+    const o = r * kPrime;
+    let taken = 0;
+    for (let c = 0; c < kPrime && taken < k; c++) {
+      const l = local[o + c];
+      const member = Math.floor(l / kPrime);
+      const column = member * groupCount + groups[o + (l - member * kPrime)];
+      if (column >= n) continue; // a padding column
+      values[r * k + taken] = allValues[o + c];
+      indices[r * k + taken] = column;
+      taken++;
+    }
+    if (taken < k) throw new SemBridgeError(`grouped top-K kept ${taken} of ${k} columns in row ${r}`, 'matmul');
+  }
+  return { k, values, indices };
 }
 
 function checkMatrix(m: Matrix, name: string): void {
@@ -176,18 +267,25 @@ export class MatmulEngine {
 
   /**
    * Repeated top-K products against one B. For many rows of A (`expectedRows` ≥ 512) B is baked
-   * into a session of its own, so onnxruntime packs it once; otherwise the shared session is used
-   * (building a session costs more than a few small products).
+   * into a session of its own, so onnxruntime packs it once, and the top K is found in two levels
+   * (gemmGroupedTopKModelBytes); otherwise the shared session is used (building a session costs
+   * more than a few small products).
    */
   async topKSearch(b: Matrix, expectedRows: number): Promise<TopKSearch> {
     checkMatrix(b, 'B');
     if (expectedRows < 512 || b.rows === 0) return { run: (a, k) => this.topKTransB(a, b, k), release: async () => undefined };
-    const session = await this.ort.InferenceSession.create(gemmTopKModelBytes(b), sessionOptions(this.options));
+    const groupCount = Math.ceil(b.rows / TOPK_GROUP_SIZE);
+    const padding = groupCount * TOPK_GROUP_SIZE - b.rows;
+    const session = await this.ort.InferenceSession.create(gemmGroupedTopKModelBytes(b), sessionOptions(this.options));
     return {
       run: async (a, k) => {
         if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
         const kk = Math.max(1, Math.min(k, b.rows));
-        return topKResult(kk, await session.run({ A: tensor(this.ort, a.data, a.rows, a.cols), K: this.kTensor(kk) }));
+        const kPrime = kk + padding;
+        // a large K (α near 1, or a row that grew) gains nothing from groups: the shared session
+        if (kPrime * 4 > groupCount) return this.topKTransB(a, b, kk);
+        const out = await session.run({ A: tensor(this.ort, a.data, a.rows, a.cols), K: this.kTensor(kPrime) });
+        return groupedTopKResult(kk, kPrime, groupCount, b.rows, out);
       },
       release: () => session.release(),
     };

@@ -324,7 +324,7 @@ export async function entmaxOverAllSources(
       if (options.initialK === undefined && supports.length > 0) {
         supports.sort((a, b) => a - b);
         const p99 = supports[Math.min(supports.length - 1, Math.floor(0.99 * supports.length))];
-        k = Math.min(nCand, Math.max(16, nextPow2(2 * p99)));
+        k = Math.min(nCand, Math.max(16, nextPow2(p99 + 4)));
       }
       options.onProgress?.({ stage: 'similarity', done: end, total: N });
     }
