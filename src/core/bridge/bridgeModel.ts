@@ -8,7 +8,8 @@ import { writeFolderAtomically } from '../atomicOutput';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { buildOnnxFromConfig, saveOnnxModel } from '../onnx';
 import { parseVocabTxt, synthesiseWordPieceJson } from '../tokens';
-import { densePoolingOf, hashFiles, inspectModelFolder, modelFilesOf, readJsonFile, type DensePooling, type HfModelFolder } from '../model/hfFolder';
+import { readJsonFile } from '../fsUtil';
+import { densePoolingOf, hashFiles, inspectModelFolder, modelFilesOf, type DensePooling, type HfModelFolder } from '../model/hfFolder';
 import type { CancelSignal, Matrix } from '../types';
 
 export interface BridgeModelOptions {

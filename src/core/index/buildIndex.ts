@@ -20,6 +20,25 @@ export interface BuildIndexOptions {
 export async function buildIndex(encoder: SparseEncoderLike, docs: Passage[], opts: BuildIndexOptions = {}): Promise<SparseIndex> {
   const index = opts.into ?? new SparseIndex(encoderIdentity(encoder));
   if (opts.into) index.assertCompatible(encoderIdentity(encoder));
+  await encodeInBatches(encoder, docs, {
+    ...opts,
+    onVectors: (batch, vectors) => {
+      batch.forEach((p, j) => index.add(p, vectors[j]));
+      opts.onVectors?.(batch, vectors);
+    },
+  });
+  return index;
+}
+
+/**
+ * Encodes passages in batches as documents, handing each batch's vectors to `onVectors`, with
+ * progress (rate, ETA) and cancellation checked between batches.
+ */
+export async function encodeInBatches(
+  encoder: SparseEncoderLike,
+  docs: Passage[],
+  opts: Omit<BuildIndexOptions, 'into' | 'onVectors'> & { onVectors: NonNullable<BuildIndexOptions['onVectors']> },
+): Promise<void> {
   const batchSize = Math.max(1, opts.batchSize ?? 32);
   const started = Date.now();
   const report = (done: number) => {
@@ -40,9 +59,7 @@ export async function buildIndex(encoder: SparseEncoderLike, docs: Passage[], op
     const vectors = await encoder.encode(batch.map(passageText), { kind: 'document', signal: opts.signal });
     if (vectors.length !== batch.length) throw new Error(`encoder returned ${vectors.length} vectors for ${batch.length} texts`);
     throwIfCancelled(opts.signal);
-    batch.forEach((p, j) => index.add(p, vectors[j]));
-    opts.onVectors?.(batch, vectors);
+    opts.onVectors(batch, vectors);
     report(Math.min(docs.length, i + batch.length));
   }
-  return index;
 }

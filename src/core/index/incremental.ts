@@ -6,10 +6,10 @@ import { promises as fs } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { corpusRelativePath, loadTextFilePassages, type FolderCorpusOptions } from '../corpus/folderCorpus';
 import type { LoadProblem, Passage } from '../corpus/types';
-import { encoderIdentity, type SparseEncoderLike } from '../encode/encoderTypes';
+import type { SparseEncoderLike } from '../encode/encoderTypes';
 import type { CancelSignal, ProgressSink, SparseVector } from '../types';
-import { buildIndex } from './buildIndex';
-import { SparseIndex } from './sparseIndex';
+import { encodeInBatches } from './buildIndex';
+import type { SparseIndex } from './sparseIndex';
 
 export interface UpdateReport {
   removedPassages: number;
@@ -47,10 +47,9 @@ export async function updateFolderIndex(
     fresh.push(...passages);
     report.filesUpdated++;
   }
-  // encode into a staging index first: cancellation throws here, before the live index changes
+  // encode everything first: cancellation throws here, before the live index changes
   const encoded: { passage: Passage; vector: SparseVector }[] = [];
-  await buildIndex(encoder, fresh, {
-    into: new SparseIndex(encoderIdentity(encoder)),
+  await encodeInBatches(encoder, fresh, {
     batchSize: opts.batchSize,
     onProgress: opts.onProgress,
     signal: opts.signal,

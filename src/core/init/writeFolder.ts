@@ -4,7 +4,8 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemBridgeError } from '../errors';
-import { readJsonFile, type HfModelFolder } from '../model/hfFolder';
+import { readJsonFile } from '../fsUtil';
+import type { HfModelFolder } from '../model/hfFolder';
 import { parseVocabTxt, synthesiseWordPieceJson, type LoadedTokenizer } from '../tokens';
 import { pathExists } from '../fsUtil';
 

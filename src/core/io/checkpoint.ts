@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemBridgeError } from '../errors';
-import { readJsonFile } from '../model/hfFolder';
+import { readJsonFile } from '../fsUtil';
 import type { Matrix } from '../types';
 import { SafetensorsReader, type SafetensorsHeader, type TensorInfo } from './safetensors';
 

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { SemBridgeError } from '../errors';
-import { pathExists } from '../fsUtil';
+import { pathExists, readJsonFile } from '../fsUtil';
+import { SHARDED_CHECKPOINT_INDEX, SINGLE_CHECKPOINT } from '../io/checkpoint';
 
 export interface StModule {
   idx: number;
@@ -77,25 +78,9 @@ export interface HfModelFolder {
   stModelType?: string;
 }
 
-
 async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
   for (const n of names) if (await pathExists(join(dir, n))) return join(dir, n);
   return undefined;
-}
-
-/** Reads and parses a JSON file, naming the file in any error. */
-export async function readJsonFile<T = Record<string, unknown>>(path: string): Promise<T> {
-  let text: string;
-  try {
-    text = await fs.readFile(path, 'utf8');
-  } catch (err) {
-    throw new SemBridgeError(`cannot read: ${(err as Error).message}`, path);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new SemBridgeError(`is not valid JSON: ${(err as Error).message}`, path);
-  }
 }
 
 function num(v: unknown): number | undefined {
@@ -167,12 +152,12 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
   files.sentenceBertConfig = await firstExisting(dir, ['sentence_bert_config.json']);
   files.configSentenceTransformers = await firstExisting(dir, ['config_sentence_transformers.json']);
 
-  const single = await firstExisting(dir, ['model.safetensors']);
+  const single = await firstExisting(dir, [SINGLE_CHECKPOINT]);
   if (single) {
     files.safetensors = [single];
     files.checkpoint = single;
   } else {
-    const index = await firstExisting(dir, ['model.safetensors.index.json']);
+    const index = await firstExisting(dir, [SHARDED_CHECKPOINT_INDEX]);
     files.checkpoint = index;
     if (index) {
       const idx = await readJsonFile<{ weight_map?: Record<string, string> }>(index);
