@@ -83,7 +83,8 @@ export const TOPK_GROUP_SIZE = 8;
  * K' = K + (n' − n) so that at least K real columns remain. Outputs: values [m, K'], `local`
  * [m, K'] (flat index l·K' + c into the gathered block) and `groups` [m, K'] (group of slot c).
  */
-export function gemmGroupedTopKModelBytes(b: Matrix, groupSize = TOPK_GROUP_SIZE): Uint8Array {
+export function gemmGroupedTopKModelBytes(b: Matrix): Uint8Array {
+  const groupSize = TOPK_GROUP_SIZE;
   const groups = Math.ceil(b.rows / groupSize);
   const padded = new Float32Array(groups * groupSize * b.cols);
   padded.set(b.data.subarray(0, b.rows * b.cols));

@@ -8,7 +8,7 @@ import { readJsonFile } from '../fsUtil';
 import type { Matrix } from '../types';
 import { SafetensorsReader, type SafetensorsHeader, type TensorInfo } from './safetensors';
 
-export const SINGLE_CHECKPOINT = 'model.safetensors';
+const SINGLE_CHECKPOINT = 'model.safetensors';
 export const SHARDED_CHECKPOINT_INDEX = 'model.safetensors.index.json';
 
 /** What readers of model weights need; `SafetensorsReader` and `ShardedSafetensorsReader` have it. */

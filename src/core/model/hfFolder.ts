@@ -6,7 +6,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { SemBridgeError } from '../errors';
 import { pathExists, readJsonFile } from '../fsUtil';
-import { SHARDED_CHECKPOINT_INDEX, SINGLE_CHECKPOINT } from '../io/checkpoint';
+import { findCheckpoint, SHARDED_CHECKPOINT_INDEX } from '../io/checkpoint';
 
 export interface StModule {
   idx: number;
@@ -152,19 +152,12 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
   files.sentenceBertConfig = await firstExisting(dir, ['sentence_bert_config.json']);
   files.configSentenceTransformers = await firstExisting(dir, ['config_sentence_transformers.json']);
 
-  const single = await firstExisting(dir, [SINGLE_CHECKPOINT]);
-  if (single) {
-    files.safetensors = [single];
-    files.checkpoint = single;
-  } else {
-    const index = await firstExisting(dir, [SHARDED_CHECKPOINT_INDEX]);
-    files.checkpoint = index;
-    if (index) {
-      const idx = await readJsonFile<{ weight_map?: Record<string, string> }>(index);
-      const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
-      files.safetensors = shards.map((s) => join(dir, s));
-    }
-  }
+  files.checkpoint = findCheckpoint(dir);
+  if (files.checkpoint?.endsWith(SHARDED_CHECKPOINT_INDEX)) {
+    const idx = await readJsonFile<{ weight_map?: Record<string, string> }>(files.checkpoint);
+    const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
+    files.safetensors = shards.map((s) => join(dir, s));
+  } else if (files.checkpoint) files.safetensors = [files.checkpoint];
 
   const config = files.config ? await readJsonFile(files.config) : undefined;
   const modules = files.modulesJson ? await readJsonFile<StModule[]>(files.modulesJson) : [];
