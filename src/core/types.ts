@@ -15,7 +15,7 @@ export interface SparseVector {
 }
 
 /** How a target token got its embedding row. */
-export type MatchType = 'exact' | 'fuzzy' | 'symbol' | 'role' | 'bridged' | 'fallback';
+export type MatchType = 'exact' | 'fuzzy' | 'symbol' | 'role' | 'bridged' | 'fallback' | 'unreachable';
 
 export interface SourceContribution {
   id: number;

@@ -8,7 +8,7 @@ import type { MatchType } from '../core/types';
 /** How long the webview waits for a response before it shows a visible error. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 
-export const MATCH_TYPES: readonly MatchType[] = ['exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback'];
+export const MATCH_TYPES: readonly MatchType[] = ['exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback', 'unreachable'];
 
 export type ViewName = 'mapping' | 'expansion' | 'retrieval' | 'evaluation';
 export const VIEW_NAMES: readonly ViewName[] = ['mapping', 'expansion', 'retrieval', 'evaluation'];

@@ -20,8 +20,9 @@ test('buildMapping: copied tokens have one source of weight 1, bridged ones thei
   const overlap: OverlapResult = {
     matchTypes: ['role', 'exact', null, null],
     sourceIds: Int32Array.from([0, 2, -1, -1]),
-    counts: { exact: 1, fuzzy: 0, symbol: 0, role: 1, none: 2 },
+    counts: { exact: 1, fuzzy: 0, symbol: 0, role: 1, none: 2, unreachable: 0 },
     newTokenIds: [2, 3],
+    unreachableIds: [],
   };
   const result = {
     method: 'sembridge',
@@ -47,7 +48,7 @@ test('buildMapping: copied tokens have one source of weight 1, bridged ones thei
   assert.deepEqual(mapping[2].sources.map((s) => [s.token, s.weight]), [['house', 0.75], ['home', 0.25]]);
   assert.equal(mapping[2].support, 2);
   assert.equal(mapping[3].support, 0);
-  assert.deepEqual(matchCounts(mapping), { exact: 1, fuzzy: 0, symbol: 0, role: 1, bridged: 1, fallback: 1, total: 4 });
+  assert.deepEqual(matchCounts(mapping), { exact: 1, fuzzy: 0, symbol: 0, role: 1, bridged: 1, fallback: 1, unreachable: 0, total: 4 });
   assert.deepEqual(supportSummary(mapping), { histogram: { '2': 1 }, mean: 2, median: 2, max: 2 });
 });
 

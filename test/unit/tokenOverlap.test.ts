@@ -48,7 +48,7 @@ test('exact matching compares canonical forms across families', () => {
   for (const t of ['▁the', 'the', '▁The', '5', '▁,', '▁hello']) assert.equal(r.matchTypes[id(target, t)], 'exact', t);
   // without fuzzy matching, case and position differences stay new
   for (const t of ['▁THE', '▁5', '▁World', 'WORLD', '▁서울', '[unused0]']) assert.equal(r.matchTypes[id(target, t)], null, t);
-  assert.deepEqual(r.counts, { exact: 6, fuzzy: 0, symbol: 0, role: 5, none: 6 });
+  assert.deepEqual(r.counts, { exact: 6, fuzzy: 0, symbol: 0, role: 5, none: 6, unreachable: 0 });
   assert.deepEqual(r.newTokenIds, ['▁THE', '▁5', '[unused0]', '▁World', 'WORLD', '▁서울'].map((t) => id(target, t)).sort((a, b) => a - b));
 });
 

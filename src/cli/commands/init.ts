@@ -122,7 +122,7 @@ function printSummary(report: Record<string, unknown>): void {
   };
   const c = r.counts;
   console.log(
-    `target tokens: ${c.total}  copied: exact ${c.exact}, fuzzy ${c.fuzzy}, symbol ${c.symbol}, role ${c.role}  bridged: ${c.bridged}  fallback: ${c.fallback}`,
+    `target tokens: ${c.total}  copied: exact ${c.exact}, fuzzy ${c.fuzzy}, symbol ${c.symbol}, role ${c.role}  bridged: ${c.bridged}  fallback: ${c.fallback}${c.unreachable ? `  unreachable (holes, zero rows): ${c.unreachable}` : ''}`,
   );
   console.log(`support size of bridged tokens: mean ${r.supportSize.mean}, median ${r.supportSize.median}, max ${r.supportSize.max}`);
   const t = r.timings;

@@ -11,6 +11,7 @@ import { parseVocabTxt, synthesiseWordPieceJson } from '../tokens';
 import { readJsonFile } from '../fsUtil';
 import { densePoolingOf, hashFiles, inspectModelFolder, modelFilesOf, type DensePooling, type HfModelFolder } from '../model/hfFolder';
 import type { CancelSignal, Matrix } from '../types';
+import { validateTokenizerFiles } from '../tokens/validateTokenizer';
 
 export interface BridgeModelOptions {
   /** local folder of the bridge model (config.json, tokenizer.json, onnx/model.onnx, modules.json, 1_Pooling/) */
@@ -67,6 +68,7 @@ export class BridgeModel {
 
   static async open(opts: BridgeModelOptions): Promise<BridgeModel> {
     const folder = await inspectModelFolder(opts.modelDir);
+    await validateTokenizerFiles(folder.files);
     // transformers.js needs onnx/model.onnx and tokenizer.json; a folder with only safetensors
     // and/or vocab.txt is prepared once into a shadow folder (content-addressed, under workDir)
     let loadDir = opts.modelDir;

@@ -42,6 +42,7 @@ export function buildMapping(x: MappingInputs): TokenMapping[] {
   const newRow = new Map<number, number>();
   x.newTokenIds.forEach((t, i) => newRow.set(t, i));
   const fallback = new Set(x.result.fallbackRows);
+  const unreachable = new Set(x.overlap.unreachableIds ?? []);
   const weighted = WEIGHTED.has(x.result.method);
   for (let t = 0; t < x.targetVocab.length; t++) {
     const type = x.overlap.matchTypes[t];
@@ -54,6 +55,11 @@ export function buildMapping(x: MappingInputs): TokenMapping[] {
         sources: [{ id: s, token: x.sourceVocab[s] ?? '', weight: 1, cosine: round(cosine(x.targetBridge, t, x.sourceBridge, s)) }],
         support: 1,
       };
+      continue;
+    }
+    if (unreachable.has(t)) {
+      // a hole: the tokenizer never emits this id; its row (and bias) is zero
+      out[t] = { id: t, token: x.targetVocab[t], match: 'unreachable', sources: [], support: 0 };
       continue;
     }
     const i = newRow.get(t);
@@ -81,7 +87,7 @@ export function mappingToJsonl(mapping: TokenMapping[]): string {
 }
 
 export function matchCounts(mapping: TokenMapping[]): Record<MatchType | 'total', number> {
-  const c: Record<MatchType | 'total', number> = { exact: 0, fuzzy: 0, symbol: 0, role: 0, bridged: 0, fallback: 0, total: mapping.length };
+  const c: Record<MatchType | 'total', number> = { exact: 0, fuzzy: 0, symbol: 0, role: 0, bridged: 0, fallback: 0, unreachable: 0, total: mapping.length };
   for (const m of mapping) c[m.match]++;
   return c;
 }

@@ -15,7 +15,8 @@ import { SemBridgeError, throwIfCancelled } from '../errors';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
 import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, type OnnxModel } from '../onnx';
 import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitResult } from '../reconstruct';
-import { computeOverlap, isSpecialOrPlaceholder, loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
+import { loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
+import { transferRules } from '../tokens/referenceCompat';
 import type { CancelSignal, InitMethod, Matrix, ProgressSink, TokenMapping } from '../types';
 import { buildMapping, mappingToJsonl, matchCounts, supportSummary } from './mapping';
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
@@ -44,6 +45,11 @@ export interface InitOptions {
   keepSpecialSources?: boolean;
   /** the reference code's bias: target id j keeps source bias j (see assembleTargetBias) */
   biasByOldIndex?: boolean;
+  /**
+   * the official code's overlap, canonical forms and bridge strings (see tokens/referenceCompat.ts);
+   * withReferenceCompat() sets it with the official CLI's other choices
+   */
+  referenceCompat?: boolean;
   seed?: number;
   /** bridge-vector cache folder (default ~/.cache/sembridge); null disables it */
   cacheDir?: string | null;
@@ -147,24 +153,19 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
   throwIfCancelled(control.signal);
 
   t0 = performance.now();
-  const overlap = computeOverlap(targetTokenizer, sourceTokenizer, {
-    fuzzy: !!options.fuzzy,
-    symbols: !!options.matchSymbols,
-    includeSpecialSources: !!options.keepSpecialSources,
-  });
+  const rules = transferRules(options);
+  const overlap = rules.overlap(targetTokenizer, sourceTokenizer);
   const newTokenIds = Uint32Array.from(overlap.newTokenIds);
   const vs = weights.embeddings.rows;
-  const candidates: number[] = [];
-  for (let s = 0; s < Math.min(vs, sourceTokenizer.vocab.length); s++)
-    if (options.keepSpecialSources || !isSpecialOrPlaceholder(sourceTokenizer, s)) candidates.push(s);
+  const candidates = rules.candidates(sourceTokenizer);
   const overlapSourceIds = Uint32Array.from(new Set(Array.from(overlap.sourceIds).filter((s) => s >= 0)));
   timings.overlapMs = ms(t0);
   throwIfCancelled(control.signal);
 
   // Bridge vectors of EVERY source row and EVERY target token: the cache entry then does not depend
   // on the overlap options, and changing them (or alpha, or the method) costs no bridge pass.
-  const sourceStrings = Array.from({ length: vs }, (_, s) => (s < sourceTokenizer.vocab.length ? sourceTokenizer.decodeToken(s) : `[row ${s}]`));
-  const targetStrings = Array.from({ length: targetTokenizer.vocab.length }, (_, t) => targetTokenizer.decodeToken(t));
+  const sourceStrings = Array.from({ length: vs }, (_, s) => (s < sourceTokenizer.vocab.length ? rules.bridgeString(sourceTokenizer, s) : `[row ${s}]`));
+  const targetStrings = Array.from({ length: targetTokenizer.vocab.length }, (_, t) => rules.bridgeString(targetTokenizer, t));
   const bridgeOpts = {
     modelDir: options.bridge,
     template: options.bridgeTemplate,
@@ -193,7 +194,7 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     sourceBridge: src.vectors,
     targetBridge: tgt.vectors,
     newTokenIds,
-    candidateSourceIds: Uint32Array.from(candidates),
+    candidateSourceIds: candidates,
     overlapSourceIds,
     hashes: { source: sourceHash, targetTokenizer: targetTokenizer.contentHash, bridge: bridgeHash },
     bridgeInfo: {
@@ -240,11 +241,14 @@ export async function computeInit(
   p.overlap.sourceIds.forEach((s, t) => {
     if (s >= 0) pairs.set(t, s);
   });
-  const embeddings = assembleTargetMatrix(vt, pairs, p.newTokenIds, result.embeddings, p.weights.embeddings);
-  const decoder = p.weights.decoder && result.decoder ? assembleTargetMatrix(vt, pairs, p.newTokenIds, result.decoder, p.weights.decoder) : undefined;
+  // target holes (overlap.unreachableIds) are the only uncovered ids: zero rows and zero bias
+  const allowUncovered = p.overlap.unreachableIds.length > 0;
+  const embeddings = assembleTargetMatrix(vt, pairs, p.newTokenIds, result.embeddings, p.weights.embeddings, { allowUncovered });
+  const decoder =
+    p.weights.decoder && result.decoder ? assembleTargetMatrix(vt, pairs, p.newTokenIds, result.decoder, p.weights.decoder, { allowUncovered }) : undefined;
   const bias =
     p.weights.bias && result.bias
-      ? assembleTargetBias(vt, pairs, p.newTokenIds, result.bias, p.weights.bias, { biasByOldIndex: params.biasByOldIndex })
+      ? assembleTargetBias(vt, pairs, p.newTokenIds, result.bias, p.weights.bias, { biasByOldIndex: params.biasByOldIndex, allowUncovered })
       : undefined;
   const mapping = buildMapping({
     targetVocab: p.targetTokenizer.vocab,
@@ -369,6 +373,7 @@ export async function writeInitOutput(
         matchSymbols: !!p.options.matchSymbols,
         keepSpecialSources: !!p.options.keepSpecialSources,
         biasByOldIndex: !!p.options.biasByOldIndex,
+        referenceCompat: !!p.options.referenceCompat,
         bridgeTemplate: p.options.bridgeTemplate ?? '{token}',
         batchSize: p.options.batchSize ?? 256,
         threads: p.options.threads ?? null,

@@ -73,6 +73,16 @@ function utf8SequenceLength(bytes: Uint8Array, i: number): number {
   return need;
 }
 
+/** Byte offset of the first byte that is not part of a well-formed UTF-8 sequence, or -1. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const n = utf8SequenceLength(bytes, i);
+    if (n === 0) return i;
+    i += n;
+  }
+  return -1;
+}
+
 /** Decodes UTF-8, writing every byte that is not part of a well-formed sequence as "<0xNN>". */
 export function decodeUtf8Marked(bytes: Uint8Array): string {
   let out = '';

@@ -16,6 +16,6 @@ export {
   type TokenConventions,
 } from './canonical';
 export { bridgeStrings } from './bridgeStrings';
-export { candidateSourceIds, computeOverlap, isSpecialOrPlaceholder, overlapPairs, type OverlapMatchType, type OverlapOptions, type OverlapResult } from './overlap';
+export { candidateSourceIds, computeOverlap, isHole, isSpecialOrPlaceholder, overlapPairs, type OverlapMatchType, type OverlapOptions, type OverlapResult } from './overlap';
 export { loadTokenizer } from './loadTokenizer';
 export { parseVocabTxt, synthesiseWordPieceJson } from './wordpieceJson';

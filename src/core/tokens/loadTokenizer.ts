@@ -9,6 +9,7 @@ import { SemBridgeError } from '../errors';
 import { bertNormalize, bertPreTokenize, type BertNormalizerOptions } from './bertText';
 import { bridgeString, canonicalToken, type TokenConventions, type TokenizerFamily } from './canonical';
 import { SPECIAL_TOKEN_ROLES, type EncodeOptions, type LoadedTokenizer, type SpecialTokenIds } from './types';
+import { decodeUtf8Strict, validateTokenizerJson } from './validateTokenizer';
 import { parseVocabTxt, synthesiseWordPieceJson, type AddedTokenJson, type TokenizerConfig } from './wordpieceJson';
 
 /** Tokenizer classes that Python rebuilds as BertTokenizer (see wordpieceJson.ts), and the model types that imply them. */
@@ -41,7 +42,7 @@ async function readIfPresent(path: string): Promise<Buffer | undefined> {
 function parseJsonObject(bytes: Buffer, path: string): Json {
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    value = JSON.parse(decodeUtf8Strict(bytes, path));
   } catch (err) {
     throw new SemBridgeError(`not valid JSON (${(err as Error).message})`, path);
   }
@@ -151,8 +152,34 @@ function isLowercasing(json: Json, config: TokenizerConfig): boolean {
   return config.do_lower_case === true;
 }
 
-/** Ids by role: from the config, else the family's usual token strings when the vocabulary has them. */
-function specialTokensOf(family: TokenizerFamily, config: TokenizerConfig, ids: Map<string, number>): SpecialTokenIds {
+/**
+ * Ids of the tokens the tokenizer itself declares special: added tokens with `special: true` (in
+ * tokenizer.json or tokenizer_config's added_tokens_decoder) and the post-processor's tokens.
+ */
+function declaredSpecialIds(json: Json, config: TokenizerConfig, configPath: string): Set<number> {
+  const out = new Set<number>();
+  const added = [...((json.added_tokens as AddedTokenJson[] | undefined) ?? []), ...configAddedTokens(config, configPath)];
+  for (const t of added) if (t.special === true && typeof t.id === 'number') out.add(t.id);
+  const visit = (p: unknown): void => {
+    if (!p || typeof p !== 'object') return;
+    const c = p as Json;
+    if (Array.isArray(c.processors)) c.processors.forEach(visit);
+    // RobertaProcessing / BertProcessing: cls and sep as [token, id]
+    for (const key of ['cls', 'sep']) if (Array.isArray(c[key]) && typeof (c[key] as unknown[])[1] === 'number') out.add((c[key] as number[])[1]);
+    // TemplateProcessing: special_tokens {name: {ids: [...]}}
+    if (c.special_tokens && typeof c.special_tokens === 'object')
+      for (const entry of Object.values(c.special_tokens as Record<string, Json>))
+        if (entry && Array.isArray(entry.ids)) for (const id of entry.ids) if (typeof id === 'number') out.add(id);
+  };
+  visit(json.post_processor);
+  return out;
+}
+
+/**
+ * Ids by role: from the config, else the family's usual token strings when the tokenizer declares that
+ * token special (Qwen3 and Gemma3 have an ordinary "<s>", which is no cls token).
+ */
+function specialTokensOf(family: TokenizerFamily, config: TokenizerConfig, ids: Map<string, number>, declared: ReadonlySet<number>): SpecialTokenIds {
   const defaults: Partial<Record<(typeof SPECIAL_TOKEN_ROLES)[number], string>> =
     family === 'wordpiece'
       ? { cls: '[CLS]', sep: '[SEP]', pad: '[PAD]', unk: '[UNK]', mask: '[MASK]' }
@@ -161,9 +188,10 @@ function specialTokensOf(family: TokenizerFamily, config: TokenizerConfig, ids: 
   for (const role of SPECIAL_TOKEN_ROLES) {
     const key = `${role}_token`;
     // an explicit null in the config means "this tokenizer has none"
-    const token = key in config ? (config[key] as string | null) : defaults[role];
+    const explicit = key in config;
+    const token = explicit ? (config[key] as string | null) : defaults[role];
     const id = token == null ? undefined : ids.get(token);
-    if (id !== undefined) out[role] = id;
+    if (id !== undefined && (explicit || declared.has(id))) out[role] = id;
   }
   return out;
 }
@@ -237,9 +265,18 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
 
   let tokenizerJson: Json;
   let subject: string;
+  /** vocab.txt's lines, when read: they name the holes (ids that only a repeated line had) */
+  let fileLines: string[] | undefined;
   if (jsonBytes) {
     subject = jsonPath;
     tokenizerJson = parseJsonObject(jsonBytes, jsonPath);
+    // vocab.txt is read only to explain a gap in the ids (a repeated line: see validateTokenizerJson)
+    await validateTokenizerJson(tokenizerJson, jsonPath, async () => {
+      const bytes = await readIfPresent(vocabPath);
+      if (!bytes) return undefined;
+      read.set('vocab.txt', bytes);
+      return (fileLines = parseVocabTxt(decodeUtf8Strict(bytes, vocabPath)));
+    });
     const type = modelType(tokenizerJson.model, subject);
     if (type === 'WordPiece' && BERT_LIKE_CLASSES.has(className)) {
       // Python keeps only the vocabulary and the added tokens, and rebuilds the rest from the config.
@@ -258,7 +295,7 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
     }
   } else {
     subject = vocabPath;
-    const lines = parseVocabTxt(vocabBytes!.toString('utf8'));
+    const lines = (fileLines = parseVocabTxt(decodeUtf8Strict(vocabBytes!, vocabPath)));
     if (lines.length === 0) throw new SemBridgeError('vocab.txt is empty', vocabPath);
     tokenizerJson = synthesiseWordPieceJson(lines, config, configPath, { addedTokens: configAddedTokens(config, configPath) }).tokenizerJson;
   }
@@ -294,17 +331,22 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
     tokenizer._tokenizer.pre_tokenizer = (text: string) => bertPreTokenize(text);
   }
 
-  const ids = tokenizer.get_vocab();
+  const ids = new Map<string, number>();
+  for (const [token, id] of tokenizer.get_vocab()) if (typeof token === 'string' && typeof id === 'number') ids.set(token, id);
   let size = 0;
   for (const id of ids.values()) size = Math.max(size, id + 1);
   const vocab: string[] = new Array(size).fill('');
   for (const [token, id] of ids) vocab[id] = token;
-  if (vocabBytes) {
-    // keep the file's own line at every id (a duplicated line's first id is otherwise unnamed)
-    parseVocabTxt(vocabBytes.toString('utf8')).forEach((token, id) => (vocab[id] ||= token));
-  }
+  // keep the file's own line at every id (a repeated line's earlier id is otherwise unnamed)
+  fileLines?.forEach((token, id) => {
+    if (id < size) vocab[id] ||= token;
+  });
+  // Holes: ids no text encodes to, because their token's text belongs to another id (Hugging Face
+  // gives a repeated vocab.txt line its last id). They are never copied from nor bridged to.
+  const holes = new Set<number>();
+  for (let id = 0; id < size; id++) if (ids.get(vocab[id]) !== id) holes.add(id);
 
-  const specialTokens = specialTokensOf(family, config, ids);
+  const specialTokens = specialTokensOf(family, config, ids, declaredSpecialIds(tokenizerJson, config, configPath));
   const specialIds = new Set<number>(Object.values(specialTokens));
   for (const added of (tokenizerJson.added_tokens as Json[] | undefined) ?? []) {
     if (added.special === true && typeof added.id === 'number') specialIds.add(added.id);
@@ -357,6 +399,7 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
     vocab,
     specialTokens,
     specialIds,
+    holes,
     conventions,
     lowercase: isLowercasing(tokenizerJson, config),
     maxLength,

@@ -14,6 +14,8 @@
 // "<unused3>", "<extra_id_5>"), unless `includeSpecialSources` is set, which reproduces the reference
 // code (there every source token is a string-match candidate, and a target special token with no
 // source of its role may still match by string).
+// Holes (ids no text encodes to, see Vocabulary.holes) are never candidates; a target hole is neither
+// copied nor new: it is listed in `unreachableIds`.
 // When several source tokens share the fuzzy form, the choice is deterministic: a source token at the
 // same position (word start / continuation) first, then one of the same case, then the lowest id.
 import { canonicalToken, fuzzyKey, isSymbolic, isWordStart } from './canonical';
@@ -35,12 +37,19 @@ export interface OverlapResult {
   matchTypes: (OverlapMatchType | null)[];
   /** per target id: the matched source id, or -1 */
   sourceIds: Int32Array;
-  counts: Record<OverlapMatchType | 'none', number>;
+  counts: Record<OverlapMatchType | 'none' | 'unreachable', number>;
   /** target ids with no match, ascending: the tokens to bridge */
   newTokenIds: number[];
+  /** target holes, ascending: no source, no bridge; the tokenizer never emits them */
+  unreachableIds: number[];
 }
 
 const PLACEHOLDER = /^(\[unused\d+\]|<unused\d+>|<extra_id_\d+>)$/;
+
+/** Whether an id is a hole of the vocabulary (see Vocabulary.holes). */
+export function isHole(vocabulary: Vocabulary, id: number): boolean {
+  return vocabulary.holes?.has(id) ?? false;
+}
 
 /** Whether a vocabulary entry is a special token or an unused placeholder. */
 export function isSpecialOrPlaceholder(vocabulary: Vocabulary, id: number): boolean {
@@ -86,7 +95,7 @@ export function computeOverlap(target: Vocabulary, source: Vocabulary, options: 
   const byCanonical = new Map<string, number>();
   const byFuzzy = new Map<string, Candidate[]>();
   for (let id = 0; id < source.vocab.length; id++) {
-    if (!includeSpecialSources && isSpecialOrPlaceholder(source, id)) continue;
+    if (isHole(source, id) || (!includeSpecialSources && isSpecialOrPlaceholder(source, id))) continue;
     const canonical = canonicalToken(source.vocab[id], source.conventions);
     if (!byCanonical.has(canonical)) byCanonical.set(canonical, id); // a duplicate keeps the lowest id
     const key = fuzzyKey(canonical);
@@ -100,8 +109,9 @@ export function computeOverlap(target: Vocabulary, source: Vocabulary, options: 
   const n = target.vocab.length;
   const matchTypes: (OverlapMatchType | null)[] = new Array(n).fill(null);
   const sourceIds = new Int32Array(n).fill(-1);
-  const counts = { exact: 0, fuzzy: 0, symbol: 0, role: 0, none: 0 };
+  const counts = { exact: 0, fuzzy: 0, symbol: 0, role: 0, none: 0, unreachable: 0 };
   const newTokenIds: number[] = [];
+  const unreachableIds: number[] = [];
 
   const record = (t: number, type: OverlapMatchType, s: number) => {
     matchTypes[t] = type;
@@ -110,9 +120,14 @@ export function computeOverlap(target: Vocabulary, source: Vocabulary, options: 
   };
 
   for (let t = 0; t < n; t++) {
+    if (isHole(target, t)) {
+      counts.unreachable++;
+      unreachableIds.push(t);
+      continue;
+    }
     const roles = targetRoles.get(t);
     if (roles) {
-      const s = roles.map((r) => sourceRoles[r] ?? sourceRoles[ROLE_ALIASES[r] ?? r]).find((id) => id !== undefined);
+      const s = roles.map((r) => sourceRoles[r] ?? sourceRoles[ROLE_ALIASES[r] ?? r]).find((id) => id !== undefined && !isHole(source, id));
       if (s !== undefined) {
         record(t, 'role', s);
         continue;
@@ -144,7 +159,7 @@ export function computeOverlap(target: Vocabulary, source: Vocabulary, options: 
     counts.none++;
     newTokenIds.push(t);
   }
-  return { matchTypes, sourceIds, counts, newTokenIds };
+  return { matchTypes, sourceIds, counts, newTokenIds, unreachableIds };
 }
 
 /** (targetId, sourceId) of every matched target token, for assembleTargetMatrix / assembleTargetBias. */
@@ -157,13 +172,13 @@ export function overlapPairs(result: OverlapResult): Array<[number, number]> {
 }
 
 /**
- * Source ids that may contribute to a new token's row: all but special tokens and unused
- * placeholders, unless `includeSpecialSources` (the reference code's behaviour).
+ * Source ids that may contribute to a new token's row: all but holes, special tokens and unused
+ * placeholders (these two kept with `includeSpecialSources`, the reference code's behaviour).
  */
 export function candidateSourceIds(source: Vocabulary, options: Pick<OverlapOptions, 'includeSpecialSources'> = {}): Uint32Array {
   const ids: number[] = [];
   for (let id = 0; id < source.vocab.length; id++) {
-    if (options.includeSpecialSources || !isSpecialOrPlaceholder(source, id)) ids.push(id);
+    if (!isHole(source, id) && (options.includeSpecialSources || !isSpecialOrPlaceholder(source, id))) ids.push(id);
   }
   return Uint32Array.from(ids);
 }

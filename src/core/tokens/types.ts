@@ -16,6 +16,11 @@ export interface Vocabulary {
   specialTokens: SpecialTokenIds;
   /** every special id: the roles above plus any other token the tokenizer marks special */
   specialIds: ReadonlySet<number>;
+  /**
+   * ids that no text encodes to (the earlier id of a repeated vocab.txt line: Hugging Face keeps the
+   * last); never an overlap source or bridge candidate, and as a target an "unreachable" row
+   */
+  holes?: ReadonlySet<number>;
   conventions: TokenConventions;
 }
 
