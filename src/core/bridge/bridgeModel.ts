@@ -68,7 +68,6 @@ export class BridgeModel {
 
   static async open(opts: BridgeModelOptions): Promise<BridgeModel> {
     const folder = await inspectModelFolder(opts.modelDir);
-    await validateTokenizerFiles(folder.files);
     // transformers.js needs onnx/model.onnx and tokenizer.json; a folder with only safetensors
     // and/or vocab.txt is prepared once into a shadow folder (content-addressed, under workDir)
     let loadDir = opts.modelDir;
@@ -82,6 +81,7 @@ export class BridgeModel {
         throw new SemBridgeError('bridge model folder has neither tokenizer.json nor vocab.txt', opts.modelDir);
       if (!opts.allowRemoteModels || folder.files.safetensors.length) loadDir = await prepareBridgeFolder(folder, opts.workDir ?? join(tmpdir(), 'sembridge-bridge'));
     }
+    await validateTokenizerFiles(folder.files);
     process.env.ORT_DISABLE_TELEMETRY = '1';
     const tjs = await import('@huggingface/transformers');
     tjs.env.allowRemoteModels = !!opts.allowRemoteModels;

@@ -57,16 +57,18 @@ export function validateTokenizerJson(json: Json, path: string, vocabTxt?: () =>
   };
 
   const vocab = m.vocab;
-  if (Array.isArray(vocab)) {
+  const unigram = m.type === 'Unigram' || (m.type === undefined && Array.isArray(vocab));
+  if (unigram) {
+    if (!Array.isArray(vocab)) throw new SemBridgeError('the Unigram model.vocab must be a list of [piece, score]', path);
     // Unigram: [piece, score] pairs, the id is the position
     vocab.forEach((entry, id) => {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number' || !Number.isFinite(entry[1]))
         throw new SemBridgeError(`model.vocab entry ${id} must be a [piece, score] pair`, path);
       claim(id, entry[0], 'token');
     });
-  } else if (vocab && typeof vocab === 'object') {
+  } else if (vocab && typeof vocab === 'object' && !Array.isArray(vocab)) {
     for (const [token, id] of Object.entries(vocab as Json)) claim(id, token, 'token');
-  } else throw new SemBridgeError('model.vocab must be an object (token -> id) or a list of [piece, score]', path);
+  } else throw new SemBridgeError('the model "vocab" must map tokens to non-negative integer ids', path);
 
   const added = json.added_tokens;
   if (added !== undefined && added !== null) {
