@@ -5,7 +5,8 @@ import { writeFileAtomically } from '../../core/atomicOutput';
 import { loadBeirDataset } from '../../core/corpus/dataset';
 import { SemBridgeError } from '../../core/errors';
 import { compareTableToJson, compareTableToMarkdown } from '../../core/eval/compareTable';
-import { runCompare } from '../../core/init/compare';
+import { runCompare, type CompareOptions } from '../../core/init/compare';
+import { withReferenceCompat } from '../../core/tokens/referenceCompat';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
 import { parseAlpha, parseMethod, TRANSFER_OPTIONS } from './init';
@@ -29,7 +30,7 @@ method is seeded, so the table is the same from run to run.
   --out DIR             write compare.md and compare.json there
   --keep-models         keep every transferred model under <out>/models/ (needs --out)
   --no-base             leave out the untransferred source model
-  --fuzzy, --match-symbols, --keep-special-sources, --bias-by-old-index, --seed N, --cache DIR,
+  --fuzzy, --match-symbols, --keep-special-sources, --bias-by-old-index, --reference-compat, --seed N, --cache DIR,
   --bridge-template T, --batch-size N, --threads N    as for 'sembridge init'
   --quiet               no progress output`,
 
@@ -59,28 +60,30 @@ method is seeded, so the table is the same from run to run.
       datasets.push(await loadBeirDataset(dir, { split: values.split, judgedQueriesOnly: true }));
 
     const signal = interruptSignal();
-    const result = await runCompare(
-      {
-        source: values.source!,
-        targetTokenizer: values['target-tokenizer']!,
-        bridge: values.bridge!,
-        methods,
-        alphas,
-        datasets,
-        seed,
-        fuzzy: values.fuzzy,
-        matchSymbols: values['match-symbols'],
-        keepSpecialSources: values['keep-special-sources'],
-        biasByOldIndex: values['bias-by-old-index'],
-        cacheDir: values.cache,
-        bridgeTemplate: values['bridge-template'],
-        batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
-        threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
-        keepModelsIn: values['keep-models'] ? values.out : undefined,
-        includeBase: !values['no-base'],
-      },
-      { onProgress: progressPrinter(values.quiet), signal },
-    ).finally(() => signal.dispose());
+    const options: CompareOptions = {
+      source: values.source!,
+      targetTokenizer: values['target-tokenizer']!,
+      bridge: values.bridge!,
+      methods,
+      alphas,
+      datasets,
+      seed,
+      fuzzy: values.fuzzy,
+      matchSymbols: values['match-symbols'],
+      keepSpecialSources: values['keep-special-sources'],
+      biasByOldIndex: values['bias-by-old-index'],
+      cacheDir: values.cache,
+      bridgeTemplate: values['bridge-template'],
+      batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
+      threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
+      keepModelsIn: values['keep-models'] ? values.out : undefined,
+      includeBase: !values['no-base'],
+    };
+    const resolved = values['reference-compat'] ? withReferenceCompat(options) : options;
+    const result = await runCompare(resolved, {
+      onProgress: progressPrinter(values.quiet),
+      signal,
+    }).finally(() => signal.dispose());
     const markdown = compareTableToMarkdown(result.table);
     console.log(markdown);
     if (values.out) {
@@ -89,7 +92,17 @@ method is seeded, so the table is the same from run to run.
       await writeFileAtomically(join(values.out, 'compare.md'), markdown);
       // only deterministic content: parameters and the table (timings go to stderr)
       const json = {
-        parameters: { methods, alphas, seed, fuzzy: values.fuzzy, matchSymbols: values['match-symbols'], keepSpecialSources: values['keep-special-sources'], biasByOldIndex: values['bias-by-old-index'], split: values.split },
+        parameters: {
+          methods,
+          alphas,
+          seed,
+          fuzzy: resolved.fuzzy,
+          matchSymbols: resolved.matchSymbols,
+          keepSpecialSources: resolved.keepSpecialSources,
+          biasByOldIndex: resolved.biasByOldIndex,
+          referenceCompat: !!resolved.referenceCompat,
+          split: values.split,
+        },
         inputs: { source: values.source, targetTokenizer: values['target-tokenizer'], bridge: values.bridge, data: datasets.map((d) => d.name) },
         table: compareTableToJson(result.table),
       };

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runInit } from '../../core/init';
 import { SemBridgeError } from '../../core/errors';
+import { withReferenceCompat } from '../../core/tokens/referenceCompat';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
@@ -16,6 +17,7 @@ export const TRANSFER_OPTIONS = {
   'match-symbols': { type: 'boolean', default: false },
   'keep-special-sources': { type: 'boolean', default: false },
   'bias-by-old-index': { type: 'boolean', default: false },
+  'reference-compat': { type: 'boolean', default: false },
   seed: { type: 'string', default: '42' },
   cache: { type: 'string' },
   'bridge-template': { type: 'string' },
@@ -43,6 +45,8 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --match-symbols           match numbers and punctuation ignoring position
   --keep-special-sources    keep source special tokens and [unused] entries as candidates (the paper's code)
   --bias-by-old-index       reproduce the paper's code bias (target id j keeps source bias j)
+  --reference-compat        reproduce the official code: its canonical forms, overlap and bridge strings
+                            (keeps "##"), with --fuzzy, --keep-special-sources and --bias-by-old-index on
   --seed N                  seed of the random baselines and fallback rows (default 42)
   --cache DIR               bridge-vector cache (default ~/.cache/sembridge); --no-cache turns it off
   --bridge-template T       string template, e.g. "query: {token}" for e5-style bridge models
@@ -72,28 +76,29 @@ sembridge/report.json. The source folder is never modified; the output appears o
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');
     const signal = interruptSignal();
-    const summary = await runInit(
-      {
-        source: values.source!,
-        targetTokenizer: values['target-tokenizer']!,
-        bridge: values.bridge!,
-        out: values.out!,
-        method,
-        alpha,
-        seed,
-        fuzzy: values.fuzzy,
-        matchSymbols: values['match-symbols'],
-        keepSpecialSources: values['keep-special-sources'],
-        biasByOldIndex: values['bias-by-old-index'],
-        cacheDir: values['no-cache'] ? null : values.cache,
-        bridgeTemplate: values['bridge-template'],
-        batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
-        threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
-        allowRemoteModels: values['allow-remote'],
-        skipDiagnostics: values['no-diagnostics'],
-      },
-      { onProgress: progressPrinter(values.quiet), signal },
-    ).finally(() => signal.dispose());
+    const options = {
+      source: values.source!,
+      targetTokenizer: values['target-tokenizer']!,
+      bridge: values.bridge!,
+      out: values.out!,
+      method,
+      alpha,
+      seed,
+      fuzzy: values.fuzzy,
+      matchSymbols: values['match-symbols'],
+      keepSpecialSources: values['keep-special-sources'],
+      biasByOldIndex: values['bias-by-old-index'],
+      cacheDir: values['no-cache'] ? null : values.cache,
+      bridgeTemplate: values['bridge-template'],
+      batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
+      threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
+      allowRemoteModels: values['allow-remote'],
+      skipDiagnostics: values['no-diagnostics'],
+    };
+    const summary = await runInit(values['reference-compat'] ? withReferenceCompat(options) : options, {
+      onProgress: progressPrinter(values.quiet),
+      signal,
+    }).finally(() => signal.dispose());
     printSummary(summary.report);
     return 0;
   },
