@@ -40,7 +40,7 @@ const show = (token: string): string => JSON.stringify(token.length > 40 ? `${to
  * lines, asked for only when there is a gap) repeats that id's line later: Hugging Face's WordPiece reader
  * gives a repeated line its last id, and the earlier id becomes a hole.
  */
-export function validateTokenizerJson(json: Json, path: string, vocabTxt?: () => Promise<string[] | undefined>): Promise<TokenizerJsonCheck> {
+export async function validateTokenizerJson(json: Json, path: string, vocabTxt?: () => Promise<string[] | undefined>): Promise<TokenizerJsonCheck> {
   const model = json.model;
   if (!model || typeof model !== 'object' || Array.isArray(model)) throw new SemBridgeError('tokenizer.json has no "model" object', path);
   const m = model as Json;
@@ -84,7 +84,7 @@ export function validateTokenizerJson(json: Json, path: string, vocabTxt?: () =>
   let maxId = -1;
   for (const id of tokenAt.keys()) if (id > maxId) maxId = id;
   const gaps = maxId + 1 - tokenAt.size;
-  if (gaps === 0) return Promise.resolve({ holes: [] });
+  if (gaps === 0) return { holes: [] };
   const firstGap = () => {
     const sorted = Float64Array.from(tokenAt.keys()).sort();
     let i = 0;
@@ -96,21 +96,19 @@ export function validateTokenizerJson(json: Json, path: string, vocabTxt?: () =>
       `no token has id ${id}: ids must run from 0 to ${tokenAt.size - 1} without gaps, but the largest is ${maxId} (${show(tokenAt.get(maxId)!)})`,
       path,
     );
-  return (async () => {
-    const lines = vocabTxt ? await vocabTxt() : undefined;
-    if (!lines) throw refuse(firstGap());
-    const last = new Map<string, number>();
-    lines.forEach((line, i) => last.set(line, i));
-    const duplicates = lines.length - last.size;
-    if (gaps > duplicates) throw refuse(firstGap());
-    const holes: number[] = [];
-    for (let id = 0; id <= maxId; id++) {
-      if (tokenAt.has(id)) continue;
-      if (id >= lines.length || last.get(lines[id]) === id) throw refuse(id);
-      holes.push(id);
-    }
-    return { holes };
-  })();
+  const lines = vocabTxt ? await vocabTxt() : undefined;
+  if (!lines) throw refuse(firstGap());
+  const last = new Map<string, number>();
+  lines.forEach((line, i) => last.set(line, i));
+  // checked before the loop below, so that it runs over at most as many ids as vocab.txt has lines
+  if (gaps > lines.length - last.size) throw refuse(firstGap());
+  const holes: number[] = [];
+  for (let id = 0; id <= maxId; id++) {
+    if (tokenAt.has(id)) continue;
+    if (id >= lines.length || last.get(lines[id]) === id) throw refuse(id);
+    holes.push(id);
+  }
+  return { holes };
 }
 
 /** The bridge model's tokenizer files, checked as the target's are (they go to transformers.js unchecked otherwise). */
