@@ -184,3 +184,52 @@ test('pytorch_model.bin holds the same tensors, dtypes and bytes as the safetens
   });
   await r.close();
 });
+
+/** Protocol-2 pickle pieces, as torch.save writes them, for hand-made state dicts. */
+const pk = {
+  str(s: string) {
+    const head = Buffer.from([0x58, 0, 0, 0, 0]); // BINUNICODE, u32 length
+    head.writeUInt32LE(Buffer.byteLength(s), 1);
+    return Buffer.concat([head, Buffer.from(s)]);
+  },
+  int: (n: number) => Buffer.from([0x4b, n]),
+  global: (m: string, n: string) => Buffer.from(`c${m}\n${n}\n`, 'latin1'),
+  /** _rebuild_tensor_v2(storage(key, numel floats), offset, shape, stride, False, OrderedDict()) */
+  tensor(key: string, numel: number, offset: number, shape: number[], stride: number[]) {
+    const tuple = (xs: number[]) => Buffer.concat([Buffer.from('('), ...xs.map(pk.int), Buffer.from('t')]);
+    return Buffer.concat([
+      pk.global('torch._utils', '_rebuild_tensor_v2'),
+      Buffer.from('(('), pk.str('storage'), pk.global('torch', 'FloatStorage'), pk.str(key), pk.str('cpu'), pk.int(numel), Buffer.from('tQ'),
+      pk.int(offset), tuple(shape), tuple(stride), Buffer.from([0x89]), pk.global('collections', 'OrderedDict'), Buffer.from(')R'),
+      Buffer.from('tR'),
+    ]);
+  },
+  stateDict: (items: [string, Buffer][]) =>
+    Buffer.concat([Buffer.from([0x80, 2]), pk.global('collections', 'OrderedDict'), Buffer.from(')R('), ...items.flatMap(([k, v]) => [pk.str(k), v]), Buffer.from('u.')]),
+};
+
+test('tied weights keep the embedding side whatever the key order; views past their storage are refused', async () => {
+  const dir = tmp();
+  const floats = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer);
+  // the decoder key first, as a model that registers its head before its embeddings would write it
+  const tied = pk.stateDict([
+    ['lm_head.decoder.weight', pk.tensor('0', 6, 0, [3, 2], [2, 1])],
+    ['roberta.embeddings.word_embeddings.weight', pk.tensor('0', 6, 0, [3, 2], [2, 1])],
+    ['lm_head.decoder.bias', pk.tensor('0', 6, 4, [2], [1])],
+  ]);
+  writeFileSync(join(dir, 'tied.bin'), storedZip([['m/data.pkl', tied], ['m/data/0', floats]]));
+  const r = await TorchBinReader.open(join(dir, 'tied.bin'));
+  assert.deepEqual([...r.header.tensors.keys()], ['lm_head.decoder.bias', 'roberta.embeddings.word_embeddings.weight']);
+  assert.equal(r.aliases.get('lm_head.decoder.weight'), 'roberta.embeddings.word_embeddings.weight');
+  assert.deepEqual([...(await r.readFloat32('lm_head.decoder.bias'))], [5, 6], 'storage offset 4');
+  await assert.rejects(r.readBytes('lm_head.decoder.weight'), /no tensor 'lm_head\.decoder\.weight' \(it is tied to 'roberta\.embeddings\.word_embeddings\.weight'\)/);
+  await r.close();
+
+  const past = pk.stateDict([['w', pk.tensor('0', 6, 2, [3, 2], [2, 1])]]);
+  writeFileSync(join(dir, 'past.bin'), storedZip([['m/data.pkl', past], ['m/data/0', floats]]));
+  await refused(join(dir, 'past.bin'), /tensor "w" \[3,2\] at offset 2 with strides \[2,1\] reaches past its storage of 6 elements/);
+  writeFileSync(join(dir, 'short.bin'), storedZip([['m/data.pkl', past], ['m/data/0', floats.subarray(0, 8)]]));
+  await refused(join(dir, 'short.bin'), /storage "0" holds 8 bytes, fewer than its 6 elements need/);
+  writeFileSync(join(dir, 'norecord.bin'), storedZip([['m/data.pkl', past]]));
+  await refused(join(dir, 'norecord.bin'), /storage record "m\/data\/0" is missing/);
+});

@@ -3,8 +3,8 @@
 // the same face as a safetensors file. The pickle goes through the restricted reader (torchPickle.ts)
 // before any tensor byte is read; tensors are then read from their storage records by offset,
 // strides and storage offsets honoured. Tied weights (two keys viewing the same storage the same way,
-// e.g. the MLM decoder and the word embeddings) are one tensor under the first key, as in the
-// safetensors file transformers writes for the same model; tensors are listed by name, the order of
+// e.g. the MLM decoder and the word embeddings) are one tensor under the non-decoder key (else the
+// first), as in the safetensors file transformers writes for the same model; tensors are listed by name, the order of
 // that file's header, so that the same weights give the same output bytes from either file.
 import { promises as fs } from 'node:fs';
 import { SemBridgeError } from '../errors';
@@ -16,6 +16,9 @@ import { parseTorchStateDict, type TorchTensorRef } from './torchPickle';
 const LEGACY_ADVICE =
   'it is a legacy (torch < 1.6, non-zip) pickle, which is not read; re-save it with a current torch ' +
   '(torch.save(torch.load(path, weights_only=True), new_path)) or convert it to model.safetensors, into a new folder';
+
+/** names of the side of a tied pair that transformers does not store: the MLM decoder / output projection */
+const TIED_COPY = /(^|\.)(decoder|vocab_projector|lm_head)(\.|$)/;
 
 interface BinTensor extends TensorInfo {
   ref: TorchTensorRef;
@@ -64,16 +67,17 @@ export class TorchBinReader {
       const refs = parseTorchStateDict(await zip.read(pickles[0]), path);
       const tensors = new Map<string, TensorInfo>();
       const aliases = new Map<string, string>();
-      const views = new Map<string, string>();
-      const infos: BinTensor[] = [];
+      const groups = new Map<string, string[]>();
       for (const [name, ref] of refs) {
         const view = JSON.stringify([ref.storage.key, ref.storage.dtype, ref.offset, ref.shape, ref.stride]);
-        const first = views.get(view);
-        if (first !== undefined) {
-          aliases.set(name, first);
-          continue;
-        }
-        views.set(view, name);
+        groups.set(view, [...(groups.get(view) ?? []), name]);
+      }
+      const infos: BinTensor[] = [];
+      for (const names of groups.values()) {
+        // transformers drops the tied copies (the decoder side) when it writes safetensors; do the same
+        const name = names.find((n) => !TIED_COPY.test(n)) ?? names[0];
+        for (const other of names) if (other !== name) aliases.set(other, name);
+        const ref = refs.get(name) as TorchTensorRef;
         const record = `${prefix}data/${ref.storage.key}`;
         if (!zip.has(record)) throw new SemBridgeError(`tensor "${name}": its storage record "${record}" is missing`, path);
         const recordBytes = zip.entry(record).size;
