@@ -70,7 +70,7 @@ interface Expected {
   values: number[];
 }
 
-test('every tensor of a torch.save file equals PyTorch: strided, offset, fp16, bf16, int64, int32, scalar', async () => {
+test('every tensor of a torch.save file equals PyTorch: strided, offset, fp16, bf16, int64, int32, scalar, Parameter', async () => {
   const want = JSON.parse(readFileSync(join(BIN, 'views.json'), 'utf8')) as Record<string, Expected>;
   const r = await TorchBinReader.open(join(BIN, 'views.bin'));
   try {
