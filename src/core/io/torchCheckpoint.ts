@@ -17,6 +17,9 @@ const LEGACY_ADVICE =
   'it is a legacy (torch < 1.6, non-zip) pickle, which is not read; re-save it with a current torch ' +
   '(torch.save(torch.load(path, weights_only=True), new_path)) or convert it to model.safetensors, into a new folder';
 
+/** a state dict's pickle only names its tensors (some hundred bytes each), so a real one is well under a megabyte */
+const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
+
 /** names of the side of a tied pair that transformers does not store: the MLM decoder / output projection */
 const TIED_COPY = /(^|\.)(decoder|vocab_projector|lm_head)(\.|$)/;
 
@@ -64,6 +67,9 @@ export class TorchBinReader {
         if (order !== 'little') throw new SemBridgeError(`stores its tensors ${order}-endian; only little-endian checkpoints are read`, path);
       }
       // the whole pickle is checked here, before any storage record is touched
+      const pickleBytes = zip.entry(pickles[0]).size;
+      if (pickleBytes > MAX_PICKLE_BYTES)
+        throw new SemBridgeError(`its pickle "${pickles[0]}" is ${pickleBytes} bytes; a state dict's is far smaller (limit ${MAX_PICKLE_BYTES})`, path);
       const refs = parseTorchStateDict(await zip.read(pickles[0]), path);
       const tensors = new Map<string, TensorInfo>();
       const aliases = new Map<string, string>();
