@@ -1,9 +1,9 @@
 // Random access to the entries of a zip archive whose entries are stored (not compressed), the way
 // `torch.save` writes them: the central directory is read once from the end of the file, and each
 // entry's bytes are then read by offset, so a multi-GB checkpoint is never loaded whole. Read by
-// hand (about a hundred lines) rather than through a zip library: only "stored" entries are needed,
-// and a library would inflate whole entries into memory. ZIP64 records (files or offsets past
-// 4 GiB) are understood; compressed, encrypted or multi-disk archives are refused.
+// hand rather than through a zip library: only "stored" entries and positioned reads are needed,
+// which is little code and no dependency. ZIP64 records (files or offsets past 4 GiB) are
+// understood; compressed, encrypted or multi-disk archives are refused.
 import { promises as fs } from 'node:fs';
 import { SemBridgeError } from '../errors';
 
