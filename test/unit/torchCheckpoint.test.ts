@@ -17,7 +17,7 @@ const MODELS = join(FIX, 'models');
 const tmp = () => mkdtempSync(join(tmpdir(), 'sb-bin-'));
 
 /** A zip archive of stored entries (CRC left 0: the reader does not check it), for malformed-input tests. */
-function storedZip(entries: [string, Uint8Array][], method = 0): Buffer {
+function storedZip(entries: [string, Uint8Array][], method = 0, zip64 = false): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
@@ -32,22 +32,44 @@ function storedZip(entries: [string, Uint8Array][], method = 0): Buffer {
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(method, 10);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 20);
+    central.writeUInt32LE(zip64 ? 0xffffffff : data.length, 24);
     central.writeUInt16LE(n.length, 28);
-    central.writeUInt32LE(offset, 42);
+    central.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    // zip64 extended information: size, compressed size, local header offset (as files past 4 GiB have)
+    const extra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra.writeUInt16LE(0x0001, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(data.length), 4);
+      extra.writeBigUInt64LE(BigInt(data.length), 12);
+      extra.writeBigUInt64LE(BigInt(offset), 20);
+      central.writeUInt16LE(extra.length, 30);
+    }
     locals.push(local, n, Buffer.from(data));
-    centrals.push(central, n);
+    centrals.push(central, n, extra);
     offset += 30 + n.length + data.length;
   }
   const cd = Buffer.concat(centrals);
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, eocd]);
+  eocd.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+  eocd.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
+  eocd.writeUInt32LE(zip64 ? 0xffffffff : cd.length, 12);
+  eocd.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
+  if (!zip64) return Buffer.concat([...locals, cd, eocd]);
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(44n, 4);
+  record.writeBigUInt64LE(BigInt(entries.length), 24);
+  record.writeBigUInt64LE(BigInt(entries.length), 32);
+  record.writeBigUInt64LE(BigInt(cd.length), 40);
+  record.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([...locals, cd, record, locator, eocd]);
 }
 
 async function refused(path: string, pattern: RegExp): Promise<SemBridgeError> {
@@ -208,7 +230,7 @@ const pk = {
     Buffer.concat([Buffer.from([0x80, 2]), pk.global('collections', 'OrderedDict'), Buffer.from(')R('), ...items.flatMap(([k, v]) => [pk.str(k), v]), Buffer.from('u.')]),
 };
 
-test('tied weights keep the embedding side whatever the key order; views past their storage are refused', async () => {
+test('tied weights keep the embedding side whatever the key order; ZIP64 archives read the same; views past their storage are refused', async () => {
   const dir = tmp();
   const floats = Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer);
   // the decoder key first, as a model that registers its head before its embeddings would write it
@@ -224,6 +246,12 @@ test('tied weights keep the embedding side whatever the key order; views past th
   assert.deepEqual([...(await r.readFloat32('lm_head.decoder.bias'))], [5, 6], 'storage offset 4');
   await assert.rejects(r.readBytes('lm_head.decoder.weight'), /no tensor 'lm_head\.decoder\.weight' \(it is tied to 'roberta\.embeddings\.word_embeddings\.weight'\)/);
   await r.close();
+
+  // the same archive with ZIP64 records (what torch writes past 4 GiB) reads the same
+  writeFileSync(join(dir, 'tied64.bin'), storedZip([['m/data.pkl', tied], ['m/data/0', floats]], 0, true));
+  const r64 = await TorchBinReader.open(join(dir, 'tied64.bin'));
+  assert.deepEqual([...(await r64.readFloat32('roberta.embeddings.word_embeddings.weight'))], [1, 2, 3, 4, 5, 6]);
+  await r64.close();
 
   const past = pk.stateDict([['w', pk.tensor('0', 6, 2, [3, 2], [2, 1])]]);
   writeFileSync(join(dir, 'past.bin'), storedZip([['m/data.pkl', past], ['m/data/0', floats]]));
