@@ -261,3 +261,16 @@ test('tied weights keep the embedding side whatever the key order; ZIP64 archive
   writeFileSync(join(dir, 'norecord.bin'), storedZip([['m/data.pkl', past]]));
   await refused(join(dir, 'norecord.bin'), /storage record "m\/data\/0" is missing/);
 });
+
+test('findCheckpoint prefers safetensors (nothing to unpickle) and finds a .bin or its shard index otherwise', () => {
+  const dir = tmp();
+  assert.equal(findCheckpoint(dir), undefined);
+  writeFileSync(join(dir, 'pytorch_model.bin.index.json'), '{}');
+  assert.equal(findCheckpoint(dir), join(dir, 'pytorch_model.bin.index.json'));
+  writeFileSync(join(dir, 'pytorch_model.bin'), '');
+  assert.equal(findCheckpoint(dir), join(dir, 'pytorch_model.bin'));
+  writeFileSync(join(dir, 'model.safetensors.index.json'), '{}');
+  assert.equal(findCheckpoint(dir), join(dir, 'model.safetensors.index.json'));
+  writeFileSync(join(dir, 'model.safetensors'), '');
+  assert.equal(findCheckpoint(dir), join(dir, 'model.safetensors'));
+});
