@@ -45,6 +45,7 @@ for (const [name, inputs] of [
   ['bert-mlm-en', ['input_ids', 'attention_mask', 'token_type_ids']],
   ['roberta-mlm-en', ['input_ids', 'attention_mask']],
   ['distilbert-mlm-en', ['input_ids', 'attention_mask']],
+  ['xlmr-mlm-tiny', ['input_ids', 'attention_mask']], // model_type "xlm-roberta", as bge-m3 / multilingual-e5
 ] as const) {
   test(`graph built from config + safetensors matches PyTorch: ${name}`, async () => {
     const ref = JSON.parse(readFileSync(join(FIXTURES, 'reference', `${name}.json`), 'utf8')) as Reference;
@@ -95,6 +96,19 @@ for (const [name, pad, maxLen] of [['bert-mlm-en', 0, 128], ['roberta-mlm-en', 1
     assert.ok(maxDiff < 1e-4, `max |diff| ${maxDiff}`);
   });
 }
+
+test('an XLM-RoBERTa encoder (the bge-m3 layout) gives PyTorch\'s last_hidden_state', async () => {
+  const ref = JSON.parse(readFileSync(join(FIXTURES, 'reference', 'xlmr-mlm-tiny.json'), 'utf8')) as Reference;
+  const session = await createSession(await buildOnnxFromConfig(join(FIXTURES, 'models', 'xlmr-mlm-tiny'), { head: 'encoder' }));
+  for (const c of ref.cases) {
+    const want = (c.outputs as unknown as { torch_hidden: { shape: number[]; values: number[] } }).torch_hidden;
+    const { dims, data } = await runCase(session, c, 'last_hidden_state');
+    assert.deepEqual(dims, want.shape);
+    let maxDiff = 0;
+    for (let i = 0; i < data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(data[i] - want.values[i]));
+    assert.ok(maxDiff <= 1e-4, `${c.name}: max |hidden diff| ${maxDiff}`);
+  }
+});
 
 test('the encoder head outputs last_hidden_state [batch, sequence, hidden]', async () => {
   const model = await buildOnnxFromConfig(join(FIXTURES, 'models', 'roberta-mlm-en'), { head: 'encoder' });

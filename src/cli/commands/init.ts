@@ -35,7 +35,7 @@ tokens, found with the multilingual bridge model. Writes onnx/model.onnx, model.
 source has one), config.json, the target tokenizer, the SparseEncoder files, sembridge/mapping.jsonl and
 sembridge/report.json. The source folder is never modified; the output appears only when complete.
 
-  --source DIR              source model (SPLADE / SparseEncoder folder with onnx/ and/or model.safetensors)
+  --source DIR              source model (SPLADE / SparseEncoder folder with onnx/ and/or model.safetensors or pytorch_model.bin)
   --target-tokenizer PATH   target tokenizer folder, tokenizer.json or vocab.txt
   --bridge DIR              multilingual dense model (sentence-transformers folder with onnx/model.onnx)
   --out DIR                 output folder (replaced when it exists)

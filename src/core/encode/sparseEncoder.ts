@@ -163,7 +163,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
   static async open(modelDir: string, opts: SparseEncoderOptions = {}): Promise<OnnxSparseEncoder> {
     const folder = await inspectModelFolder(modelDir);
     if (!folder.files.onnx && folder.files.safetensors.length === 0)
-      throw new SemBridgeError('model folder has neither onnx/model.onnx nor model.safetensors', modelDir);
+      throw new SemBridgeError('model folder has neither onnx/model.onnx nor model.safetensors (or pytorch_model.bin)', modelDir);
 
     const sessionOptions: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
     if (opts.threads) {

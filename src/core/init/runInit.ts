@@ -386,6 +386,8 @@ export async function writeInitOutput(
           vocabSize: p.weights.embeddings.rows,
           hidden: p.weights.embeddings.cols,
           weightsFrom: p.weights.origin,
+          // model.safetensors, pytorch_model.bin, a shard index or onnx/model.onnx
+          weightsFile: relative(source.dir, p.weights.file),
           tiedDecoder: !p.weights.decoder,
           hasBias: !!p.weights.bias,
         },

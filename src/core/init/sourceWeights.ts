@@ -1,6 +1,7 @@
 // The vocabulary-sized weights of a source masked-LM: the input embedding table, the MLM decoder
-// weight when it is NOT tied to the table, and the MLM output bias. Read from model.safetensors
-// when the folder has it (tensors found by shape, names only break ties), else from the ONNX graph.
+// weight when it is NOT tied to the table, and the MLM output bias. Read from the checkpoint
+// (model.safetensors or pytorch_model.bin, see io/checkpoint) when the folder has one (tensors found
+// by shape, names only break ties), else from the ONNX graph.
 import { SemBridgeError } from '../errors';
 import { openCheckpoint } from '../io/checkpoint';
 import type { TensorInfo } from '../io/safetensors';

@@ -58,12 +58,12 @@ export interface TensorToWrite {
   data: Float64Array | Float32Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 }
 
-function assertLittleEndianHost(): void {
+export function assertLittleEndianHost(): void {
   // Typed arrays use the host's byte order; every supported platform is little-endian.
   if (endianness() !== 'LE') throw new SemBridgeError('safetensors I/O needs a little-endian host');
 }
 
-function elementCount(shape: number[]): number {
+export function elementCount(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
@@ -179,6 +179,52 @@ function f16ToF32(h: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+const FLOAT_DTYPES = new Set<SafetensorsDtype>(['F32', 'F16', 'BF16', 'F64']);
+
+/**
+ * Little-endian F32/F16/BF16/F64 bytes (in an 8-byte-aligned buffer) as float32. Shared by every
+ * checkpoint reader, so that the same weights give the same floats whatever file they came from.
+ */
+export function bytesToFloat32(raw: Uint8Array, dtype: SafetensorsDtype, n: number): Float32Array {
+  switch (dtype) {
+    case 'F32':
+      return new Float32Array(raw.buffer, raw.byteOffset, n);
+    case 'F16': {
+      const halves = new Uint16Array(raw.buffer, raw.byteOffset, n);
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = f16ToF32(halves[i]);
+      return out;
+    }
+    case 'BF16': {
+      // bfloat16 is the upper half of a float32
+      const halves = new Uint16Array(raw.buffer, raw.byteOffset, n);
+      const bits = new Uint32Array(n);
+      for (let i = 0; i < n; i++) bits[i] = halves[i] << 16;
+      return new Float32Array(bits.buffer);
+    }
+    case 'F64':
+      return Float32Array.from(new Float64Array(raw.buffer, raw.byteOffset, n));
+    default:
+      throw new SemBridgeError(`dtype ${dtype} is not a floating-point type (F32, F16, BF16, F64)`);
+  }
+}
+
+/** [rows, cols] of a tensor that must be 2-D, checked against what the caller expects. */
+export function matrixShape(info: TensorInfo, expect: { rows?: number; cols?: number }, path: string): [number, number] {
+  const { name, shape } = info;
+  if (shape.length !== 2) {
+    throw new SemBridgeError(`tensor '${name}' must be 2-D, but its shape is [${shape.join(', ')}]`, path);
+  }
+  const [rows, cols] = shape;
+  if (expect.rows !== undefined && rows !== expect.rows) {
+    throw new SemBridgeError(`tensor '${name}' has ${rows} rows, expected ${expect.rows}`, path);
+  }
+  if (expect.cols !== undefined && cols !== expect.cols) {
+    throw new SemBridgeError(`tensor '${name}' has ${cols} columns, expected ${expect.cols}`, path);
+  }
+  return [rows, cols];
+}
+
 /**
  * An open safetensors file. Tensors are read one at a time, by offset, so that a large file is
  * never loaded whole. Close it when done (or use `withSafetensors`).
@@ -231,35 +277,14 @@ export class SafetensorsReader {
   /** A floating-point tensor as float32 (F16, BF16 and F64 are converted). */
   async readFloat32(name: string): Promise<Float32Array> {
     const info = this.info(name);
-    const n = elementCount(info.shape);
-    switch (info.dtype) {
-      case 'F32': {
-        const out = new Float32Array(n);
-        await readExactly(this.handle, new Uint8Array(out.buffer), info.fileOffset, this.path);
-        return out;
-      }
-      case 'F16': {
-        const raw = await this.readBytes(name);
-        const halves = new Uint16Array(raw.buffer, 0, n);
-        const out = new Float32Array(n);
-        for (let i = 0; i < n; i++) out[i] = f16ToF32(halves[i]);
-        return out;
-      }
-      case 'BF16': {
-        // bfloat16 is the upper half of a float32
-        const raw = await this.readBytes(name);
-        const halves = new Uint16Array(raw.buffer, 0, n);
-        const bits = new Uint32Array(n);
-        for (let i = 0; i < n; i++) bits[i] = halves[i] << 16;
-        return new Float32Array(bits.buffer);
-      }
-      case 'F64': {
-        const raw = await this.readBytes(name);
-        return Float32Array.from(new Float64Array(raw.buffer, 0, n));
-      }
-      default:
-        throw new SemBridgeError(`tensor '${name}' has dtype ${info.dtype}; a floating-point tensor (F32, F16, BF16, F64) is needed`, this.path);
+    if (info.dtype === 'F32') {
+      const out = new Float32Array(elementCount(info.shape));
+      await readExactly(this.handle, new Uint8Array(out.buffer), info.fileOffset, this.path);
+      return out;
     }
+    if (!FLOAT_DTYPES.has(info.dtype))
+      throw new SemBridgeError(`tensor '${name}' has dtype ${info.dtype}; a floating-point tensor (F32, F16, BF16, F64) is needed`, this.path);
+    return bytesToFloat32(await this.readBytes(name), info.dtype, elementCount(info.shape));
   }
 
   /** An integer tensor as int32 (wider values must fit in int32). */
@@ -312,17 +337,7 @@ export class SafetensorsReader {
 
   /** A 2-D floating-point tensor as a float32 Matrix; `cols` (when given) is checked. */
   async readMatrix(name: string, expect: { rows?: number; cols?: number } = {}): Promise<Matrix> {
-    const { shape } = this.info(name);
-    if (shape.length !== 2) {
-      throw new SemBridgeError(`tensor '${name}' must be 2-D, but its shape is [${shape.join(', ')}]`, this.path);
-    }
-    const [rows, cols] = shape;
-    if (expect.rows !== undefined && rows !== expect.rows) {
-      throw new SemBridgeError(`tensor '${name}' has ${rows} rows, expected ${expect.rows}`, this.path);
-    }
-    if (expect.cols !== undefined && cols !== expect.cols) {
-      throw new SemBridgeError(`tensor '${name}' has ${cols} columns, expected ${expect.cols}`, this.path);
-    }
+    const [rows, cols] = matrixShape(this.info(name), expect, this.path);
     return { rows, cols, data: await this.readFloat32(name) };
   }
 

@@ -6,7 +6,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { SemBridgeError } from '../errors';
 import { pathExists, readJsonFile } from '../fsUtil';
-import { findCheckpoint, SHARDED_CHECKPOINT_INDEX } from '../io/checkpoint';
+import { findCheckpoint, isShardIndex } from '../io/checkpoint';
 
 export interface StModule {
   idx: number;
@@ -49,9 +49,9 @@ export interface HfFolderFiles {
   sentencepiece?: string;
   /** the fp32 ONNX graph, `onnx/model.onnx` or `model.onnx` */
   onnx?: string;
-  /** `model.safetensors`, or every shard named by `model.safetensors.index.json` */
+  /** the weight files: `model.safetensors` (or `pytorch_model.bin`), or every shard its index names */
   safetensors: string[];
-  /** what to open to read the weights: `model.safetensors` or the shard index (see io/checkpoint) */
+  /** what to open to read the weights: the single file or the shard index (see io/checkpoint) */
   checkpoint?: string;
   modulesJson?: string;
   sentenceBertConfig?: string;
@@ -153,7 +153,7 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
   files.configSentenceTransformers = await firstExisting(dir, ['config_sentence_transformers.json']);
 
   files.checkpoint = findCheckpoint(dir);
-  if (files.checkpoint?.endsWith(SHARDED_CHECKPOINT_INDEX)) {
+  if (files.checkpoint && isShardIndex(files.checkpoint)) {
     const idx = await readJsonFile<{ weight_map?: Record<string, string> }>(files.checkpoint);
     const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
     files.safetensors = shards.map((s) => join(dir, s));

@@ -16,7 +16,7 @@
 // findVocabTensors() reports it as tied.
 import { SemBridgeError } from '../errors';
 import { readHfConfig, type EncoderConfig, type HiddenAct } from '../model/hfConfig';
-import { findCheckpoint, openCheckpoint, type TensorReader } from '../io/checkpoint';
+import { CHECKPOINT_FILES, findCheckpoint, openCheckpoint, type TensorReader } from '../io/checkpoint';
 import { GraphBuilder, tensorValueInfo } from './graphBuilder';
 import type { OnnxModel } from './modelIO';
 import { DataType, type ModelProto } from './onnxProto';
@@ -85,11 +85,11 @@ function tensorNames(family: EncoderConfig['family'], p: string) {
   };
 }
 
-/** Finds the checkpoint: `model.safetensors`, or the index of a sharded one. */
+/** Finds the checkpoint: `model.safetensors` or `pytorch_model.bin`, or the index of a sharded one. */
 export function findSafetensors(modelDir: string): string {
   const file = findCheckpoint(modelDir);
   if (file) return file;
-  throw new SemBridgeError('has neither onnx/model.onnx nor model.safetensors (or model.safetensors.index.json); nothing to load', modelDir);
+  throw new SemBridgeError(`has neither onnx/model.onnx nor ${CHECKPOINT_FILES.join(', ')}; nothing to load`, modelDir);
 }
 
 /**

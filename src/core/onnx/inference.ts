@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { SemBridgeError } from '../errors';
 import { loadOrt } from '../ort';
+import { findCheckpoint } from '../io/checkpoint';
 import { buildOnnxFromConfig, type ModelHead } from './buildFromConfig';
 import { encodeOnnxModel, loadOnnxModel, saveOnnxModel, tensorDataBytes, type OnnxModel } from './modelIO';
 
@@ -45,7 +46,7 @@ export async function loadModelGraph(modelDir: string, opts: LoadModelOptions = 
   } else {
     model = await buildOnnxFromConfig(modelDir, { head: opts.head });
     origin = 'safetensors';
-    file = join(modelDir, 'model.safetensors');
+    file = findCheckpoint(modelDir) ?? join(modelDir, 'model.safetensors');
   }
   const g = model.proto.graph ?? {};
   const initNames = new Set((g.initializer ?? []).map((t) => t.name));
