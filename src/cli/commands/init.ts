@@ -50,6 +50,9 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --threads N               onnxruntime threads
   --allow-remote            let the bridge loader fetch missing files from the Hugging Face Hub
   --no-diagnostics          skip the probe-sentence diagnostics
+  --idf-from-corpus PATH    inference-free (Router) sources: recompute the query IDF on this target-language
+                            corpus (.txt one document per line, .jsonl, BEIR or text folder) instead of
+                            mapping the source IDF with the token mapping (the default)
   --quiet                   no progress output`,
 
   async run(args) {
@@ -63,6 +66,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
         'no-cache': { type: 'boolean', default: false },
         'allow-remote': { type: 'boolean', default: false },
         'no-diagnostics': { type: 'boolean', default: false },
+        'idf-from-corpus': { type: 'string' },
       },
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'out'] as const)
@@ -91,6 +95,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
         threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
         allowRemoteModels: values['allow-remote'],
         skipDiagnostics: values['no-diagnostics'],
+        idfFromCorpus: values['idf-from-corpus'],
       },
       { onProgress: progressPrinter(values.quiet), signal },
     ).finally(() => signal.dispose());
@@ -137,5 +142,12 @@ function printSummary(report: Record<string, unknown>): void {
     const first = d.transferred.topTerms[0];
     if (first) console.log(`  "${first.text}" -> ${first.terms.map((x) => `${x.term}:${x.weight.toFixed(2)}`).join(' ')}`);
   }
+  const q = (report as { queryWeights?: { from: string; counts?: Record<string, number>; corpusDocuments?: number; nonZero: number } }).queryWeights;
+  if (q)
+    console.log(
+      q.from === 'corpus'
+        ? `query weights (inference-free): IDF over ${q.corpusDocuments} target documents, ${q.nonZero} non-zero`
+        : `query weights (inference-free): mapped, copied ${q.counts?.copied}, bridged ${q.counts?.bridged}, fallback ${q.counts?.fallback}`,
+    );
   for (const w of r.warnings) console.log(`warning: ${w}`);
 }
