@@ -170,3 +170,18 @@ test('--idf-from-corpus that does not exist is refused naming it', async () => {
   await assert.rejects(runInit(opts(join(work, 'nope'), { idfFromCorpus: join(work, 'missing.jsonl') })), /missing\.jsonl: corpus not found/);
   assert.equal(existsSync(join(work, 'nope')), false, 'nothing written');
 });
+
+test('--idf-from-corpus on a source that is not inference-free is refused (CLI before any work; core before writing)', async () => {
+  const plain = join(MODELS, 'bert-mlm-en');
+  let stderr = '';
+  try {
+    execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'init', '--source', plain, '--target-tokenizer', TARGET, '--bridge', join(MODELS, 'bridge-multilingual'), '--out', join(work, 'plain-cli'), '--idf-from-corpus', KO_CORPUS], { encoding: 'utf8', cwd: ROOT, stdio: 'pipe' });
+    assert.fail('should have been refused');
+  } catch (err) {
+    stderr = String((err as { stderr?: string }).stderr);
+  }
+  assert.match(stderr, /--idf-from-corpus: applies only to inference-free \(Router\) sources/);
+  assert.doesNotMatch(stderr, /at .*\.ts:\d+/, 'no stack trace');
+  await assert.rejects(runInit({ ...opts(join(work, 'plain-core'), { idfFromCorpus: KO_CORPUS }), source: plain }), /not an inference-free \(Router\) model/);
+  assert.equal(existsSync(join(work, 'plain-core')), false);
+});

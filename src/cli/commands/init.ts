@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { runInit } from '../../core/init';
 import { SemBridgeError } from '../../core/errors';
+import { inspectModelFolder } from '../../core/model/hfFolder';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
@@ -75,6 +76,9 @@ sembridge/report.json. The source folder is never modified; the output appears o
     const alpha = parseAlpha(values.alpha!);
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');
+    // refuse before the (long) bridge pass rather than at writing time
+    if (values['idf-from-corpus'] && !(await inspectModelFolder(values.source!)).router)
+      throw new SemBridgeError('applies only to inference-free (Router) sources', '--idf-from-corpus');
     const signal = interruptSignal();
     const summary = await runInit(
       {

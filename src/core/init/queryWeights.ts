@@ -46,7 +46,8 @@ export async function transferQueryWeights(
   opts: { idfFromCorpus?: string } = {},
 ): Promise<TransferredQueryWeights> {
   const layout = source.router;
-  if (!layout) throw new SemBridgeError('is not an inference-free Router model', source.dir);
+  if (!layout)
+    throw new SemBridgeError('is not an inference-free (Router) model; --idf-from-corpus applies only to those', source.dir);
   const sourceVocab = source.vocabSize ?? 0;
   const sourceTokenizer = await loadTokenizer(layout.query.tokenizerDir);
   const read = await readQueryWeights(layout, sourceVocab, (t) => sourceTokenizer.tokenToId(t));

@@ -316,7 +316,7 @@ export async function writeInitOutput(
     if (tok.padFromUnk) warnings.push(`the target tokenizer has no pad token; '${tok.padFromUnk}' (its unk token) is used, as the paper's code does`);
     files.push(...tok.files);
     // an inference-free source: its query weights go through the same mapping (or --idf-from-corpus)
-    const query = source.router ? await transferQueryWeights(source, c.mapping, p.targetTokenizer, { idfFromCorpus: p.options.idfFromCorpus }) : undefined;
+    const query = source.router || p.options.idfFromCorpus ? await transferQueryWeights(source, c.mapping, p.targetTokenizer, { idfFromCorpus: p.options.idfFromCorpus }) : undefined;
     files.push(...(await writeSparseEncoderFiles(source, vt, source.maxSeqLength, tmp, query && { weights: query.weights, vocab: p.targetTokenizer.vocab })));
 
     // 4. mapping.jsonl
