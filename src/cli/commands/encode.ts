@@ -14,6 +14,8 @@ onnx/model.onnx or model.safetensors) and prints its heaviest terms with their w
   --top N            terms to print per text (default 20)
   --max-length N     truncate inputs to N tokens (default: the model's maximum)
   --threads N        onnxruntime intra-op threads
+  --query            encode as queries (the default): an inference-free (Router) model uses its query weights
+  --document         encode as documents (the model's document route)
   --json             print one JSON object per text: {text, active, terms: [{id, term, weight}]}`,
 
   async run(args) {
@@ -26,8 +28,11 @@ onnx/model.onnx or model.safetensors) and prints its heaviest terms with their w
         'max-length': { type: 'string' },
         threads: { type: 'string' },
         json: { type: 'boolean', default: false },
+        query: { type: 'boolean', default: false },
+        document: { type: 'boolean', default: false },
       },
     });
+    if (values.query && values.document) throw new SemBridgeError('give --query or --document, not both', '--document');
     if (!values.model) throw new SemBridgeError('is required', '--model');
     if (positionals.length === 0) throw new SemBridgeError('give at least one text to encode', 'arguments');
     const top = positiveInt(values.top, '--top');
@@ -36,7 +41,7 @@ onnx/model.onnx or model.safetensors) and prints its heaviest terms with their w
       maxLength: values['max-length'] ? positiveInt(values['max-length'], '--max-length') : undefined,
     });
     try {
-      const vectors = await encoder.encode(positionals, { kind: 'query' });
+      const vectors = await encoder.encode(positionals, { kind: values.document ? 'document' : 'query' });
       positionals.forEach((text, i) => {
         const terms = encoder.topTerms(vectors[i], top);
         if (values.json) {

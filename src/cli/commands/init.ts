@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { runInit } from '../../core/init';
 import { SemBridgeError } from '../../core/errors';
 import { withReferenceCompat } from '../../core/tokens/referenceCompat';
+import { inspectModelFolder } from '../../core/model/hfFolder';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
@@ -54,6 +55,9 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --threads N               onnxruntime threads
   --allow-remote            let the bridge loader fetch missing files from the Hugging Face Hub
   --no-diagnostics          skip the probe-sentence diagnostics
+  --idf-from-corpus PATH    inference-free (Router) sources: recompute the query IDF on this target-language
+                            corpus (.txt one document per line, .jsonl, BEIR or text folder) instead of
+                            mapping the source IDF with the token mapping (the default)
   --quiet                   no progress output`,
 
   async run(args) {
@@ -67,6 +71,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
         'no-cache': { type: 'boolean', default: false },
         'allow-remote': { type: 'boolean', default: false },
         'no-diagnostics': { type: 'boolean', default: false },
+        'idf-from-corpus': { type: 'string' },
       },
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'out'] as const)
@@ -75,6 +80,9 @@ sembridge/report.json. The source folder is never modified; the output appears o
     const alpha = parseAlpha(values.alpha!);
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');
+    // refuse before the (long) bridge pass rather than at writing time
+    if (values['idf-from-corpus'] && !(await inspectModelFolder(values.source!)).router)
+      throw new SemBridgeError('applies only to inference-free (Router) sources', '--idf-from-corpus');
     const signal = interruptSignal();
     const options = {
       source: values.source!,
@@ -94,6 +102,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
       threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
       allowRemoteModels: values['allow-remote'],
       skipDiagnostics: values['no-diagnostics'],
+      idfFromCorpus: values['idf-from-corpus'],
     };
     const summary = await runInit(values['reference-compat'] ? withReferenceCompat(options) : options, {
       onProgress: progressPrinter(values.quiet),
@@ -142,5 +151,12 @@ function printSummary(report: Record<string, unknown>): void {
     const first = d.transferred.topTerms[0];
     if (first) console.log(`  "${first.text}" -> ${first.terms.map((x) => `${x.term}:${x.weight.toFixed(2)}`).join(' ')}`);
   }
+  const q = (report as { queryWeights?: { from: string; counts?: Record<string, number>; corpusDocuments?: number; nonZero: number } }).queryWeights;
+  if (q)
+    console.log(
+      q.from === 'corpus'
+        ? `query weights (inference-free): IDF over ${q.corpusDocuments} target documents, ${q.nonZero} non-zero`
+        : `query weights (inference-free): mapped, copied ${q.counts?.copied}, bridged ${q.counts?.bridged}, fallback ${q.counts?.fallback}`,
+    );
   for (const w of r.warnings) console.log(`warning: ${w}`);
 }

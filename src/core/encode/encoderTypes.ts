@@ -21,6 +21,11 @@ export interface SparseEncoderLike {
   encode(texts: string[], opts?: EncodeOptions): Promise<SparseVector[]>;
   /** display form of a vocabulary id ("##치" apart from "치"); unique per id, so it also names engine features */
   decodeTerm(id: number): string;
+  /**
+   * how `encode(…, { kind: 'query' })` works: 'model' (like documents) or 'inference-free' (a Router's
+   * static per-token query weights, no model run); absent = 'model'
+   */
+  readonly queryRoute?: 'model' | 'inference-free';
 }
 
 /** What an index records about the encoder that built it. */

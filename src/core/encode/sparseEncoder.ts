@@ -8,6 +8,7 @@ import { hashFiles, inspectModelFolder, modelFilesOf, type HfModelFolder, type S
 import { buildOnnxFromConfig, createSession, loadOnnxModel } from '../onnx';
 import { tensorDataBytes } from '../onnx/modelIO';
 import { appendSpladePooling } from './spladeGraph';
+import { readQueryWeights, staticQueryVector } from '../model/routerModel';
 import { loadOrt } from '../ort';
 import type { SparseVector } from '../types';
 import type { EncodeOptions, SparseEncoderLike } from './encoderTypes';
@@ -37,6 +38,14 @@ export interface SparseEncoderOptions {
 export interface SpladePooling {
   strategy: 'max' | 'sum';
   activation: 'relu' | 'log1p_relu';
+}
+
+/** An inference-free model's query route: a static weight per token of its own tokenizer. */
+interface StaticQueryRoute {
+  tokenizer: LoadedTokenizer;
+  weights: Float32Array;
+  /** truncation, as the query tokenizer's model_max_length (undefined: none) */
+  maxLength?: number;
 }
 
 export interface TopTerm {
@@ -141,6 +150,11 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
   readonly vocabSize: number;
   /** display form by id: unique per id, so UIs and engine feature names never merge two terms */
   private readonly terms: string[];
+  /**
+   * how `encode(texts, { kind: 'query' })` encodes: 'model' = the MLM, like documents;
+   * 'inference-free' = the Router's static query weights (no model run), see routerModel.ts
+   */
+  readonly queryRoute: 'model' | 'inference-free';
 
   private constructor(
     readonly folder: HfModelFolder,
@@ -155,15 +169,18 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     private readonly tokenizer: LoadedTokenizer,
     private readonly batchSize: number,
     vocabSize: number,
+    private readonly staticQuery?: StaticQueryRoute,
   ) {
     this.vocabSize = vocabSize;
     this.terms = displayTerms(vocab, tokenizer);
+    this.queryRoute = staticQuery ? 'inference-free' : 'model';
   }
 
   static async open(modelDir: string, opts: SparseEncoderOptions = {}): Promise<OnnxSparseEncoder> {
     const folder = await inspectModelFolder(modelDir);
     if (!folder.files.onnx && folder.files.safetensors.length === 0)
       throw new SemBridgeError('model folder has neither onnx/model.onnx nor model.safetensors (or pytorch_model.bin)', modelDir);
+    const mlmDir = folder.router?.document.mlmDir ?? modelDir;
 
     const sessionOptions: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
     if (opts.threads) {
@@ -178,7 +195,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     let pooledInGraph = false;
     if (opts.poolInGraph !== false) {
       // Preferred: the graph itself pools, so only [batch, vocab] leaves onnxruntime.
-      const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx) : await buildOnnxFromConfig(modelDir, { head: 'mlm' });
+      const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx) : await buildOnnxFromConfig(mlmDir, { head: 'mlm' });
       try {
         appendSpladePooling(graph, pooling);
         if (tensorDataBytes(graph.proto) < 2 ** 31 - 1) {
@@ -199,11 +216,11 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
         }
       } else {
         origin = 'safetensors';
-        session = await createSession(await buildOnnxFromConfig(modelDir, { head: 'mlm' }), sessionOptions);
+        session = await createSession(await buildOnnxFromConfig(mlmDir, { head: 'mlm' }), sessionOptions);
       }
     }
 
-    const tokenizer = await loadTokenizer(modelDir);
+    const tokenizer = await loadTokenizer(mlmDir);
 
     const files = await modelFilesOf(folder);
     let modelHash: string;
@@ -224,7 +241,16 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       throw new SemBridgeError(`tokenizer has ${vocab.length} tokens but the model has ${vocabSize} outputs`, modelDir);
     while (vocab.length < vocabSize) vocab.push(`[id ${vocab.length}]`);
     const maxLength = Math.min(opts.maxLength ?? folder.maxSeqLength, folder.maxSeqLength);
-    return new OnnxSparseEncoder(folder, vocab, modelHash, pooling, maxLength, origin, pooledInGraph, session, tokenizer, opts.batchSize ?? 32, vocabSize);
+    let staticQuery: StaticQueryRoute | undefined;
+    if (folder.router) {
+      const qt = await loadTokenizer(folder.router.query.tokenizerDir);
+      const { weights } = await readQueryWeights(folder.router, vocabSize, (t) => qt.tokenToId(t));
+      if (qt.vocab.length > vocabSize)
+        throw new SemBridgeError(`the query tokenizer has ${qt.vocab.length} tokens but there are ${vocabSize} query weights`, folder.router.query.tokenizerDir);
+      const limit = Math.min(opts.maxLength ?? Infinity, qt.maxLength);
+      staticQuery = { tokenizer: qt, weights, maxLength: Number.isFinite(limit) ? limit : undefined };
+    }
+    return new OnnxSparseEncoder(folder, vocab, modelHash, pooling, maxLength, origin, pooledInGraph, session, tokenizer, opts.batchSize ?? 32, vocabSize, staticQuery);
   }
 
   decodeTerm(id: number): string {
@@ -278,6 +304,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
   }
 
   async encode(texts: string[], opts: EncodeOptions = {}): Promise<SparseVector[]> {
+    if (opts.kind === 'query' && this.staticQuery) return this.encodeStaticQueries(texts, opts);
     const result: SparseVector[] = new Array(texts.length);
     // Longest first, so each batch pads little; one logits batch stays under ~256 MB.
     const order = texts.map((_, i) => i).sort((a, b) => texts[b].length - texts[a].length || a - b);
@@ -296,6 +323,15 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       }
     }
     return result;
+  }
+
+  /** The inference-free query route: token presence × weight, no special tokens (as SparseStaticEmbedding). */
+  private encodeStaticQueries(texts: string[], opts: EncodeOptions): SparseVector[] {
+    const q = this.staticQuery!;
+    throwIfCancelled(opts.signal);
+    const out = texts.map((t) => staticQueryVector(q.tokenizer.encode(t, { addSpecialTokens: false, maxLength: q.maxLength }), q.weights));
+    opts.onProgress?.({ stage: 'encode', done: texts.length, total: texts.length });
+    return out;
   }
 
   async dispose(): Promise<void> {

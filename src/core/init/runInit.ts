@@ -22,6 +22,7 @@ import { buildMapping, mappingToJsonl, matchCounts, supportSummary } from './map
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
 import { writeSafetensorsWithVocabulary } from './safetensorsOut';
 import { readSourceWeights, type SourceWeights } from './sourceWeights';
+import { transferQueryWeights } from './queryWeights';
 import { writeModelConfig, writeSparseEncoderFiles, writeTargetTokenizer } from './writeFolder';
 
 export const INIT_CODE_VERSION = 'sembridge-init-1';
@@ -65,6 +66,8 @@ export interface InitOptions {
   probeTexts?: string[];
   /** skip the diagnostics (default false) */
   skipDiagnostics?: boolean;
+  /** inference-free sources: recompute the query IDF on this target-language corpus instead of mapping it */
+  idfFromCorpus?: string;
 }
 
 export interface RunControl {
@@ -316,7 +319,9 @@ export async function writeInitOutput(
     const tok = await writeTargetTokenizer(p.targetTokenizer, p.options.targetTokenizer, tmp, source.maxSeqLength);
     if (tok.padFromUnk) warnings.push(`the target tokenizer has no pad token; '${tok.padFromUnk}' (its unk token) is used, as the paper's code does`);
     files.push(...tok.files);
-    files.push(...(await writeSparseEncoderFiles(source, vt, source.maxSeqLength, tmp)));
+    // an inference-free source: its query weights go through the same mapping (or --idf-from-corpus)
+    const query = source.router || p.options.idfFromCorpus ? await transferQueryWeights(source, c.mapping, p.targetTokenizer, { idfFromCorpus: p.options.idfFromCorpus }) : undefined;
+    files.push(...(await writeSparseEncoderFiles(source, vt, source.maxSeqLength, tmp, query && { weights: query.weights, vocab: p.targetTokenizer.vocab })));
 
     // 4. mapping.jsonl
     await fs.mkdir(join(tmp, 'sembridge'), { recursive: true });
@@ -416,6 +421,7 @@ export async function writeInitOutput(
       outputs: { files: files.sort(), onnx: { from: source.files.onnx ? 'onnx' : 'safetensors', patchedDims: rw.patchedDims } },
       warnings,
       diagnostics,
+      ...(query ? { queryWeights: query.report } : {}),
       ...opts.extraReport,
     };
     await fs.writeFile(join(tmp, 'sembridge', 'report.json'), JSON.stringify(report, null, 2) + '\n');

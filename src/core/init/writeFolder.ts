@@ -5,7 +5,9 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SemBridgeError } from '../errors';
 import { readJsonFile } from '../fsUtil';
+import { writeSafetensors } from '../io/safetensors';
 import type { HfModelFolder } from '../model/hfFolder';
+import { idfJsonOf, LEGACY_IDF_JSON, ROUTER_CONFIG } from '../model/routerModel';
 import { parseVocabTxt, synthesiseWordPieceJson, type LoadedTokenizer } from '../tokens';
 import { pathExists } from '../fsUtil';
 
@@ -127,8 +129,29 @@ export async function writeModelConfig(source: HfModelFolder, target: LoadedToke
   return warnings;
 }
 
-/** modules.json, 1_SpladePooling/config.json, sentence_bert_config.json, config_sentence_transformers.json. */
-export async function writeSparseEncoderFiles(source: HfModelFolder, vocabSize: number, maxSeqLength: number, outDir: string): Promise<string[]> {
+/** What an inference-free source's new query route holds (see init/queryWeights.ts). */
+export interface RouterQueryOutput {
+  /** [vocabSize] query weight per target token */
+  weights: Float32Array;
+  /** target vocabulary, for idf.json */
+  vocab: readonly string[];
+}
+
+/**
+ * modules.json, 1_SpladePooling/config.json, sentence_bert_config.json, config_sentence_transformers.json;
+ * for an inference-free (Router) source the Router files instead (writeRouterFiles), from `query`.
+ */
+export async function writeSparseEncoderFiles(
+  source: HfModelFolder,
+  vocabSize: number,
+  maxSeqLength: number,
+  outDir: string,
+  query?: RouterQueryOutput,
+): Promise<string[]> {
+  if (source.router) {
+    if (!query) throw new SemBridgeError('is an inference-free Router model, but no query weights were computed for the new vocabulary', source.dir);
+    return writeRouterFiles(source, vocabSize, maxSeqLength, outDir, query);
+  }
   const written: string[] = [];
   const splade = source.spladePooling;
   const poolingPath = splade?.path || '1_SpladePooling';
@@ -168,6 +191,86 @@ export async function writeSparseEncoderFiles(source: HfModelFolder, vocabSize: 
   const cst = source.files.configSentenceTransformers
     ? await readJsonFile(source.files.configSentenceTransformers)
     : { model_type: 'SparseEncoder', prompts: {}, default_prompt_name: null, similarity_fn_name: 'dot' };
+  cst.model_type = 'SparseEncoder';
+  await writeJson(join(outDir, 'config_sentence_transformers.json'), cst);
+  written.push('config_sentence_transformers.json');
+  return written;
+}
+
+// Type names that sentence-transformers 5.x and 6.x both import (6.x maps the old module paths).
+const ST_TYPES = {
+  router: 'sentence_transformers.models.Router',
+  query: 'sentence_transformers.sparse_encoder.models.SparseStaticEmbedding',
+  mlm: 'sentence_transformers.sparse_encoder.models.MLMTransformer',
+  pooling: 'sentence_transformers.sparse_encoder.models.SpladePooling',
+};
+/**
+ * The document MLM stays at the folder root (where init writes onnx/, model.safetensors, config.json
+ * and the tokenizer, and where OpenSearch's copies keep it). Router.load reads each module from the
+ * subfolder named by its id, so the id "." makes that subfolder the root: no second copy of the weights.
+ */
+export const ROUTER_ROOT_MODULE_ID = '.';
+const QUERY_MODULE_ID = 'query_0_SparseStaticEmbedding';
+
+/**
+ * The Router files of a transferred inference-free model: modules.json (one Router),
+ * router_config.json, query_0_SparseStaticEmbedding/ (config, tokenizer copies, model.safetensors
+ * 'weight' [V]), the document pooling config, idf.json (the same table, for the older layout and
+ * OpenSearch's doc-only tokenizer), sentence_bert_config.json, config_sentence_transformers.json.
+ * The target tokenizer must already be written to `outDir`.
+ */
+export async function writeRouterFiles(
+  source: HfModelFolder,
+  vocabSize: number,
+  maxSeqLength: number,
+  outDir: string,
+  query: RouterQueryOutput,
+): Promise<string[]> {
+  const layout = source.router!;
+  if (query.weights.length !== vocabSize) throw new SemBridgeError(`${query.weights.length} query weights for ${vocabSize} tokens`, outDir);
+  const written: string[] = [];
+  const poolingId = layout.document.pooling.id;
+  await writeJson(join(outDir, 'modules.json'), [{ idx: 0, name: '0', path: '', type: ST_TYPES.router }]);
+  written.push('modules.json');
+  await writeJson(join(outDir, ROUTER_CONFIG), {
+    types: { [QUERY_MODULE_ID]: ST_TYPES.query, [ROUTER_ROOT_MODULE_ID]: ST_TYPES.mlm, [poolingId]: ST_TYPES.pooling },
+    structure: { query: [QUERY_MODULE_ID], document: [ROUTER_ROOT_MODULE_ID, poolingId] },
+    parameters: { default_route: layout.defaultRoute, allow_empty_key: true },
+  });
+  written.push(ROUTER_CONFIG);
+
+  const qdir = join(outDir, QUERY_MODULE_ID);
+  await fs.mkdir(qdir, { recursive: true });
+  await writeJson(join(qdir, 'config.json'), { frozen: layout.query.frozen });
+  written.push(`${QUERY_MODULE_ID}/config.json`);
+  for (const name of TOKENIZER_FILES)
+    if (await pathExists(join(outDir, name))) {
+      await fs.copyFile(join(outDir, name), join(qdir, name));
+      written.push(`${QUERY_MODULE_ID}/${name}`);
+    }
+  await writeSafetensors(join(qdir, 'model.safetensors'), { weight: { dtype: 'F32', shape: [vocabSize], data: query.weights } });
+  written.push(`${QUERY_MODULE_ID}/model.safetensors`);
+  await fs.writeFile(join(outDir, LEGACY_IDF_JSON), idfJsonOf(query.vocab, query.weights));
+  written.push(LEGACY_IDF_JSON);
+
+  const pooling: Record<string, unknown> = { ...(source.spladePooling?.raw ?? { pooling_strategy: 'max', activation_function: 'relu' }) };
+  let keyed = false;
+  for (const key of ['embedding_dimension', 'word_embedding_dimension'])
+    if (key in pooling) {
+      pooling[key] = vocabSize;
+      keyed = true;
+    }
+  if (!keyed) pooling.word_embedding_dimension = vocabSize;
+  await fs.mkdir(join(outDir, poolingId), { recursive: true });
+  await writeJson(join(outDir, poolingId, 'config.json'), pooling);
+  written.push(`${poolingId}/config.json`);
+
+  const sb = source.files.sentenceBertConfig ? await readJsonFile(source.files.sentenceBertConfig) : {};
+  await writeJson(join(outDir, 'sentence_bert_config.json'), { do_lower_case: false, ...sb, max_seq_length: maxSeqLength });
+  written.push('sentence_bert_config.json');
+  const cst = source.files.configSentenceTransformers
+    ? await readJsonFile(source.files.configSentenceTransformers)
+    : { prompts: {}, default_prompt_name: null, similarity_fn_name: 'dot' };
   cst.model_type = 'SparseEncoder';
   await writeJson(join(outDir, 'config_sentence_transformers.json'), cst);
   written.push('config_sentence_transformers.json');

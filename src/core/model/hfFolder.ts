@@ -7,6 +7,7 @@ import { basename, join, relative } from 'node:path';
 import { SemBridgeError } from '../errors';
 import { pathExists, readJsonFile } from '../fsUtil';
 import { findCheckpoint, isShardIndex } from '../io/checkpoint';
+import { isRouterType, readRouterLayout, routerFiles, type RouterLayout } from './routerModel';
 
 export interface StModule {
   idx: number;
@@ -76,6 +77,11 @@ export interface HfModelFolder {
   maxSeqLength: number;
   /** sentence-transformers model type from config_sentence_transformers.json ('SparseEncoder', ...) */
   stModelType?: string;
+  /**
+   * set for an inference-free Router (see routerModel.ts): `files`, `config` and the pooling then
+   * describe its document model, which may sit in a subfolder (`router.document.mlmDir`)
+   */
+  router?: RouterLayout;
 }
 
 async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
@@ -139,29 +145,32 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
   if (!st.isDirectory()) throw new SemBridgeError('is not a folder (expected a model folder)', dir);
 
   const files: HfFolderFiles = { safetensors: [] };
-  files.config = await firstExisting(dir, ['config.json']);
-  files.tokenizerJson = await firstExisting(dir, ['tokenizer.json']);
-  files.tokenizerConfig = await firstExisting(dir, ['tokenizer_config.json']);
-  files.specialTokensMap = await firstExisting(dir, ['special_tokens_map.json']);
-  files.vocabTxt = await firstExisting(dir, ['vocab.txt']);
-  files.vocabJson = await firstExisting(dir, ['vocab.json']);
-  files.mergesTxt = await firstExisting(dir, ['merges.txt']);
-  files.sentencepiece = await firstExisting(dir, ['sentencepiece.bpe.model', 'spiece.model', 'tokenizer.model']);
-  files.onnx = await firstExisting(dir, ['onnx/model.onnx', 'model.onnx']);
   files.modulesJson = await firstExisting(dir, ['modules.json']);
-  files.sentenceBertConfig = await firstExisting(dir, ['sentence_bert_config.json']);
+  const modules = files.modulesJson ? await readJsonFile<StModule[]>(files.modulesJson) : [];
+  if (!Array.isArray(modules)) throw new SemBridgeError('must hold a JSON array of modules', files.modulesJson);
+  // an inference-free Router: the model files are those of its document route
+  const router = modules.some((m) => typeof m?.type === 'string' && isRouterType(m.type)) ? await readRouterLayout(dir) : undefined;
+  const mlmDir = router?.document.mlmDir ?? dir;
+  files.config = await firstExisting(mlmDir, ['config.json']);
+  files.tokenizerJson = await firstExisting(mlmDir, ['tokenizer.json']);
+  files.tokenizerConfig = await firstExisting(mlmDir, ['tokenizer_config.json']);
+  files.specialTokensMap = await firstExisting(mlmDir, ['special_tokens_map.json']);
+  files.vocabTxt = await firstExisting(mlmDir, ['vocab.txt']);
+  files.vocabJson = await firstExisting(mlmDir, ['vocab.json']);
+  files.mergesTxt = await firstExisting(mlmDir, ['merges.txt']);
+  files.sentencepiece = await firstExisting(mlmDir, ['sentencepiece.bpe.model', 'spiece.model', 'tokenizer.model']);
+  files.onnx = await firstExisting(mlmDir, ['onnx/model.onnx', 'model.onnx']);
+  files.sentenceBertConfig = (await firstExisting(dir, ['sentence_bert_config.json'])) ?? (await firstExisting(mlmDir, ['sentence_bert_config.json']));
   files.configSentenceTransformers = await firstExisting(dir, ['config_sentence_transformers.json']);
 
-  files.checkpoint = findCheckpoint(dir);
+  files.checkpoint = findCheckpoint(mlmDir);
   if (files.checkpoint && isShardIndex(files.checkpoint)) {
     const idx = await readJsonFile<{ weight_map?: Record<string, string> }>(files.checkpoint);
     const shards = [...new Set(Object.values(idx.weight_map ?? {}))].sort();
-    files.safetensors = shards.map((s) => join(dir, s));
+    files.safetensors = shards.map((s) => join(mlmDir, s));
   } else if (files.checkpoint) files.safetensors = [files.checkpoint];
 
   const config = files.config ? await readJsonFile(files.config) : undefined;
-  const modules = files.modulesJson ? await readJsonFile<StModule[]>(files.modulesJson) : [];
-  if (!Array.isArray(modules)) throw new SemBridgeError('must hold a JSON array of modules', files.modulesJson);
 
   let densePooling: DensePooling | undefined;
   let spladePooling: SpladePoolingConfig | undefined;
@@ -176,6 +185,10 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
       const raw = (await pathExists(p)) ? await readJsonFile(p) : {};
       densePooling = { mode: parseDensePoolingConfig(raw), normalize: hasNormalize, origin: 'sentence-transformers' };
     }
+  }
+  if (router) {
+    const p = join(router.document.pooling.dir, 'config.json');
+    spladePooling = parseSpladePoolingConfig((await pathExists(p)) ? await readJsonFile(p) : {}, router.document.pooling.id);
   }
 
   const maxPositionEmbeddings = num(config?.max_position_embeddings);
@@ -218,6 +231,7 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
     spladePooling,
     maxSeqLength,
     stModelType,
+    router,
   };
 }
 
@@ -247,6 +261,7 @@ export async function modelFilesOf(folder: HfModelFolder): Promise<string[]> {
     const p = join(folder.dir, m.path, 'config.json');
     if (await pathExists(p)) out.add(p);
   }
+  if (folder.router) for (const p of await routerFiles(folder.router)) out.add(p);
   return [...out].sort();
 }
 

@@ -16,6 +16,7 @@
 // findVocabTensors() reports it as tied.
 import { SemBridgeError } from '../errors';
 import { readHfConfig, type EncoderConfig, type HiddenAct } from '../model/hfConfig';
+import { documentModelDir } from '../model/routerModel';
 import { CHECKPOINT_FILES, findCheckpoint, openCheckpoint, type TensorReader } from '../io/checkpoint';
 import { GraphBuilder, tensorValueInfo } from './graphBuilder';
 import type { OnnxModel } from './modelIO';
@@ -97,8 +98,9 @@ export function findSafetensors(modelDir: string): string {
  * Weights are taken from the safetensors as float32 (F16/BF16 are converted); tensors that need no
  * transposition are used without a copy.
  */
-export async function buildOnnxFromConfig(modelDir: string, opts: BuildOnnxOptions = {}): Promise<OnnxModel> {
+export async function buildOnnxFromConfig(folder: string, opts: BuildOnnxOptions = {}): Promise<OnnxModel> {
   const head = opts.head ?? 'mlm';
+  const modelDir = await documentModelDir(folder); // an inference-free Router: its document MLM
   const cfg = readHfConfig(modelDir);
   const stPath = findSafetensors(modelDir);
   const reader = await openCheckpoint(stPath);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SemBridgeError } from '../errors';
+import { documentModelDir } from '../model/routerModel';
 import { bertNormalize, bertPreTokenize, type BertNormalizerOptions } from './bertText';
 import { bridgeString, canonicalToken, type TokenConventions, type TokenizerFamily } from './canonical';
 import { SPECIAL_TOKEN_ROLES, type EncodeOptions, type LoadedTokenizer, type SpecialTokenIds } from './types';
@@ -204,7 +205,7 @@ async function resolveTokenizerPath(path: string): Promise<{ dir: string; only?:
   } catch (err) {
     throw new SemBridgeError(`no such tokenizer folder or file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path);
   }
-  if (stat.isDirectory()) return { dir: path };
+  if (stat.isDirectory()) return { dir: await documentModelDir(path) }; // a Router folder: its document model's tokenizer
   const name = basename(path);
   if (name.endsWith('.json') && name !== 'tokenizer_config.json' && name !== 'special_tokens_map.json') {
     return { dir: dirname(path), only: 'tokenizer.json' };
