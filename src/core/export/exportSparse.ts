@@ -287,62 +287,68 @@ export async function exportSparse(encoder: SparseEncoderLike, passages: Passage
       s.end();
       await once(s, 'finish');
     };
-    if (format === 'jsonl' || format === 'ids-jsonl') open('vectors.jsonl');
-    if (format === 'pgvector') {
-      await fs.writeFile(join(tmp, 'schema.sql'), schemaSql(names, dim));
-      report.files.push('schema.sql');
-    }
-    for (let i = 0; i < passages.length; i += batchSize) {
-      throwIfCancelled(opts.signal);
-      const batch = passages.slice(i, i + batchSize);
-      const vecs = await encoder.encode(batch.map(passageText), { kind: 'document', signal: opts.signal });
-      for (let j = 0; j < batch.length; j++) {
-        const exact = vecs[j];
-        for (let x = 0; x < exact.ids.length; x++) {
-          if (!(exact.weights[x] > 0)) report.droppedWeights++;
-          else if (escape && !escapedSeen.has(exact.ids[x]) && /[.%]/.test(decode(exact.ids[x]))) escapedSeen.add(exact.ids[x]);
-        }
-        let v = exact;
-        if (opts.maxNnz !== undefined && positiveCount(exact) > opts.maxNnz) {
-          v = pruneVector(exact, opts.maxNnz);
-          report.prunedDocuments++;
-        }
-        const nnz = positiveCount(v);
-        report.maxDocumentNnz = Math.max(report.maxDocumentNnz, nnz);
-        if (nnz === 0) report.emptyVectors++;
-        const doc = toExportDoc(batch[j]);
-        if (checkQueries.length) kept.push({ id: doc.id, exact, exported: v });
-        if (format === 'jsonl') {
-          await write(jsonlLine(doc, featureMap(v, decode, false)));
-        } else if (format === 'ids-jsonl') {
-          await write(idsJsonlLine(doc.id, v));
-        } else if (format === 'pgvector') {
-          if (nnz > SPARSEVEC_MAX_NNZ) {
-            throw new SemBridgeError(
-              `passage '${doc.id}' has ${nnz} non-zero weights; pgvector's sparsevec holds at most ${SPARSEVEC_MAX_NNZ} (pass --max-nnz ${HNSW_MAX_NNZ} to keep each passage's heaviest weights)`,
-              '--format pgvector',
-            );
-          }
-          if (nnz > HNSW_MAX_NNZ) overHnsw++;
-          if (!stream || fileDocs >= docsPerFile) {
-            await close();
-            open(`data-${String(dataFiles++).padStart(5, '0')}.sql`);
-            await write('BEGIN;\n');
-          }
-          sqlRows.push({ doc, literal: sparsevecLiteral(v, dim) });
-          if (sqlRows.length >= ROWS_PER_INSERT) await flushSql();
-          fileDocs++;
-        } else {
-          if (!stream || fileDocs >= docsPerFile) {
-            await close();
-            open(`bulk-${String(report.files.filter((f) => f.startsWith('bulk-')).length).padStart(5, '0')}.ndjson`);
-          }
-          await write(bulkLines(format, names, doc, idKeys ? idFeatureMap(v) : featureMap(v, decode, true)));
-          fileDocs++;
-        }
-        report.documents++;
+    // a refusal mid-way (e.g. a passage over pgvector's limit) must not leave a stream open
+    try {
+      if (format === 'jsonl' || format === 'ids-jsonl') open('vectors.jsonl');
+      if (format === 'pgvector') {
+        await fs.writeFile(join(tmp, 'schema.sql'), schemaSql(names, dim));
+        report.files.push('schema.sql');
       }
-      opts.onProgress?.({ stage: 'export', done: Math.min(passages.length, i + batch.length), total: passages.length });
+      for (let i = 0; i < passages.length; i += batchSize) {
+        throwIfCancelled(opts.signal);
+        const batch = passages.slice(i, i + batchSize);
+        const vecs = await encoder.encode(batch.map(passageText), { kind: 'document', signal: opts.signal });
+        for (let j = 0; j < batch.length; j++) {
+          const exact = vecs[j];
+          for (let x = 0; x < exact.ids.length; x++) {
+            if (!(exact.weights[x] > 0)) report.droppedWeights++;
+            else if (escape && !escapedSeen.has(exact.ids[x]) && /[.%]/.test(decode(exact.ids[x]))) escapedSeen.add(exact.ids[x]);
+          }
+          let v = exact;
+          if (opts.maxNnz !== undefined && positiveCount(exact) > opts.maxNnz) {
+            v = pruneVector(exact, opts.maxNnz);
+            report.prunedDocuments++;
+          }
+          const nnz = positiveCount(v);
+          report.maxDocumentNnz = Math.max(report.maxDocumentNnz, nnz);
+          if (nnz === 0) report.emptyVectors++;
+          const doc = toExportDoc(batch[j]);
+          if (checkQueries.length) kept.push({ id: doc.id, exact, exported: v });
+          if (format === 'jsonl') {
+            await write(jsonlLine(doc, featureMap(v, decode, false)));
+          } else if (format === 'ids-jsonl') {
+            await write(idsJsonlLine(doc.id, v));
+          } else if (format === 'pgvector') {
+            if (nnz > SPARSEVEC_MAX_NNZ) {
+              throw new SemBridgeError(
+                `passage '${doc.id}' has ${nnz} non-zero weights; pgvector's sparsevec holds at most ${SPARSEVEC_MAX_NNZ} (pass --max-nnz ${HNSW_MAX_NNZ} to keep each passage's heaviest weights)`,
+                '--format pgvector',
+              );
+            }
+            if (nnz > HNSW_MAX_NNZ) overHnsw++;
+            if (!stream || fileDocs >= docsPerFile) {
+              await close();
+              open(`data-${String(dataFiles++).padStart(5, '0')}.sql`);
+              await write('BEGIN;\n');
+            }
+            sqlRows.push({ doc, literal: sparsevecLiteral(v, dim) });
+            if (sqlRows.length >= ROWS_PER_INSERT) await flushSql();
+            fileDocs++;
+          } else {
+            if (!stream || fileDocs >= docsPerFile) {
+              await close();
+              open(`bulk-${String(report.files.filter((f) => f.startsWith('bulk-')).length).padStart(5, '0')}.ndjson`);
+            }
+            await write(bulkLines(format, names, doc, idKeys ? idFeatureMap(v) : featureMap(v, decode, true)));
+            fileDocs++;
+          }
+          report.documents++;
+        }
+        opts.onProgress?.({ stage: 'export', done: Math.min(passages.length, i + batch.length), total: passages.length });
+      }
+    } catch (err) {
+      stream?.destroy();
+      throw err;
     }
     await close();
 

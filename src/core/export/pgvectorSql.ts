@@ -18,10 +18,7 @@ export function sqlIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/**
- * A standard string literal. PostgreSQL text cannot hold U+0000, so NULs become U+FFFD; the
- * caller counts them.
- */
+/** A standard string literal. PostgreSQL text cannot hold U+0000, so NULs become U+FFFD. */
 export function sqlString(s: string): string {
   return `'${s.replace(/\0/g, '\uFFFD').replace(/'/g, "''")}'`;
 }
