@@ -14,6 +14,13 @@ export function positiveInt(value: string | undefined, option: string, fallback?
   return n;
 }
 
+export function positiveNumber(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new SemBridgeError(`must be a positive number, got '${value}'`, option);
+  return n;
+}
+
 export function onMalformedOption(value: string | undefined): OnMalformed {
   if (value === undefined || value === 'skip') return 'skip';
   if (value === 'stop') return 'stop';
