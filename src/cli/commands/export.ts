@@ -8,6 +8,7 @@ import { DEFAULT_TEXT_EXTENSIONS } from '../../core/corpus/folderCorpus';
 import { loadSparseEncoder } from '../../core/encode/sparseEncoder';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/export/engineFormats';
 import { exportSparse } from '../../core/export/exportSparse';
+import { checkOutputTarget } from '../../core/outputGuard';
 import type { CliCommand } from '../command';
 import { interruptSignal, onMalformedOption, positiveInt, reportProblems, splitList, stderrProgress } from '../retrievalOptions';
 
@@ -27,7 +28,8 @@ export-manifest.json and README.md. Feature names are token strings with '%' →
   --model DIR          sparse encoder folder
   --corpus PATH        folder of text files, BEIR folder, or JSONL
   --format F           ${EXPORT_FORMATS.join(' | ')}
-  --out DIR            output folder (replaced atomically)
+  --out DIR            output folder (replaced atomically; an existing one only when it is a SemBridge export)
+  --force              replace an --out that is not a SemBridge export (moved aside, not deleted)
   --index-name NAME    engine index name (default sembridge)
   --field NAME         sparse vector field (default sparse_embedding)
   --docs-per-file N    documents per bulk file (default 2000)
@@ -53,12 +55,15 @@ export-manifest.json and README.md. Feature names are token strings with '%' →
         ext: { type: 'string' },
         'batch-size': { type: 'string' },
         'on-malformed': { type: 'string' },
+        force: { type: 'boolean', default: false },
       },
     });
     for (const k of ['model', 'corpus', 'format', 'out'] as const) if (!values[k]) throw new SemBridgeError('is required', `--${k}`);
     const format = values.format as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) throw new SemBridgeError(`must be one of ${EXPORT_FORMATS.join(', ')}, got '${values.format}'`, '--format');
     const window = positiveInt(values.window, '--window', DEFAULT_PASSAGE_WINDOW.window);
+    // refuse a bad --out before the encoding (exportSparse checks again when it writes)
+    await checkOutputTarget(values.out!, { kind: 'export', force: values.force, inputs: [values.model, values.corpus] });
     const corpus = await loadCorpus(values.corpus!, {
       window,
       stride: positiveInt(values.stride, '--stride', Math.min(window, DEFAULT_PASSAGE_WINDOW.stride)),
@@ -78,6 +83,8 @@ export-manifest.json and README.md. Feature names are token strings with '%' →
         batchSize: positiveInt(values['batch-size'], '--batch-size', 32),
         modelDir: values['no-encoder'] ? undefined : values.model,
         exampleQuery: values.query,
+        inputs: [values.corpus!, values.model!],
+        force: values.force,
         onProgress: stderrProgress(),
         signal,
       });

@@ -234,7 +234,8 @@ export async function prepareBridgeFolder(folder: HfModelFolder, workDir: string
       const { tokenizerJson } = synthesiseWordPieceJson(lines, config, folder.files.tokenizerConfig ?? folder.files.vocabTxt);
       await fs.writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizerJson));
     }
-  });
+    // content-addressed, under our own work folder: replacing a broken one there is always right
+  }, { kind: 'bridge-folder', force: true, inputs: [folder.dir] });
   return dir;
 }
 

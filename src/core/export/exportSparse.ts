@@ -24,6 +24,10 @@ export interface ExportOptions {
   exampleQuery?: string;
   onProgress?: ProgressSink;
   signal?: CancelSignal;
+  /** paths the export reads (the corpus; modelDir is added): the output may not overwrite them */
+  inputs?: string[];
+  /** replace an output folder that is not a SemBridge export (it is moved aside, not deleted) */
+  force?: boolean;
 }
 
 export interface ExportReport {
@@ -204,6 +208,6 @@ export async function exportSparse(encoder: SparseEncoderLike, passages: Passage
     await fs.writeFile(join(tmp, 'export-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await fs.writeFile(join(tmp, 'README.md'), readme(opts.format, names, report.files));
     report.files.push('export-manifest.json', 'README.md');
-  });
+  }, { kind: 'export', force: opts.force, inputs: [...(opts.inputs ?? []), opts.modelDir] });
   return report;
 }
