@@ -131,5 +131,5 @@ export async function runTransferWizard(
     // confirmed: a folder that is not a SemBridge model is moved aside (outputGuard.ts), never deleted
     replace = true;
   }
-  return { sourceModel, targetTokenizer, bridgeModel, method, alpha, outputDir, replace };
+  return { sourceModel, targetTokenizer, bridgeModel, method, alpha, outputDir, ...(replace ? { replace } : {}) };
 }
