@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SemBridgeError } from './errors';
 import { acquireLock, isStaleOwner, type LockInfo } from './fileLock';
 import { checkOutputTarget, outputKindOf, writeOutputMarker, type OutputTargetOptions } from './outputGuard';
@@ -21,6 +21,26 @@ const defaultNotice = (m: string) => console.error(`sembridge: ${m}`);
 /** `.NAME.lock` beside the output. */
 export function outputLockPath(finalDir: string): string {
   return join(dirname(finalDir), `.${basename(finalDir)}.lock`);
+}
+
+/**
+ * Creates the parent folders of `finalDir`; the returned function removes again those it created
+ * while they are still empty (a run that fails leaves no empty folder behind).
+ */
+export async function makeParent(finalDir: string): Promise<() => Promise<void>> {
+  const parent = dirname(resolve(finalDir));
+  const first = await fs.mkdir(parent, { recursive: true });
+  return async () => {
+    if (!first) return;
+    for (let d = parent; d.length >= first.length; d = dirname(d)) {
+      try {
+        await fs.rmdir(d);
+      } catch {
+        return; // not empty (or gone): keep it and everything above
+      }
+      if (d === first) return;
+    }
+  };
 }
 
 /** Takes the output's lock (see fileLock.ts); nested calls in this process share it. */
@@ -107,9 +127,16 @@ export async function writeFolderAtomically<T>(finalDir: string, write: (tmpDir:
   const notice = opts.onNotice ?? defaultNotice;
   await checkOutputTarget(finalDir, opts);
   const parent = dirname(finalDir);
-  await fs.mkdir(parent, { recursive: true });
-  const lock = await lockOutput(finalDir, { waitMs: opts.lockWaitMs, onNotice: notice });
+  const undoParent = await makeParent(finalDir);
+  let lock;
+  try {
+    lock = await lockOutput(finalDir, { waitMs: opts.lockWaitMs, onNotice: notice });
+  } catch (err) {
+    await undoParent();
+    throw err;
+  }
   let tmpDir: string | undefined;
+  let placed = false;
   try {
     await cleanStaleTemps(finalDir, notice);
     tmpDir = await fs.mkdtemp(join(parent, `.${basename(finalDir)}.tmp-`));
@@ -133,6 +160,7 @@ export async function writeFolderAtomically<T>(finalDir: string, write: (tmpDir:
       throw new SemBridgeError(`could not move the new output into place: ${(err as Error).message}`, finalDir);
     }
     liveTemps.delete(tmpDir);
+    placed = true;
     if (backup && state.exists && state.ours) await fs.rm(backup, { recursive: true, force: true });
     else if (backup) notice(`${finalDir} was not a SemBridge output; its previous contents were moved to ${backup} (--force)`);
     return result;
@@ -144,6 +172,7 @@ export async function writeFolderAtomically<T>(finalDir: string, write: (tmpDir:
     throw err;
   } finally {
     await lock.release();
+    if (!placed) await undoParent();
   }
 }
 

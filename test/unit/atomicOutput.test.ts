@@ -54,6 +54,12 @@ test('a failed write leaves neither the temporary folder, the lock, nor a partia
   assert.deepEqual(readdirSync(r), []);
 });
 
+test('a failed write into new parent folders removes the folders it created', async () => {
+  const r = root();
+  await assert.rejects(writeFolderAtomically(join(r, 'a', 'b', 'model'), async () => { throw new Error('boom'); }, { kind: 'model' }), /boom/);
+  assert.deepEqual(readdirSync(r), []);
+});
+
 test('an output of the same kind is replaced whole, and the new one carries the marker', async () => {
   const r = root();
   const out = join(r, 'model');

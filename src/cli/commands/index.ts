@@ -1,8 +1,7 @@
 // `sembridge index`: encodes a corpus into an on-disk sparse index, or updates one in place for
 // changed workspace files.
 import { existsSync, promises as fs } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { lockOutput } from '../../core/atomicOutput';
 import { lockWaitMs } from '../../core/fileLock';
 import { checkOutputTarget } from '../../core/outputGuard';
@@ -112,7 +111,7 @@ async function update(
 ): Promise<number> {
   if (files.length === 0) throw new SemBridgeError('give the changed or deleted files to re-index', '--update');
   // read, update and save under the index's lock: two updates never read the same old index
-  await mkdir(dirname(resolve(out)), { recursive: true });
+  await readManifest(out); // a missing index is refused before any lock file is made
   const lock = await lockOutput(out, { waitMs: lockWaitMs(120_000) });
   try {
     return await updateLocked(out, modelOpt, files, batchSize, signal, onProgress);

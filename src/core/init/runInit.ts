@@ -6,8 +6,8 @@
 //                     written to a temporary folder, checked by loading it, then renamed into place
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { lockOutput, writeFolderAtomically } from '../atomicOutput';
+import { join, relative } from 'node:path';
+import { lockOutput, makeParent, writeFolderAtomically } from '../atomicOutput';
 import { checkOutputTarget } from '../outputGuard';
 import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
 import { bridgeModelHash, embedBridgeStrings } from '../bridge/bridgeRunner';
@@ -434,19 +434,29 @@ export async function runInit(options: InitOptions, control: RunControl = {}): P
   const t0 = performance.now();
   // refuse a bad --out before minutes of work, and hold its lock throughout (a second init into it is refused)
   await checkOutputTarget(options.out, { kind: 'model', force: options.force, inputs: transferInputs(options) });
-  await fs.mkdir(dirname(resolve(options.out)), { recursive: true });
-  const lock = await lockOutput(options.out);
+  const undoParent = await makeParent(options.out);
+  let lock;
+  try {
+    lock = await lockOutput(options.out);
+  } catch (err) {
+    await undoParent();
+    throw err;
+  }
+  let written = false;
   try {
     const prepared = await prepareTransfer(options, control);
     const computed = await computeInit(prepared, options, control);
-    return await writeInitOutput(
+    const summary = await writeInitOutput(
       prepared,
       computed,
       options.out,
       { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0, force: options.force },
       control,
     );
+    written = true;
+    return summary;
   } finally {
     await lock.release();
+    if (!written) await undoParent();
   }
 }
