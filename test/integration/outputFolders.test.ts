@@ -300,3 +300,24 @@ test('demo writes one well-known folder, replaced by the next run, and says what
     }
   }
 });
+
+test('eval --run never overwrites an input (the qrels) and replaces only its own run file', async (t) => {
+  if (!ready) return t.skip('fixture models missing');
+  const data = join(work, 'eval-data');
+  cpSync(KO, data, { recursive: true });
+  const qrels = join(data, 'qrels', 'test.tsv');
+  const before = readFileSync(qrels);
+  for (const force of [[], ['--force']])
+    assertRefusal(await cli('eval', '--model', SOURCE, '--data', data, '--run', qrels, ...force), qrels, /is the input/);
+  assert.deepEqual(readFileSync(qrels), before);
+  const notes = join(work, 'notes.txt');
+  writeFileSync(notes, 'my notes');
+  assertRefusal(await cli('eval', '--model', SOURCE, '--data', data, '--run', notes), notes, /exists and is not a TREC run with tag 'sembridge'/);
+  assert.equal(readFileSync(notes, 'utf8'), 'my notes');
+  const run = join(work, 'run.txt');
+  for (let i = 0; i < 2; i++) assert.equal((await cli('eval', '--model', SOURCE, '--data', data, '--run', run)).code, 0);
+  const keep = join(work, 'saved-index');
+  userFolder(keep, { 'keep.txt': 'keep me' });
+  assertRefusal(await cli('eval', '--model', SOURCE, '--data', data, '--save-index', keep), keep, /--save-index .*exists and is not a SemBridge index/);
+  assert.deepEqual(readdirSync(keep), ['keep.txt']);
+});
