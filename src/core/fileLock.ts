@@ -154,6 +154,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     unreadableSince = undefined;
     if (isStaleOwner(other)) {
       if (takeOver(path, other)) notice(`took over the lock of a run that is gone (${describe(other)}): ${path}`);
+      else await sleep(50); // another run is taking it over this very moment
       continue;
     }
     if (Date.now() < deadline) {
@@ -163,7 +164,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       continue;
     }
     throw new SemBridgeError(
-      `is being written by another sembridge run (${describe(other)})${waited ? ', still after waiting' : ''}; wait for it to finish${other.host === hostname() ? '' : `, or delete ${path} if that run is gone`}`,
+      `is being written by another sembridge run (${describe(other)})${waited ? ', still after waiting' : ''}; wait for it to finish, or delete ${path} if that run is gone`,
       subject,
     );
   }

@@ -291,3 +291,32 @@ test('a lock is re-entrant within one process and released by its last holder', 
   assert.ok(!existsSync(path));
   rmSync(r, { recursive: true, force: true });
 });
+
+test('runs racing for one lock (left stale by a dead run) hold it one at a time', async () => {
+  const r = root();
+  const lock = join(r, '.shared.lock');
+  writeFileSync(lock, JSON.stringify({ pid: deadPid(), host: hostname(), startedAt: new Date().toISOString() }));
+  const log = join(r, 'log.txt');
+  const lockModule = JSON.stringify(join(ROOT, 'src', 'core', 'fileLock.ts'));
+  const runs = Array.from({ length: 4 }, () =>
+    child(`
+      const { acquireLock } = require(${lockModule});
+      const fs = require('node:fs');
+      (async () => {
+        const l = await acquireLock(${JSON.stringify(lock)}, { waitMs: 60000, onNotice: () => {} });
+        fs.appendFileSync(${JSON.stringify(log)}, 'start ' + process.pid + '\\n');
+        await new Promise((res) => setTimeout(res, 100));
+        fs.appendFileSync(${JSON.stringify(log)}, 'end ' + process.pid + '\\n');
+        await l.release();
+      })();
+    `),
+  );
+  assert.deepEqual(await Promise.all(runs.map((c) => c.done)), [0, 0, 0, 0]);
+  const lines = readFileSync(log, 'utf8').trim().split('\n');
+  assert.equal(lines.length, 8);
+  for (let i = 0; i < lines.length; i += 2) {
+    assert.match(lines[i], /^start /);
+    assert.equal(lines[i + 1], lines[i].replace('start', 'end'), 'no other run started while one held the lock');
+  }
+  assert.ok(!existsSync(lock));
+});
