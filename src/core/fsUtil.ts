@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SemBridgeError } from './errors';
 
 /** Whether a file or folder exists (any access error counts as absent). */
@@ -24,4 +25,29 @@ export async function readJsonFile<T = Record<string, unknown>>(path: string): P
   } catch (err) {
     throw new SemBridgeError(`is not valid JSON: ${(err as Error).message}`, path);
   }
+}
+
+/**
+ * The real path of `p` (symlinks resolved) even when `p` does not exist yet: the deepest existing
+ * ancestor is resolved and the rest appended, so an output folder can be compared with its inputs.
+ */
+export function realPathLoose(p: string): string {
+  let head = resolve(p);
+  const tail: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync.native(head), ...tail.reverse());
+    } catch {
+      const up = dirname(head);
+      if (up === head) return join(head, ...tail.reverse());
+      tail.push(basename(head));
+      head = up;
+    }
+  }
+}
+
+/** Whether `child` is `parent` or lies inside it (plain path comparison; resolve real paths first). */
+export function isSameOrInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }

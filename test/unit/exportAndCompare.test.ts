@@ -52,7 +52,7 @@ for (const format of ['opensearch', 'elasticsearch'] as const) {
     const report = await exportSparse(enc, passages, out, { format, indexName: 'docs', docsPerFile: 2, modelDir: fakeModelDir(), exampleQuery: 'node.js search' });
     assert.equal(report.documents, 3);
     const files = readdirSync(out).sort();
-    assert.deepEqual(files, ['README.md', 'bulk-00000.ndjson', 'bulk-00001.ndjson', 'encoder', 'export-manifest.json', 'mapping.json', 'query-example.json']);
+    assert.deepEqual(files, ['README.md', 'bulk-00000.ndjson', 'bulk-00001.ndjson', 'encoder', 'export-manifest.json', 'mapping.json', 'query-example.json', 'sembridge']);
     const lines = ['bulk-00000.ndjson', 'bulk-00001.ndjson'].flatMap((f) => {
       const text = readFileSync(join(out, f), 'utf8');
       assert.ok(text.endsWith('\n'), '_bulk bodies must end with a newline');

@@ -168,3 +168,21 @@ test('the command is registered and reports errors through the CLI with exit cod
   }
   assert.match(errors.join('\n'), /sembridge reconstruct: \/nonexistent\/x\.safetensors: cannot open: ENOENT/);
 });
+
+test('--output is never the input, and a file reconstruct did not write is replaced only with --force', async () => {
+  const input = writeInput();
+  const before = require('node:fs').readFileSync(input);
+  for (const extra of [[], ['--force']]) {
+    await assert.rejects(command.run(['--input', input, '--alpha', '4', '--output', input, ...extra]), /--output .*in\.safetensors: is the input/);
+  }
+  assert.deepEqual(require('node:fs').readFileSync(input), before, 'the input is unchanged');
+  const foreign = join(input, '..', 'thesis.safetensors');
+  writeFileSync(foreign, 'not ours');
+  await assert.rejects(command.run(['--input', input, '--alpha', '4', '--output', foreign]), /exists and is not a file written by 'sembridge reconstruct'/);
+  assert.equal(require('node:fs').readFileSync(foreign, 'utf8'), 'not ours');
+  // our own output is replaced by the next run; --force replaces the foreign file
+  const own = join(input, '..', 'rows.safetensors');
+  assert.equal(await command.run(['--input', input, '--alpha', '4', '--output', own]), 0);
+  assert.equal(await command.run(['--input', input, '--alpha', '2', '--output', own]), 0);
+  assert.equal(await command.run(['--input', input, '--alpha', '4', '--output', foreign, '--force']), 0);
+});

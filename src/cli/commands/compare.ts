@@ -1,7 +1,10 @@
 // `sembridge compare`: initialisation methods side by side, zero-shot, on the same data.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomically } from '../../core/atomicOutput';
+import { writeFile } from 'node:fs/promises';
+import { writeFolderAtomically } from '../../core/atomicOutput';
+import { checkOutputTarget } from '../../core/outputGuard';
+import { transferInputs } from '../../core/init/runInit';
 import { loadBeirDataset } from '../../core/corpus/dataset';
 import { SemBridgeError } from '../../core/errors';
 import { compareTableToJson, compareTableToMarkdown } from '../../core/eval/compareTable';
@@ -27,7 +30,9 @@ method is seeded, so the table is the same from run to run.
   --split NAME          qrels split (default test)
   --methods LIST        default ${DEFAULT_METHODS}
   --alpha LIST          entmax alphas for sembridge (default 2,3,4)
-  --out DIR             write compare.md and compare.json there
+  --out DIR             write compare.md and compare.json there (a folder written whole; an existing
+                        one is replaced only when it is a SemBridge comparison)
+  --force               replace an --out that is not a SemBridge comparison (moved aside, not deleted)
   --keep-models         keep every transferred model under <out>/models/ (needs --out)
   --no-base             leave out the untransferred source model
   --fuzzy, --match-symbols, --keep-special-sources, --bias-by-old-index, --reference-compat, --seed N, --cache DIR,
@@ -46,6 +51,7 @@ method is seeded, so the table is the same from run to run.
         out: { type: 'string' },
         'keep-models': { type: 'boolean', default: false },
         'no-base': { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
       },
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'data'] as const)
@@ -55,10 +61,18 @@ method is seeded, so the table is the same from run to run.
     const alphas = [...new Set(values.alpha!.split(',').map((a) => parseAlpha(a.trim())))].sort((a, b) => a - b);
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');
-    const datasets = [];
-    for (const dir of values.data!.split(',').map((d) => d.trim()).filter(Boolean))
+    const datasets: Awaited<ReturnType<typeof loadBeirDataset>>[] = [];
+    const dataDirs = values.data!.split(',').map((d) => d.trim()).filter(Boolean);
+    for (const dir of dataDirs)
       datasets.push(await loadBeirDataset(dir, { split: values.split, judgedQueriesOnly: true }));
 
+    const guard = {
+      kind: 'comparison' as const,
+      force: values.force,
+      inputs: [...transferInputs({ source: values.source!, targetTokenizer: values['target-tokenizer']!, bridge: values.bridge!, cacheDir: values.cache }), ...dataDirs],
+    };
+    // refuse a bad --out before any model is built; the whole folder is then written at once
+    if (values.out) await checkOutputTarget(values.out, guard);
     const signal = interruptSignal();
     const options: CompareOptions = {
       source: values.source!,
@@ -76,20 +90,29 @@ method is seeded, so the table is the same from run to run.
       bridgeTemplate: values['bridge-template'],
       batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
       threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
-      keepModelsIn: values['keep-models'] ? values.out : undefined,
       includeBase: !values['no-base'],
     };
     const resolved = values['reference-compat'] ? withReferenceCompat(options) : options;
-    const result = await runCompare(resolved, {
-      onProgress: progressPrinter(values.quiet),
-      signal,
-    }).finally(() => signal.dispose());
-    const markdown = compareTableToMarkdown(result.table);
-    console.log(markdown);
-    if (values.out) {
-      const { mkdir } = await import('node:fs/promises');
-      await mkdir(values.out, { recursive: true });
-      await writeFileAtomically(join(values.out, 'compare.md'), markdown);
+    const compare = (keepModelsIn: string | undefined) =>
+      runCompare({ ...resolved, keepModelsIn }, { onProgress: progressPrinter(values.quiet), signal });
+    const out = values.out;
+    const result = await (out
+      ? writeFolderAtomically(out, async (tmp) => {
+          const r = await compare(values['keep-models'] ? tmp : undefined);
+          await writeCompareFiles(tmp, r);
+          return r;
+        }, guard)
+      : compare(undefined)
+    ).finally(() => signal.dispose());
+    console.log(compareTableToMarkdown(result.table));
+    if (out) console.error(`wrote ${join(out, 'compare.md')} and compare.json${values['keep-models'] ? ` and the models under ${join(out, 'models')}` : ''}`);
+    if (!values.quiet)
+      for (const r of result.runs)
+        console.error(`  ${r.label} on ${r.dataset}: init ${r.seconds.init.toFixed(1)} s, indexing ${r.seconds.indexing.toFixed(1)} s, queries ${r.seconds.queries.toFixed(1)} s`);
+    return 0;
+
+    async function writeCompareFiles(dir: string, result: Awaited<ReturnType<typeof runCompare>>): Promise<void> {
+      await writeFile(join(dir, 'compare.md'), compareTableToMarkdown(result.table));
       // only deterministic content: parameters and the table (timings go to stderr)
       const json = {
         parameters: {
@@ -106,12 +129,7 @@ method is seeded, so the table is the same from run to run.
         inputs: { source: values.source, targetTokenizer: values['target-tokenizer'], bridge: values.bridge, data: datasets.map((d) => d.name) },
         table: compareTableToJson(result.table),
       };
-      await writeFileAtomically(join(values.out, 'compare.json'), JSON.stringify(json, null, 2) + '\n');
-      console.error(`wrote ${join(values.out, 'compare.md')} and compare.json`);
+      await writeFile(join(dir, 'compare.json'), JSON.stringify(json, null, 2) + '\n');
     }
-    if (!values.quiet)
-      for (const r of result.runs)
-        console.error(`  ${r.label} on ${r.dataset}: init ${r.seconds.init.toFixed(1)} s, indexing ${r.seconds.indexing.toFixed(1)} s, queries ${r.seconds.queries.toFixed(1)} s`);
-    return 0;
   },
 };

@@ -1,4 +1,5 @@
 // `sembridge eval --model DIR --data DIR`: encode, index, search and score a test collection.
+import { open } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SemBridgeError } from '../../core/errors';
 import { describeQrelsCheck, loadBeirDataset, loadSeparateDataset, type Dataset } from '../../core/corpus/dataset';
@@ -7,8 +8,22 @@ import { loadSparseEncoder } from '../../core/encode/sparseEncoder';
 import { DEFAULT_MEASURES } from '../../core/eval/metrics';
 import { evaluateModel, evaluationSummary } from '../../core/eval/evaluateModel';
 import { saveIndex } from '../../core/index/indexStore';
+import { checkOutputFile, checkOutputTarget } from '../../core/outputGuard';
 import type { CliCommand } from '../command';
 import { interruptSignal, onMalformedOption, positiveInt, reportProblems, splitList, stderrProgress } from '../retrievalOptions';
+
+/** Whether the file's first line is a TREC run line with this tag (what writeTrecRun writes). */
+async function isTrecRunWithTag(path: string, tag: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(4096), 0, 4096, 0);
+    const first = buffer.subarray(0, bytesRead).toString('utf8').split('\n')[0];
+    const cols = first.trim().split(/\s+/);
+    return bytesRead === 0 || (cols.length === 6 && cols[1] === 'Q0' && cols[5] === tag);
+  } finally {
+    await fh.close();
+  }
+}
 
 export const command: CliCommand = {
   help: `usage: sembridge eval --model DIR --data DIR [options]
@@ -29,7 +44,9 @@ definitions), FLOPS (Σ_j p_q(j)·p_d(j)) and the average active dimensions per 
   --measures LIST     default ${DEFAULT_MEASURES.join(',')}
   --batch-size N      texts per encoder call (default 32)
   --on-malformed M    skip (default) or stop at a malformed line
-  --json              print one JSON object`,
+  --json              print one JSON object
+  --force             replace a --run file or --save-index folder that sembridge did not write
+                      (an existing one is otherwise replaced only when it is ours; inputs never)`,
 
   async run(args) {
     const { values } = parseArgs({
@@ -49,6 +66,7 @@ definitions), FLOPS (Σ_j p_q(j)·p_d(j)) and the average active dimensions per 
         'batch-size': { type: 'string' },
         'on-malformed': { type: 'string' },
         json: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
       },
     });
     if (!values.model) throw new SemBridgeError('is required', '--model');
@@ -66,6 +84,11 @@ definitions), FLOPS (Σ_j p_q(j)·p_d(j)) and the average active dimensions per 
     if (qrelsNote) console.error(`warning: ${qrelsNote}`);
     if (dataset.corpus.length === 0) throw new SemBridgeError('the corpus has no documents', values.data ?? values.corpus);
     if (dataset.queries.length === 0) throw new SemBridgeError('no judged, non-empty query to evaluate', values.data ?? values.topics);
+    // outputs are checked before the evaluation, by the same rules as every --out (outputGuard.ts)
+    const inputs = [values.model, values.data, values.corpus, values.topics, values.qrels];
+    const runTag = values['run-tag']!;
+    if (values.run) await checkOutputFile(values.run, { inputs, force: values.force, option: '--run', what: `a TREC run with tag '${runTag}'`, isOurs: (p) => isTrecRunWithTag(p, runTag) });
+    if (values['save-index']) await checkOutputTarget(values['save-index'], { kind: 'index', force: values.force, inputs, option: '--save-index' });
     const measures = splitList(values.measures) ?? DEFAULT_MEASURES;
     const depth = positiveInt(values.depth, '--depth', 100);
     const encoder = await loadSparseEncoder(values.model);
@@ -79,7 +102,7 @@ definitions), FLOPS (Σ_j p_q(j)·p_d(j)) and the average active dimensions per 
         signal,
       });
       if (values.run) await writeTrecRun(values.run, e.run, values['run-tag']);
-      if (values['save-index']) await saveIndex(e.index, values['save-index'], { model: values.model, corpus: values.data ?? values.corpus, corpusKind: 'jsonl' });
+      if (values['save-index']) await saveIndex(e.index, values['save-index'], { model: values.model, corpus: values.data ?? values.corpus, corpusKind: 'jsonl' }, { inputs, force: values.force });
       const summary = evaluationSummary(e);
       if (values.json) {
         console.log(JSON.stringify(summary));

@@ -15,6 +15,7 @@ import { loadSparseEncoder } from '../../core/encode/sparseEncoder';
 import { EXPORT_FORMATS, OPENSEARCH_FIELDS, SEISMIC_EXPORT_DEFAULTS, type EngineOptions, type ExportFormat, type OpenSearchField } from '../../core/export/engineFormats';
 import { exportSparse } from '../../core/export/exportSparse';
 import { describeQuantisationCheck, engineQuantisation } from '../../core/export/quantisation';
+import { checkOutputTarget } from '../../core/outputGuard';
 import type { CliCommand } from '../command';
 import { interruptSignal, onMalformedOption, positiveInt, positiveNumber, reportProblems, splitList, stderrProgress } from '../retrievalOptions';
 
@@ -60,7 +61,8 @@ overlap, printed and written to export-manifest.json and README.md.
   --model DIR          sparse encoder folder
   --corpus PATH        folder of text files, BEIR folder, or JSONL
   --format F           ${EXPORT_FORMATS.join(' | ')}
-  --out DIR            output folder (replaced atomically)
+  --out DIR            output folder (replaced atomically; an existing one only when it is a SemBridge export)
+  --force              replace an --out that is not a SemBridge export (moved aside, not deleted)
   --index-name NAME    engine index name (default sembridge)
   --field NAME         sparse vector field (default sparse_embedding)
   --docs-per-file N    documents per bulk file (default 2000)
@@ -101,6 +103,7 @@ overlap, printed and written to export-manifest.json and README.md.
         ext: { type: 'string' },
         'batch-size': { type: 'string' },
         'on-malformed': { type: 'string' },
+        force: { type: 'boolean', default: false },
       },
     });
     for (const k of ['model', 'corpus', 'format', 'out'] as const) if (!values[k]) throw new SemBridgeError('is required', `--${k}`);
@@ -130,6 +133,8 @@ overlap, printed and written to export-manifest.json and README.md.
     const maxNnz = values['max-nnz'] === undefined ? undefined : positiveInt(values['max-nnz'], '--max-nnz');
     const onMalformed = onMalformedOption(values['on-malformed']);
     const window = positiveInt(values.window, '--window', DEFAULT_PASSAGE_WINDOW.window);
+    // refuse a bad --out before the encoding (exportSparse checks again when it writes)
+    await checkOutputTarget(values.out!, { kind: 'export', force: values.force, inputs: [values.model, values.corpus] });
     const corpus = await loadCorpus(values.corpus!, {
       window,
       stride: positiveInt(values.stride, '--stride', Math.min(window, DEFAULT_PASSAGE_WINDOW.stride)),
@@ -162,6 +167,8 @@ overlap, printed and written to export-manifest.json and README.md.
         engine,
         maxNnz,
         checkQueries,
+        inputs: [values.corpus!, values.model!],
+        force: values.force,
         onProgress: stderrProgress(),
         signal,
       });

@@ -12,7 +12,8 @@ with Hugging Face tensor names, vocab.txt, tokenizer_config.json, sentence-trans
   --vocab PATH           vocab.txt or a folder holding one; repeat to merge vocabularies (multilingual bridge)
   --lowercase            the tokenizer lower-cases (default: on for one vocabulary, off when merging)
   --hidden 768 --layers 12 --heads 12 --intermediate 3072 --max-position 512 --seed 0
-  --output-bias-std 0.5  std of the MLM output bias`,
+  --output-bias-std 0.5  std of the MLM output bias
+  --force                replace an --out that is not a SemBridge model folder (moved aside, not deleted)`,
   async run(args) {
     const { values } = parseArgs({
       args,
@@ -28,6 +29,7 @@ with Hugging Face tensor names, vocab.txt, tokenizer_config.json, sentence-trans
         'max-position': { type: 'string', default: '512' },
         seed: { type: 'string', default: '0' },
         'output-bias-std': { type: 'string', default: '0.5' },
+        force: { type: 'boolean', default: false },
       },
     });
     if (!values.vocab?.length) throw new SemBridgeError('is required', '--vocab');
@@ -51,6 +53,8 @@ with Hugging Face tensor names, vocab.txt, tokenizer_config.json, sentence-trans
       maxPosition: int('max-position', values['max-position']!),
       seed: Number(values.seed),
       outputBiasStd: Number(values['output-bias-std']),
+      force: values.force,
+      inputs: values.vocab,
     });
     console.log(`wrote ${values.out}: ${values.kind}, vocabulary ${vocab.length}, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   },

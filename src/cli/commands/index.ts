@@ -2,6 +2,9 @@
 // changed workspace files.
 import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { lockOutput } from '../../core/atomicOutput';
+import { lockWaitMs } from '../../core/fileLock';
+import { checkOutputTarget } from '../../core/outputGuard';
 import { parseArgs } from 'node:util';
 import { SemBridgeError } from '../../core/errors';
 import { loadCorpus } from '../../core/corpus/dataset';
@@ -23,14 +26,16 @@ records the model's hash and vocabulary size, and refuses to be searched with an
 
   --model DIR          sparse encoder folder (for --update: default, the model the index was built with)
   --corpus PATH        a folder of text files, a BEIR folder, or a JSONL file ({"_id"|"id"|"docid", "title"?, "text"})
-  --out DIR            index folder to write (replaced atomically)
+  --out DIR            index folder to write (replaced atomically; an existing one only when it is a SemBridge index)
+  --force              replace an --out that is not a SemBridge index (moved aside, not deleted)
   --window N           words per passage when splitting text files (default ${DEFAULT_PASSAGE_WINDOW.window})
   --stride N           words between passage starts (default ${DEFAULT_PASSAGE_WINDOW.stride})
   --ext LIST           file endings read from a folder (default ${DEFAULT_TEXT_EXTENSIONS.join(',')})
   --batch-size N       texts per encoder call (default 32)
   --on-malformed M     skip (default) or stop at a malformed JSONL line
   --update             re-index the given files of the folder the index was built from
-                       (deleted files are removed, changed ones re-encoded)`,
+                       (deleted files are removed, changed ones re-encoded; files must lie in that folder).
+                       Runs on one index take turns: a second waits up to SEMBRIDGE_LOCK_WAIT_S (default 120) seconds`,
 
   async run(args) {
     const { values, positionals } = parseArgs({
@@ -46,6 +51,7 @@ records the model's hash and vocabulary size, and refuses to be searched with an
         'batch-size': { type: 'string' },
         'on-malformed': { type: 'string' },
         update: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
       },
     });
     if (!values.out) throw new SemBridgeError('is required', '--out');
@@ -63,6 +69,9 @@ records the model's hash and vocabulary size, and refuses to be searched with an
       const corpus = await loadCorpus(values.corpus, { window, stride, extensions, onMalformed: onMalformedOption(values['on-malformed']) });
       reportProblems(corpus.problems);
       if (corpus.items.length === 0) throw new SemBridgeError('no passages to index', values.corpus);
+      const guard = { force: values.force, inputs: [values.model, values.corpus], lockWaitMs: lockWaitMs(120_000) };
+      // refuse a bad --out before the encoding, not after it
+      await checkOutputTarget(values.out, { ...guard, kind: 'index' });
       const encoder = await loadSparseEncoder(values.model);
       try {
         const t0 = Date.now();
@@ -78,7 +87,7 @@ records the model's hash and vocabulary size, and refuses to be searched with an
           window,
           stride,
           extensions,
-        });
+        }, guard);
         console.log(
           `indexed ${manifest.numDocs} passages (${manifest.numPostings} postings, ${(manifest.numPostings / Math.max(1, manifest.numDocs)).toFixed(1)} terms/passage) in ${((Date.now() - t0) / 1000).toFixed(1)} s → ${values.out}`,
         );
@@ -101,6 +110,24 @@ async function update(
   onProgress: ReturnType<typeof stderrProgress>,
 ): Promise<number> {
   if (files.length === 0) throw new SemBridgeError('give the changed or deleted files to re-index', '--update');
+  // read, update and save under the index's lock: two updates never read the same old index
+  await readManifest(out); // a missing index is refused before any lock file is made
+  const lock = await lockOutput(out, { waitMs: lockWaitMs(120_000) });
+  try {
+    return await updateLocked(out, modelOpt, files, batchSize, signal, onProgress);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function updateLocked(
+  out: string,
+  modelOpt: string | undefined,
+  files: string[],
+  batchSize: number,
+  signal: ReturnType<typeof interruptSignal>,
+  onProgress: ReturnType<typeof stderrProgress>,
+): Promise<number> {
   const manifest = await readManifest(out);
   const build = manifest.build ?? {};
   // the extension records the folder as corpusRoot
@@ -119,7 +146,7 @@ async function update(
       signal,
     });
     reportProblems(report.problems);
-    await saveIndex(index, out, build);
+    await saveIndex(index, out, build, { inputs: [root, model] });
     console.log(`updated ${report.filesUpdated} file(s), removed ${report.filesRemoved}: -${report.removedPassages} +${report.addedPassages} passages; ${index.size} passages in ${out}`);
   } finally {
     await encoder.dispose();

@@ -1,4 +1,5 @@
 // `sembridge init`: transfers a source sparse encoder to a target tokenizer through a bridge model.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runInit } from '../../core/init';
 import { SemBridgeError } from '../../core/errors';
@@ -39,7 +40,8 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --source DIR              source model (SPLADE / SparseEncoder folder with onnx/ and/or model.safetensors or pytorch_model.bin)
   --target-tokenizer PATH   target tokenizer folder, tokenizer.json or vocab.txt
   --bridge DIR              multilingual dense model (sentence-transformers folder with onnx/model.onnx)
-  --out DIR                 output folder (replaced when it exists)
+  --out DIR                 output folder (an existing one is replaced only when it is a SemBridge model)
+  --force                   replace an --out that is not a SemBridge model (moved aside, not deleted)
   --method NAME             ${INIT_METHODS.join(' | ')} (default sembridge)
   --alpha A                 entmax alpha, > 1 (default 4)
   --fuzzy                   also match tokens ignoring case and the word-start marker
@@ -66,6 +68,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
       options: {
         ...TRANSFER_OPTIONS,
         out: { type: 'string' },
+        force: { type: 'boolean', default: false },
         method: { type: 'string', default: 'sembridge' },
         alpha: { type: 'string', default: '4' },
         'no-cache': { type: 'boolean', default: false },
@@ -89,6 +92,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
       targetTokenizer: values['target-tokenizer']!,
       bridge: values.bridge!,
       out: values.out!,
+      force: values.force,
       method,
       alpha,
       seed,
@@ -109,9 +113,16 @@ sembridge/report.json. The source folder is never modified; the output appears o
       signal,
     }).finally(() => signal.dispose());
     printSummary(summary.report);
+    console.log(`wrote the model to ${resolve(summary.out)}`);
+    console.log(`next: sembridge encode --model ${quoteArg(summary.out)} "a sentence in the target language"  (or index / eval with --model ${quoteArg(summary.out)})`);
     return 0;
   },
 };
+
+/** A path as a shell argument (quoted when it has spaces or shell characters). */
+export function quoteArg(p: string): string {
+  return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
 
 export function parseMethod(v: string): InitMethod {
   if (!(INIT_METHODS as readonly string[]).includes(v))

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { SemBridgeError } from '../../core/errors';
 import { SafetensorsReader, writeSafetensors, type TensorToWrite } from '../../core/io/safetensors';
 import { initializeNewTokens, type InitInputs } from '../../core/reconstruct';
+import { checkOutputFile } from '../../core/outputGuard';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import type { CliCommand } from '../command';
 import { interruptSignal, positiveInt, stderrProgress } from '../retrievalOptions';
@@ -28,7 +29,8 @@ OUT:
   metadata: method, alpha, seed, fallback_rows (rows whose bridge vector was zero or not finite)
 
   --input FILE        input safetensors
-  --output FILE       output safetensors (written atomically)
+  --output FILE       output safetensors (written atomically; an existing file only when reconstruct wrote it)
+  --force             replace an --output that reconstruct did not write
   --alpha A           entmax α > 1 (required for sembridge; the paper uses 4)
   --method NAME       ${INIT_METHODS.join(' | ')} (default sembridge)
   --seed N            seed of the sampled methods and fallback rows (default 42)
@@ -48,6 +50,7 @@ OUT:
         'top-k': { type: 'string' },
         temperature: { type: 'string' },
         threads: { type: 'string' },
+        force: { type: 'boolean', default: false },
       },
     });
     if (!values.input) throw new SemBridgeError('is required', '--input');
@@ -76,6 +79,7 @@ OUT:
     const topK = values['top-k'] === undefined ? undefined : positiveInt(values['top-k'], '--top-k');
     const threads = values.threads === undefined ? undefined : positiveInt(values.threads, '--threads');
 
+    await checkOutputFile(values.output, { inputs: [values.input], force: values.force, option: '--output', what: "a file written by 'sembridge reconstruct'", isOurs: writtenByReconstruct });
     const inputs = await readInputs(values.input);
     const signal = interruptSignal();
     try {
@@ -116,6 +120,17 @@ OUT:
     }
   },
 };
+
+/** A safetensors file whose metadata and tensors are the ones reconstruct writes. */
+async function writtenByReconstruct(path: string): Promise<boolean> {
+  const reader = await SafetensorsReader.open(path);
+  try {
+    const m = reader.header.metadata;
+    return 'method' in m && 'fallback_rows' in m && reader.has('target_embeddings') && reader.has('support_size');
+  } finally {
+    await reader.close();
+  }
+}
 
 type MatrixInputs = Pick<InitInputs, 'sourceEmbeddings' | 'sourceBridge' | 'targetBridge' | 'sourceDecoder' | 'sourceBias' | 'candidateSourceIds' | 'overlapSourceIds'>;
 

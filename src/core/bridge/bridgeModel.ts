@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFolderAtomically } from '../atomicOutput';
+import { cleanStaleTemps, writeFolderAtomically } from '../atomicOutput';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { buildOnnxFromConfig, saveOnnxModel } from '../onnx';
 import { parseVocabTxt, synthesiseWordPieceJson } from '../tokens';
@@ -216,6 +216,8 @@ export async function prepareBridgeFolder(folder: HfModelFolder, workDir: string
   const dir = join(workDir, key);
   try {
     await fs.access(join(dir, 'onnx', 'model.onnx'));
+    // shadow folders of a run killed while building this one (SIGKILL) would otherwise stay forever
+    await cleanStaleTemps(dir);
     return dir;
   } catch {
     /* not prepared yet */
@@ -236,7 +238,8 @@ export async function prepareBridgeFolder(folder: HfModelFolder, workDir: string
       const { tokenizerJson } = synthesiseWordPieceJson(lines, config, folder.files.tokenizerConfig ?? folder.files.vocabTxt);
       await fs.writeFile(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizerJson));
     }
-  });
+    // content-addressed, under our own work folder: replacing a broken one there is always right
+  }, { kind: 'bridge-folder', force: true, inputs: [folder.dir] });
   return dir;
 }
 

@@ -50,6 +50,10 @@ export interface ExportOptions {
   checkQueries?: string[];
   onProgress?: ProgressSink;
   signal?: CancelSignal;
+  /** paths the export reads (the corpus; modelDir is added): the output may not overwrite them */
+  inputs?: string[];
+  /** replace an output folder that is not a SemBridge export (it is moved aside, not deleted) */
+  force?: boolean;
 }
 
 export interface ExportReport {
@@ -432,7 +436,7 @@ export async function exportSparse(encoder: SparseEncoderLike, passages: Passage
     await fs.writeFile(join(tmp, 'export-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await fs.writeFile(join(tmp, 'README.md'), readme({ format, engine, names, files: report.files, report, vocabSize: dim, maxNnz: opts.maxNnz }));
     report.files.push('export-manifest.json', 'README.md');
-  });
+  }, { kind: 'export', force: opts.force, inputs: [...(opts.inputs ?? []), opts.modelDir] });
   return report;
 }
 

@@ -8,6 +8,8 @@ import { corpusRelativePath, loadTextFilePassages, type FolderCorpusOptions } fr
 import type { LoadProblem, Passage } from '../corpus/types';
 import type { SparseEncoderLike } from '../encode/encoderTypes';
 import type { CancelSignal, ProgressSink, SparseVector } from '../types';
+import { SemBridgeError } from '../errors';
+import { isSameOrInside, realPathLoose } from '../fsUtil';
 import { encodeInBatches } from './buildIndex';
 import type { SparseIndex } from './sparseIndex';
 
@@ -34,6 +36,13 @@ export async function updateFolderIndex(
   const report: UpdateReport = { removedPassages: 0, addedPassages: 0, filesUpdated: 0, filesRemoved: 0, problems: [] };
   const fresh: Passage[] = [];
   const changed: string[] = [];
+  const realRoot = realPathLoose(root);
+  for (const f of files) {
+    const abs = isAbsolute(f) ? f : join(root, f);
+    // a file outside the corpus folder would enter the index as '../name' (symlinks resolved too)
+    if (!isSameOrInside(realRoot, realPathLoose(abs)) || realPathLoose(abs) === realRoot)
+      throw new SemBridgeError(`is outside the corpus folder ${root} that the index was built from; only files in that folder can be re-indexed`, f);
+  }
   for (const f of files) {
     const abs = isAbsolute(f) ? f : join(root, f);
     changed.push(corpusRelativePath(root, abs));

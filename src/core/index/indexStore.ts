@@ -14,7 +14,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { writeFolderAtomically } from '../atomicOutput';
+import { writeFolderAtomically, type WriteFolderOptions } from '../atomicOutput';
 import { SemBridgeError } from '../errors';
 import type { EncoderIdentity } from '../encode/encoderTypes';
 import { SparseIndex, type IndexedDoc } from './sparseIndex';
@@ -76,7 +76,8 @@ function docsJsonl(docs: IndexedDoc[]): string {
   return docs.map((d) => JSON.stringify(d)).join('\n') + (docs.length ? '\n' : '');
 }
 
-export async function saveIndex(index: SparseIndex, dir: string, build?: Record<string, unknown>): Promise<IndexManifest> {
+/** `guard`: the output rules (outputGuard.ts): inputs the index may not overwrite, `force`, lock wait. */
+export async function saveIndex(index: SparseIndex, dir: string, build?: Record<string, unknown>, guard: Omit<WriteFolderOptions, 'kind'> = {}): Promise<IndexManifest> {
   const { bytes, docs } = serializePostings(index);
   const docsText = Buffer.from(docsJsonl(docs), 'utf8');
   const manifest: IndexManifest = {
@@ -94,7 +95,7 @@ export async function saveIndex(index: SparseIndex, dir: string, build?: Record<
     await fs.writeFile(join(tmp, 'postings.bin'), bytes);
     await fs.writeFile(join(tmp, 'docs.jsonl'), docsText);
     await fs.writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  });
+  }, { ...guard, kind: 'index' });
   return manifest;
 }
 

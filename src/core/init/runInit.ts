@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFolderAtomically } from '../atomicOutput';
+import { lockOutput, makeParent, writeFolderAtomically } from '../atomicOutput';
+import { checkOutputTarget } from '../outputGuard';
 import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
 import { bridgeModelHash, embedBridgeStrings } from '../bridge/bridgeRunner';
 import { loadSparseEncoder } from '../encode/sparseEncoder';
@@ -35,8 +36,10 @@ export interface InitOptions {
   targetTokenizer: string;
   /** bridge model folder (sentence-transformers layout with onnx/model.onnx) */
   bridge: string;
-  /** output folder (replaced atomically) */
+  /** output folder (replaced atomically, only when it is a SemBridge model folder unless `force`) */
   out: string;
+  /** replace an `out` that is not a SemBridge model folder (it is moved aside, not deleted) */
+  force?: boolean;
   method?: InitMethod;
   /** entmax alpha (default 4) */
   alpha?: number;
@@ -276,6 +279,13 @@ export interface WriteOutputOptions {
   extraReport?: Record<string, unknown>;
   /** performance.now() when the whole run started, for the total time in report.json */
   startedAt?: number;
+  /** replace an `out` that is not a SemBridge model folder (see outputGuard.ts) */
+  force?: boolean;
+}
+
+/** Every path a transfer reads: an output may be none of them, nor contain or lie inside one. */
+export function transferInputs(o: Pick<InitOptions, 'source' | 'targetTokenizer' | 'bridge' | 'cacheDir'>): string[] {
+  return [o.source, o.targetTokenizer, o.bridge, ...(o.cacheDir === null ? [] : [o.cacheDir ?? defaultCacheDir()])];
 }
 
 /** Writes the new model folder to `out` (temporary folder, loaded once as a check, then renamed). */
@@ -288,6 +298,7 @@ export async function writeInitOutput(
 ): Promise<InitSummary> {
   const vt = p.targetTokenizer.vocab.length;
   const source = p.sourceFolder;
+  const guard = { kind: 'model' as const, force: opts.force, inputs: transferInputs(p.options) };
   return writeFolderAtomically(out, async (tmp) => {
     const timings: Record<string, number> = {};
     const warnings: string[] = [];
@@ -428,19 +439,37 @@ export async function writeInitOutput(
     control.onProgress?.({ stage: 'write', done: 4, total: 4 });
     throwIfCancelled(control.signal);
     return { out, counts, report };
-  });
+  }, guard);
 }
 
 /** The whole of `sembridge init`. */
 export async function runInit(options: InitOptions, control: RunControl = {}): Promise<InitSummary> {
   const t0 = performance.now();
-  const prepared = await prepareTransfer(options, control);
-  const computed = await computeInit(prepared, options, control);
-  return writeInitOutput(
-    prepared,
-    computed,
-    options.out,
-    { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0 },
-    control,
-  );
+  // refuse a bad --out before minutes of work, and hold its lock throughout (a second init into it is refused)
+  await checkOutputTarget(options.out, { kind: 'model', force: options.force, inputs: transferInputs(options) });
+  const undoParent = await makeParent(options.out);
+  let lock;
+  try {
+    lock = await lockOutput(options.out);
+  } catch (err) {
+    await undoParent();
+    throw err;
+  }
+  let written = false;
+  try {
+    const prepared = await prepareTransfer(options, control);
+    const computed = await computeInit(prepared, options, control);
+    const summary = await writeInitOutput(
+      prepared,
+      computed,
+      options.out,
+      { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0, force: options.force },
+      control,
+    );
+    written = true;
+    return summary;
+  } finally {
+    await lock.release();
+    if (!written) await undoParent();
+  }
 }

@@ -25,6 +25,10 @@ export interface RandomBertOptions {
   initializerRange?: number;
   /** std of the MLM output bias; non-zero so that bias remapping can be checked */
   outputBiasStd?: number;
+  /** replace an output folder that is not a SemBridge model folder (moved aside, not deleted) */
+  force?: boolean;
+  /** paths read (the vocabularies): the output may not overwrite them */
+  inputs?: string[];
 }
 
 function normalTensor(rng: Rng, shape: number[], std: number, mean = 0): TensorToWrite {
@@ -148,7 +152,7 @@ export async function writeRandomBertModel(outDir: string, o: RandomBertOptions)
       await fs.mkdir(join(dir, '2_Normalize'));
       await json('1_Pooling/config.json', { word_embedding_dimension: o.hidden, pooling_mode_mean_tokens: true });
     }
-  });
+  }, { kind: 'model', force: o.force, inputs: o.inputs });
 }
 
 /** Reads one or more vocab.txt files (or tokenizer folders holding one) and merges them in order,

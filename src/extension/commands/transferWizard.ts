@@ -124,9 +124,12 @@ export async function runTransferWizard(
     outputDir = join(parent[0].fsPath, name.trim());
   }
   outputDir = checkOutputFolder(outputDir, [sourceModel, targetTokenizer, bridgeModel], ctx, 'output folder');
+  let replace = false;
   if (existsSync(outputDir) && readdirSync(outputDir).length > 0 && !args.outputDir) {
     const ok = await vscode.window.showWarningMessage(`${outputDir} is not empty. Replace it with the new model?`, { modal: true }, 'Replace');
     if (ok !== 'Replace') return undefined;
+    // confirmed: a folder that is not a SemBridge model is moved aside (outputGuard.ts), never deleted
+    replace = true;
   }
-  return { sourceModel, targetTokenizer, bridgeModel, method, alpha, outputDir };
+  return { sourceModel, targetTokenizer, bridgeModel, method, alpha, outputDir, ...(replace ? { replace } : {}) };
 }

@@ -40,6 +40,8 @@ export interface TransferChoice {
   method: InitMethod;
   alpha: number;
   outputDir: string;
+  /** the user confirmed replacing an output folder that is not a SemBridge model (it is moved aside, not deleted) */
+  replace?: boolean;
 }
 
 export interface TransferParams extends TransferChoice {
@@ -173,6 +175,7 @@ async function transfer(p: TransferParams, ctx: OperationContext): Promise<Trans
       targetTokenizer: p.targetTokenizer,
       bridge: p.bridgeModel,
       out: p.outputDir,
+      force: p.replace,
       method: p.method,
       alpha: p.alpha,
       cacheDir: p.cacheDir,
@@ -252,7 +255,7 @@ async function index(p: IndexParams, ctx: OperationContext): Promise<IndexResult
   }
   if (passages.length === 0) throw new SemBridgeError('no text passages to index', p.corpus);
   const built = await buildIndex(encoder, passages, { onProgress: ctx.onProgress, signal: ctx.signal });
-  await saveIndex(built, p.outputDir, { corpusRoot: p.corpus, model: p.modelDir, files: p.files?.length });
+  await saveIndex(built, p.outputDir, { corpusRoot: p.corpus, model: p.modelDir, files: p.files?.length }, { inputs: [p.corpus, p.modelDir], onNotice: (m) => ctx.log('warn', m) });
   return { indexDir: p.outputDir, documents: built.size };
 }
 
@@ -282,7 +285,7 @@ async function evaluate(p: EvaluateParams, ctx: OperationContext): Promise<Evalu
   const summary = { model: p.modelDir, ...evaluationSummary(e) };
   await writeFolderAtomically(p.outputDir, async (tmp) => {
     await fs.writeFile(join(tmp, 'metrics.json'), JSON.stringify(summary, null, 2) + '\n');
-  });
+  }, { kind: 'evaluation', inputs: [p.modelDir, p.datasetDir], onNotice: (m) => ctx.log('warn', m) });
   return { metrics: e.metrics, flops: e.flops, reportFile: join(p.outputDir, 'metrics.json') };
 }
 
