@@ -169,7 +169,7 @@ test('pgvector SQL: quoted names, 1-based sparsevec literals, batched INSERTs in
   const enc = new HashingEncoderDouble({ vocabSize: 300 });
   const out = outDir();
   const report = await exportSparse(enc, passages, out, { format: 'pgvector', indexName: 'my-docs', docsPerFile: 2 });
-  assert.deepEqual(readdirSync(out).sort(), ['README.md', 'data-00000.sql', 'data-00001.sql', 'export-manifest.json', 'hnsw-index.sql', 'query-example.sql', 'schema.sql']);
+  assert.deepEqual(readdirSync(out).sort(), ['README.md', 'data-00000.sql', 'data-00001.sql', 'export-manifest.json', 'hnsw-index.sql', 'query-example.sql', 'schema.sql', 'sembridge']);
   assert.match(readFileSync(join(out, 'schema.sql'), 'utf8'), /CREATE TABLE "my-docs" \([\s\S]*"sparse_embedding" sparsevec\(300\) NOT NULL/);
   const data = readFileSync(join(out, 'data-00000.sql'), 'utf8');
   assert.ok(data.startsWith('BEGIN;\n') && data.endsWith('COMMIT;\n'));
