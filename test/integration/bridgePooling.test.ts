@@ -10,6 +10,7 @@ import { BridgeModel } from '../../src/core/bridge/bridgeModel';
 import { bridgeModelHash, embedBridgeStrings } from '../../src/core/bridge/bridgeRunner';
 import { runInit } from '../../src/core/init';
 import { main } from '../../src/cli/main';
+import { operations } from '../../src/extension/worker/operations';
 import type { Matrix } from '../../src/core/types';
 
 const FIX = join(__dirname, '..', 'fixtures');
@@ -140,6 +141,11 @@ test('--bridge-pooling cls is used, recorded in report.json, and part of the vec
   assert.equal(r.code, 0, r.err);
   const report = JSON.parse(readFileSync(join(out, 'sembridge', 'report.json'), 'utf8'));
   assert.deepEqual(report.inputs.bridge.pooling, { mode: 'cls', normalize: true, from: '--bridge-pooling' });
+
+  // the inspector prepares the transfer again from report.json: with the recorded pooling, not a refusal
+  const ctx = { onProgress: () => undefined, signal: { cancelled: false }, log: () => undefined, transfer: () => undefined };
+  const token = await operations.inspectToken({ modelDir: out, cacheDir: cache, id: 5, k: 3, sources: [] }, ctx);
+  assert.equal(token.candidates.length, 3);
 
   // cls, cls without Normalize and mean are three cache entries; the option's vectors are CLS vectors
   const ids = await Promise.all(
