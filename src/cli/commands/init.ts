@@ -50,8 +50,8 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --seed N                  seed of the random baselines and fallback rows (default 42)
   --cache DIR               bridge-vector cache (default ~/.cache/sembridge); --no-cache turns it off
   --bridge-template T       string template, e.g. "query: {token}" for e5-style bridge models
-  --bridge-pooling MODE     cls | mean | lasttoken, for a bridge folder whose modules.json (or, for an onnx/
-                            subfolder, its parent's) does not declare the pooling; then it is refused without
+  --bridge-pooling MODE     cls | mean | lasttoken: the bridge's pooling when neither its modules.json nor (for
+                            an onnx/ subfolder) its parent's declares one; such a bridge is refused without it
   --bridge-normalize on|off L2-normalise with --bridge-pooling (default on)
   --bridge-allow-mlm        accept a masked-LM (e.g. BertForMaskedLM) as the bridge
   --batch-size N            bridge strings per forward pass (default 256)
