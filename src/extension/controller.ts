@@ -280,7 +280,7 @@ export class Controller implements vscode.Disposable {
       title: `Transfer ${basename(spec.sourceModel)} → ${basename(spec.targetTokenizer)} (${spec.method}${spec.method === 'sembridge' ? `, α=${spec.alpha}` : ''})`,
       op: 'transfer',
       output: spec.outputDir,
-      params: { ...spec, cacheDir: this.path('bridge-cache'), maxSequenceLength: this.settings.maxSequenceLength, allowRemoteModels: this.settings.allowRemoteModels, threads: this.settings.workerThreads },
+      params: { ...spec, cacheDir: this.path('bridge-cache'), maxSequenceLength: this.settings.maxSequenceLength, allowRemoteModels: this.settings.allowRemoteModels, threads: this.settings.workerThreads, bridgePooling: this.settings.bridgePooling || undefined },
     });
     this.log.info(`transfer written to ${result.outputDir}`);
     if (activate) {
@@ -419,7 +419,7 @@ export class Controller implements vscode.Disposable {
       title: `Compare ${methods.length} methods on ${basename(dataset)}`,
       op: 'compare',
       output: outputDir,
-      params: { sourceModel, targetTokenizer, bridgeModel, datasetDir: dataset, methods, alphas, outputDir, cacheDir: this.path('bridge-cache'), threads: this.settings.workerThreads },
+      params: { sourceModel, targetTokenizer, bridgeModel, datasetDir: dataset, methods, alphas, outputDir, cacheDir: this.path('bridge-cache'), threads: this.settings.workerThreads, bridgePooling: s.bridgePooling || undefined },
     });
     await fs.mkdir(this.path('compare'), { recursive: true });
     await fs.writeFile(this.path('compare', 'last.json'), JSON.stringify(table, null, 1));

@@ -2,12 +2,15 @@
 // falls back to its default so one typo does not disable the extension; the problem is shown in
 // the UI (a warning with an "Open Settings" button) and logged. No `vscode` import: the caller
 // passes a getter over the configuration.
+import { BRIDGE_POOLING_MODES, type BridgePoolingMode } from '../core/bridge/bridgePooling';
 import { INIT_METHODS, type InitMethod } from '../core/types';
 
 export interface Settings {
   sourceModel: string;
   targetTokenizer: string;
   bridgeModel: string;
+  /** '' = the bridge folder's modules.json must declare it */
+  bridgePooling: BridgePoolingMode | '';
   alpha: number;
   method: InitMethod;
   corpusGlobs: string[];
@@ -24,6 +27,7 @@ export const DEFAULT_SETTINGS: Settings = {
   sourceModel: '',
   targetTokenizer: '',
   bridgeModel: '',
+  bridgePooling: '',
   alpha: 4,
   method: 'sembridge',
   corpusGlobs: ['**/*.md', '**/*.txt'],
@@ -41,6 +45,7 @@ export const SETTING_KEYS: Record<keyof Settings, string> = {
   sourceModel: 'sourceModel',
   targetTokenizer: 'targetTokenizer',
   bridgeModel: 'bridgeModel',
+  bridgePooling: 'bridgePooling',
   alpha: 'alpha',
   method: 'method',
   corpusGlobs: 'corpusGlobs',
@@ -103,6 +108,13 @@ export function readSettings(get: (key: string) => unknown): ReadSettings {
     else if (alpha < ALPHA_RANGE.min || alpha > ALPHA_RANGE.max)
       bad('alpha', `must be between ${ALPHA_RANGE.min} and ${ALPHA_RANGE.max} (entmax needs α > 1; the paper uses 4)`);
     else s.alpha = alpha;
+  }
+
+  const pooling = get('bridgePooling');
+  if (pooling !== undefined && pooling !== null && pooling !== '') {
+    if (typeof pooling !== 'string' || !(BRIDGE_POOLING_MODES as readonly string[]).includes(pooling))
+      bad('bridgePooling', `must be one of ${BRIDGE_POOLING_MODES.join(', ')} (or empty)`);
+    else s.bridgePooling = pooling as BridgePoolingMode;
   }
 
   const method = get('method');

@@ -104,3 +104,15 @@ test('an output folder may not overlap an input, and nothing is written outside 
   assert.equal(safeName('../my corpus/..'), '_my_corpus_..');
   assert.equal(safeName('..'), 'unnamed');
 });
+
+test('sembridge.bridgePooling: the contributed enum, validation, empty by default', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { BRIDGE_POOLING_MODES } = await import('../../src/core/bridge/bridgePooling');
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  assert.deepEqual(pkg.contributes.configuration.properties['sembridge.bridgePooling'].enum, ['', ...BRIDGE_POOLING_MODES]);
+  assert.equal(DEFAULT_SETTINGS.bridgePooling, '');
+  assert.equal(readSettings(getter({ bridgePooling: 'cls' })).settings.bridgePooling, 'cls');
+  const bad = readSettings(getter({ bridgePooling: 'max' }));
+  assert.equal(bad.settings.bridgePooling, '');
+  assert.match(bad.problems[0].message, /must be one of cls, mean, lasttoken/);
+});

@@ -12,7 +12,7 @@ import { runCompare, type CompareOptions } from '../../core/init/compare';
 import { withReferenceCompat } from '../../core/tokens/referenceCompat';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
-import { parseAlpha, parseMethod, TRANSFER_OPTIONS } from './init';
+import { parseAlpha, parseBridgePooling, parseMethod, TRANSFER_OPTIONS } from './init';
 import { interruptSignal, progressPrinter } from './progressLine';
 
 const DEFAULT_METHODS = 'sembridge,focus,topk-softmax,multivariate-gaussian,gaussian,mean,random';
@@ -36,7 +36,8 @@ method is seeded, so the table is the same from run to run.
   --keep-models         keep every transferred model under <out>/models/ (needs --out)
   --no-base             leave out the untransferred source model
   --fuzzy, --match-symbols, --keep-special-sources, --bias-by-old-index, --reference-compat, --seed N, --cache DIR,
-  --bridge-template T, --batch-size N, --threads N    as for 'sembridge init'
+  --bridge-template T, --bridge-pooling MODE, --bridge-normalize on|off, --bridge-allow-mlm,
+  --batch-size N, --threads N    as for 'sembridge init'
   --quiet               no progress output`,
 
   async run(args) {
@@ -88,6 +89,7 @@ method is seeded, so the table is the same from run to run.
       biasByOldIndex: values['bias-by-old-index'],
       cacheDir: values.cache,
       bridgeTemplate: values['bridge-template'],
+      ...parseBridgePooling(values),
       batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
       threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
       includeBase: !values['no-base'],

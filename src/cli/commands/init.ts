@@ -1,6 +1,7 @@
 // `sembridge init`: transfers a source sparse encoder to a target tokenizer through a bridge model.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BRIDGE_POOLING_MODES, type BridgePoolingMode } from '../../core/bridge/bridgePooling';
 import { runInit } from '../../core/init';
 import { SemBridgeError } from '../../core/errors';
 import { withReferenceCompat } from '../../core/tokens/referenceCompat';
@@ -23,6 +24,9 @@ export const TRANSFER_OPTIONS = {
   seed: { type: 'string', default: '42' },
   cache: { type: 'string' },
   'bridge-template': { type: 'string' },
+  'bridge-pooling': { type: 'string' },
+  'bridge-normalize': { type: 'string' },
+  'bridge-allow-mlm': { type: 'boolean', default: false },
   'batch-size': { type: 'string' },
   threads: { type: 'string' },
   quiet: { type: 'boolean', default: false },
@@ -53,6 +57,10 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --seed N                  seed of the random baselines and fallback rows (default 42)
   --cache DIR               bridge-vector cache (default ~/.cache/sembridge); --no-cache turns it off
   --bridge-template T       string template, e.g. "query: {token}" for e5-style bridge models
+  --bridge-pooling MODE     cls | mean | lasttoken: the bridge's pooling when neither its modules.json nor (for
+                            an onnx/ subfolder) its parent's declares one; such a bridge is refused without it
+  --bridge-normalize on|off L2-normalise with --bridge-pooling (default on)
+  --bridge-allow-mlm        accept a masked-LM (e.g. BertForMaskedLM) as the bridge
   --batch-size N            bridge strings per forward pass (default 256)
   --threads N               onnxruntime threads
   --allow-remote            let the bridge loader fetch missing files from the Hugging Face Hub
@@ -102,6 +110,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
       biasByOldIndex: values['bias-by-old-index'],
       cacheDir: values['no-cache'] ? null : values.cache,
       bridgeTemplate: values['bridge-template'],
+      ...parseBridgePooling(values),
       batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
       threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
       allowRemoteModels: values['allow-remote'],
@@ -128,6 +137,24 @@ export function parseMethod(v: string): InitMethod {
   if (!(INIT_METHODS as readonly string[]).includes(v))
     throw new SemBridgeError(`unknown method '${v}' (one of ${INIT_METHODS.join(', ')})`, '--method');
   return v as InitMethod;
+}
+
+/** --bridge-pooling, --bridge-normalize and --bridge-allow-mlm, checked. */
+export function parseBridgePooling(values: { 'bridge-pooling'?: string; 'bridge-normalize'?: string; 'bridge-allow-mlm'?: boolean }): {
+  bridgePooling?: BridgePoolingMode;
+  bridgeNormalize?: boolean;
+  bridgeAllowMlm?: boolean;
+} {
+  const mode = values['bridge-pooling'];
+  if (mode !== undefined && !(BRIDGE_POOLING_MODES as readonly string[]).includes(mode))
+    throw new SemBridgeError(`must be one of ${BRIDGE_POOLING_MODES.join(', ')}, got '${mode}'`, '--bridge-pooling');
+  const norm = values['bridge-normalize'];
+  if (norm !== undefined && norm !== 'on' && norm !== 'off') throw new SemBridgeError(`must be on or off, got '${norm}'`, '--bridge-normalize');
+  return {
+    ...(mode !== undefined ? { bridgePooling: mode as BridgePoolingMode } : {}),
+    ...(norm !== undefined ? { bridgeNormalize: norm === 'on' } : {}),
+    ...(values['bridge-allow-mlm'] ? { bridgeAllowMlm: true } : {}),
+  };
 }
 
 export function parseAlpha(v: string): number {

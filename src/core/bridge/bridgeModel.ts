@@ -9,7 +9,8 @@ import { SemBridgeError, throwIfCancelled } from '../errors';
 import { buildOnnxFromConfig, saveOnnxModel } from '../onnx';
 import { parseVocabTxt, synthesiseWordPieceJson } from '../tokens';
 import { readJsonFile } from '../fsUtil';
-import { densePoolingOf, hashFiles, inspectModelFolder, modelFilesOf, type DensePooling, type HfModelFolder } from '../model/hfFolder';
+import { hashFiles, inspectModelFolder, modelFilesOf, type DensePooling, type HfModelFolder } from '../model/hfFolder';
+import { checkNotMaskedLm, resolveBridgePooling, type BridgePoolingRequest, type ResolvedBridgePooling } from './bridgePooling';
 import type { CancelSignal, Matrix } from '../types';
 import { validateTokenizerFiles } from '../tokens/validateTokenizer';
 
@@ -24,6 +25,8 @@ export interface BridgeModelOptions {
   maxLength?: number;
   /** where a folder without ONNX / tokenizer.json is prepared (default: the OS temp folder) */
   workDir?: string;
+  /** pooling when the folder's files do not declare it, and whether a masked-LM is accepted */
+  pooling?: BridgePoolingRequest;
 }
 
 export interface EmbedOptions {
@@ -53,12 +56,24 @@ type TjsTokenizer = ((
 ) => Record<string, TjsTensor>) & { dispose?: () => void };
 type TjsModel = ((inputs: Record<string, TjsTensor>) => Promise<Record<string, TjsTensor>>) & {
   dispose(): Promise<unknown>;
+  sessions?: Record<string, { outputNames?: readonly string[] }>;
 };
+
+/** The files a bridge folder must have before anything else is read (the weights and a tokenizer). */
+export function checkBridgeFiles(folder: HfModelFolder, opts: { allowRemoteModels?: boolean }): void {
+  if (opts.allowRemoteModels) return;
+  if (!folder.files.onnx && folder.files.safetensors.length === 0)
+    throw new SemBridgeError(
+      'bridge model folder has neither onnx/model.onnx nor model.safetensors (export the model to ONNX, or give config.json + model.safetensors)',
+      folder.dir,
+    );
+  if (!folder.files.tokenizerJson && !folder.files.vocabTxt) throw new SemBridgeError('bridge model folder has neither tokenizer.json nor vocab.txt', folder.dir);
+}
 
 export class BridgeModel {
   private constructor(
     readonly folder: HfModelFolder,
-    readonly pooling: DensePooling,
+    readonly pooling: ResolvedBridgePooling,
     readonly maxLength: number,
     private readonly tokenizer: TjsTokenizer,
     private readonly model: TjsModel,
@@ -68,17 +83,13 @@ export class BridgeModel {
 
   static async open(opts: BridgeModelOptions): Promise<BridgeModel> {
     const folder = await inspectModelFolder(opts.modelDir);
+    checkBridgeFiles(folder, opts);
+    checkNotMaskedLm(folder, opts.pooling);
+    const pooling = await resolveBridgePooling(folder, opts.pooling);
     // transformers.js needs onnx/model.onnx and tokenizer.json; a folder with only safetensors
     // and/or vocab.txt is prepared once into a shadow folder (content-addressed, under workDir)
     let loadDir = opts.modelDir;
     if (!folder.files.onnx || !folder.files.tokenizerJson || (await padOnlyInSpecialTokensMap(folder))) {
-      if (!folder.files.onnx && folder.files.safetensors.length === 0 && !opts.allowRemoteModels)
-        throw new SemBridgeError(
-          'bridge model folder has neither onnx/model.onnx nor model.safetensors (export the model to ONNX, or give config.json + model.safetensors)',
-          opts.modelDir,
-        );
-      if (!folder.files.tokenizerJson && !folder.files.vocabTxt && !opts.allowRemoteModels)
-        throw new SemBridgeError('bridge model folder has neither tokenizer.json nor vocab.txt', opts.modelDir);
       if (!opts.allowRemoteModels || folder.files.safetensors.length) loadDir = await prepareBridgeFolder(folder, opts.workDir ?? join(tmpdir(), 'sembridge-bridge'));
     }
     await validateTokenizerFiles(folder.files);
@@ -102,12 +113,20 @@ export class BridgeModel {
         dtype: 'fp32',
         device: 'cpu',
         session_options: sessionOptions,
+        // a folder that is itself the onnx/ subfolder (bge-m3/onnx/) holds model.onnx at its root
+        ...(loadDir === opts.modelDir && folder.files.onnx === join(folder.dir, 'model.onnx') ? { subfolder: '' } : {}),
       })) as unknown as TjsModel;
     } catch (err) {
       throw new SemBridgeError(`cannot load the bridge model: ${(err as Error).message}`, opts.modelDir);
     }
+    try {
+      checkNotMaskedLm(folder, opts.pooling, model.sessions?.model?.outputNames);
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
     const maxLength = Math.min(opts.maxLength ?? 64, folder.maxSeqLength);
-    return new BridgeModel(folder, densePoolingOf(folder), maxLength, tokenizer, model, 0);
+    return new BridgeModel(folder, pooling, maxLength, tokenizer, model, 0);
   }
 
   /** Embeds one batch of already templated strings; returns rows × dim, pooled (and normalised if declared). */

@@ -2,7 +2,7 @@
 // possible, otherwise computed by the bridge model in a worker thread (or in this thread when
 // asked), with progress (strings done, strings/s, time left) and cancellation.
 import { CancelledError, SemBridgeError, throwIfCancelled } from '../errors';
-import { densePoolingOf, hashFile, inspectModelFolder, modelFilesOf } from '../model/hfFolder';
+import { hashFile, inspectModelFolder, modelFilesOf } from '../model/hfFolder';
 import type { CancelSignal, Matrix, ProgressSink } from '../types';
 import {
   BRIDGE_CODE_VERSION,
@@ -14,7 +14,8 @@ import {
   writeCachedVectors,
   type BridgeCacheKeyParts,
 } from './bridgeCache';
-import { BridgeModel, DEFAULT_TEMPLATE } from './bridgeModel';
+import { BridgeModel, checkBridgeFiles, DEFAULT_TEMPLATE } from './bridgeModel';
+import { checkNotMaskedLm, poolingKey, resolveBridgePooling, type BridgePoolingRequest, type ResolvedBridgePooling } from './bridgePooling';
 import type { BridgeWorkerMessage, BridgeWorkerRequest } from './bridgeProtocol';
 import { resolveWorkerScript, startWorker } from './resolveWorker';
 import { createHash } from 'node:crypto';
@@ -35,6 +36,8 @@ export interface BridgeRunOptions {
   /** run the model in this thread instead of a worker thread */
   inProcess?: boolean;
   maxLength?: number;
+  /** pooling when the bridge folder does not declare it; masked-LM acceptance */
+  pooling?: BridgePoolingRequest;
 }
 
 export interface BridgeSide {
@@ -60,17 +63,35 @@ export interface RunControl {
   signal?: CancelSignal;
 }
 
-/** Content hash of the bridge model's files (weights memoised by size + mtime in the cache folder). */
-export async function bridgeModelHash(modelDir: string, cacheDir: string | null): Promise<{ hash: string; pooling: string }> {
+export interface BridgeIdentity {
+  hash: string;
+  /** the cache-key form of the pooling, e.g. 'cls+norm' */
+  pooling: string;
+  resolved: ResolvedBridgePooling;
+  /** why the folder is a masked-LM, when --bridge-allow-mlm let it through */
+  mlm?: string;
+}
+
+/**
+ * Content hash of the bridge model's files (weights memoised by size + mtime in the cache folder)
+ * and its resolved pooling; refuses a folder without weights, a masked-LM or undeclared pooling.
+ */
+export async function bridgeModelHash(
+  modelDir: string,
+  cacheDir: string | null,
+  opts: { pooling?: BridgePoolingRequest; allowRemoteModels?: boolean } = {},
+): Promise<BridgeIdentity> {
   const folder = await inspectModelFolder(modelDir);
+  checkBridgeFiles(folder, opts);
+  const mlm = checkNotMaskedLm(folder, opts.pooling);
+  const resolved = await resolveBridgePooling(folder, opts.pooling);
   const files = await modelFilesOf(folder);
   const h = createHash('sha256');
   for (const f of files) {
     const fh = cacheDir ? await memoisedFileHash(cacheDir, f) : await hashFile(f);
     h.update(`${relative(modelDir, f)}\0${fh}\n`);
   }
-  const p = densePoolingOf(folder);
-  return { hash: h.digest('hex'), pooling: `${p.mode}${p.normalize ? '+norm' : ''}` };
+  return { hash: h.digest('hex'), pooling: poolingKey(resolved), resolved, ...(mlm ? { mlm } : {}) };
 }
 
 /** Embeds `side.strings` with the bridge model, using and filling the cache. */
@@ -82,7 +103,7 @@ export async function embedBridgeStrings(
   const t0 = performance.now();
   const cacheDir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultCacheDir());
   const stage = side.stage ?? 'bridge';
-  const { hash, pooling } = await bridgeModelHash(opts.modelDir, cacheDir);
+  const { hash, pooling } = await bridgeModelHash(opts.modelDir, cacheDir, opts);
   const parts: BridgeCacheKeyParts = {
     tokenizerHash: side.tokenizerHash,
     bridgeModelHash: hash,
@@ -122,6 +143,7 @@ export async function embedBridgeStrings(
       allowRemoteModels: opts.allowRemoteModels,
       maxLength: opts.maxLength,
       workDir: cacheDir ? join(cacheDir, 'bridge-models') : undefined,
+      pooling: opts.pooling,
     },
     strings: side.strings,
     template: opts.template,

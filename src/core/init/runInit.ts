@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { lockOutput, makeParent, writeFolderAtomically } from '../atomicOutput';
 import { checkOutputTarget } from '../outputGuard';
 import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
+import type { BridgePoolingMode, BridgePoolingSource } from '../bridge/bridgePooling';
 import { bridgeModelHash, embedBridgeStrings } from '../bridge/bridgeRunner';
 import { loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
@@ -59,6 +60,12 @@ export interface InitOptions {
   cacheDir?: string | null;
   /** e.g. "query: {token}" for e5-style bridge models */
   bridgeTemplate?: string;
+  /** bridge pooling when neither the bridge folder nor its parent declares one (modules.json) */
+  bridgePooling?: BridgePoolingMode;
+  /** L2-normalise with bridgePooling (default true) */
+  bridgeNormalize?: boolean;
+  /** accept a masked-LM folder as the bridge */
+  bridgeAllowMlm?: boolean;
   /** bridge strings per forward pass */
   batchSize?: number;
   threads?: number;
@@ -93,7 +100,16 @@ export interface PreparedTransfer {
   candidateSourceIds: Uint32Array;
   overlapSourceIds: Uint32Array;
   hashes: { source: string; targetTokenizer: string; bridge: string };
-  bridgeInfo: { pooling: string; dim: number; cacheHits: { source: boolean; target: boolean }; stringsPerSecond?: number };
+  bridgeInfo: {
+    pooling: { mode: string; normalize: boolean; from: BridgePoolingSource };
+    /** a pooling option the bridge's files overrode */
+    poolingIgnored?: string;
+    /** why the bridge is a masked-LM, when allowed */
+    mlm?: string;
+    dim: number;
+    cacheHits: { source: boolean; target: boolean };
+    stringsPerSecond?: number;
+  };
   timings: Record<string, number>;
 }
 
@@ -140,6 +156,10 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
   if (!sourceFolder.vocabSize) throw new SemBridgeError('config.json has no vocab_size', sourceFolder.files.config);
   const sourceTokenizer = await loadTokenizer(options.source);
   const targetTokenizer = await loadTokenizer(options.targetTokenizer);
+  const cacheDir = options.cacheDir === null ? null : (options.cacheDir ?? defaultCacheDir());
+  // the bridge is checked (weights, not a masked-LM, declared pooling) before the source weights are read
+  const bridgePooling = { pooling: options.bridgePooling, normalize: options.bridgeNormalize, allowMlm: options.bridgeAllowMlm };
+  const bridgeId = await bridgeModelHash(options.bridge, cacheDir, { pooling: bridgePooling, allowRemoteModels: options.allowRemoteModels });
   progress('load', 1, 3);
   const weights = await readSourceWeights(sourceFolder);
   if (weights.embeddings.rows !== sourceFolder.vocabSize)
@@ -152,7 +172,6 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
       `the tokenizer has ${sourceTokenizer.vocab.length} tokens but the model only ${weights.embeddings.rows} embedding rows`,
       options.source,
     );
-  const cacheDir = options.cacheDir === null ? null : (options.cacheDir ?? defaultCacheDir());
   const sourceHash = await folderHash(sourceFolder, cacheDir);
   progress('load', 3, 3);
   timings.loadMs = ms(t0);
@@ -180,6 +199,7 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     allowRemoteModels: options.allowRemoteModels,
     cacheDir,
     inProcess: options.bridgeInProcess,
+    pooling: bridgePooling,
   };
   t0 = performance.now();
   const src = await embedBridgeStrings({ strings: sourceStrings, tokenizerHash: sourceTokenizer.contentHash, stage: 'bridge-source' }, bridgeOpts, control);
@@ -188,7 +208,6 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
   t0 = performance.now();
   const tgt = await embedBridgeStrings({ strings: targetStrings, tokenizerHash: targetTokenizer.contentHash, stage: 'bridge-target' }, bridgeOpts, control);
   timings.bridgeTargetMs = ms(t0);
-  const { hash: bridgeHash, pooling } = await bridgeModelHash(options.bridge, cacheDir);
 
   return {
     options,
@@ -202,9 +221,11 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     newTokenIds,
     candidateSourceIds: candidates,
     overlapSourceIds,
-    hashes: { source: sourceHash, targetTokenizer: targetTokenizer.contentHash, bridge: bridgeHash },
+    hashes: { source: sourceHash, targetTokenizer: targetTokenizer.contentHash, bridge: bridgeId.hash },
     bridgeInfo: {
-      pooling,
+      pooling: { mode: bridgeId.resolved.mode, normalize: bridgeId.resolved.normalize, from: bridgeId.resolved.from },
+      ...(bridgeId.resolved.ignored ? { poolingIgnored: bridgeId.resolved.ignored } : {}),
+      ...(bridgeId.mlm ? { mlm: bridgeId.mlm } : {}),
       dim: src.vectors.cols,
       cacheHits: { source: src.cacheHit, target: tgt.cacheHit },
       stringsPerSecond: tgt.stringsPerSecond ?? src.stringsPerSecond,
@@ -328,6 +349,7 @@ export async function writeInitOutput(
 
     // 3. tokenizer and SparseEncoder files
     const tok = await writeTargetTokenizer(p.targetTokenizer, p.options.targetTokenizer, tmp, source.maxSeqLength);
+    if (p.bridgeInfo.poolingIgnored) warnings.push(p.bridgeInfo.poolingIgnored);
     if (tok.padFromUnk) warnings.push(`the target tokenizer has no pad token; '${tok.padFromUnk}' (its unk token) is used, as the paper's code does`);
     files.push(...tok.files);
     // an inference-free source: its query weights go through the same mapping (or --idf-from-corpus)
@@ -413,7 +435,13 @@ export async function writeInitOutput(
           family: p.targetTokenizer.family,
           vocabSize: vt,
         },
-        bridge: { path: p.options.bridge, hash: p.hashes.bridge, pooling: p.bridgeInfo.pooling, dim: p.bridgeInfo.dim },
+        bridge: {
+          path: p.options.bridge,
+          hash: p.hashes.bridge,
+          pooling: p.bridgeInfo.pooling,
+          ...(p.bridgeInfo.mlm ? { mlm: p.bridgeInfo.mlm } : {}),
+          dim: p.bridgeInfo.dim,
+        },
       },
       counts,
       overlapCounts: p.overlap.counts,

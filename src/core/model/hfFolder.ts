@@ -24,7 +24,7 @@ export interface DensePooling {
   mode: DensePoolingMode;
   normalize: boolean;
   /** where it came from, for reports */
-  origin: 'sentence-transformers' | 'default';
+  origin: 'sentence-transformers' | 'default' | 'option';
 }
 
 /** SPLADE pooling as declared by `1_SpladePooling/config.json` (defaults: max, relu). */
@@ -182,7 +182,9 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
       spladePooling = parseSpladePoolingConfig(raw, m.path);
     } else if (/\.Pooling$/.test(m.type) || m.type === 'Pooling') {
       const p = join(dir, m.path, 'config.json');
-      const raw = (await pathExists(p)) ? await readJsonFile(p) : {};
+      // sentence-transformers cannot load such a folder either; reading it as mean pooling would be a guess
+      if (!(await pathExists(p))) throw new SemBridgeError(`names the Pooling module '${m.path}' but ${join(m.path, 'config.json')} is missing`, files.modulesJson);
+      const raw = await readJsonFile(p);
       densePooling = { mode: parseDensePoolingConfig(raw), normalize: hasNormalize, origin: 'sentence-transformers' };
     }
   }
@@ -233,14 +235,6 @@ export async function inspectModelFolder(dir: string): Promise<HfModelFolder> {
     stModelType,
     router,
   };
-}
-
-/**
- * The dense pooling a bridge model declares. Without modules.json, sentence-transformers itself
- * falls back to mean pooling without normalisation, so we do the same (cosines do not care).
- */
-export function densePoolingOf(folder: HfModelFolder): DensePooling {
-  return folder.densePooling ?? { mode: 'mean', normalize: false, origin: 'default' };
 }
 
 /** The files that define a tokenizer, for hashing and copying. */

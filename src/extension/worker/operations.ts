@@ -21,6 +21,7 @@ import { writeFolderAtomically } from '../../core/atomicOutput';
 import type { SparseVector } from '../../core/types';
 import type { SearchHit } from '../../protocol/inspectorProtocol';
 import { runInit, prepareTransfer, computeInit, writeInitOutput, type PreparedTransfer } from '../../core/init';
+import { poolingRequestFromReport, type BridgePoolingMode } from '../../core/bridge/bridgePooling';
 import { buildCompareTable, type CompareEntry } from '../../core/eval/compareTable';
 import type { Dataset } from '../../core/corpus/dataset';
 
@@ -47,6 +48,8 @@ export interface TransferChoice {
 export interface TransferParams extends TransferChoice {
   /** bridge-vector cache, under the extension's global storage */
   cacheDir: string;
+  /** sembridge.bridgePooling, for a bridge without modules.json */
+  bridgePooling?: BridgePoolingMode;
   maxSequenceLength: number;
   allowRemoteModels: boolean;
   threads?: number;
@@ -87,6 +90,7 @@ export interface CompareParams {
   outputDir: string;
   cacheDir: string;
   threads?: number;
+  bridgePooling?: BridgePoolingMode;
 }
 
 export interface EncodeParams {
@@ -181,6 +185,7 @@ async function transfer(p: TransferParams, ctx: OperationContext): Promise<Trans
       cacheDir: p.cacheDir,
       threads: p.threads,
       allowRemoteModels: p.allowRemoteModels,
+      bridgePooling: p.bridgePooling,
     },
     { onProgress: ctx.onProgress, signal: ctx.signal },
   );
@@ -317,7 +322,7 @@ async function compare(p: CompareParams, ctx: OperationContext): Promise<Compare
   step(0, 'base: the source model');
   entries.push({ method: 'base', dataset: dataset.name, metrics: await evaluateFolder(p.sourceModel) });
   const prepared = await prepareTransfer(
-    { source: p.sourceModel, targetTokenizer: p.targetTokenizer, bridge: p.bridgeModel, out: p.outputDir, cacheDir: p.cacheDir, threads: p.threads },
+    { source: p.sourceModel, targetTokenizer: p.targetTokenizer, bridge: p.bridgeModel, out: p.outputDir, cacheDir: p.cacheDir, threads: p.threads, bridgePooling: p.bridgePooling },
     { signal: ctx.signal },
   );
   for (const [i, r] of runs.entries()) {
@@ -410,7 +415,12 @@ async function preparedOf(modelDir: string, cacheDir: string, signal: CancelSign
         const inputs = (JSON.parse(text) as { inputs?: Record<string, { path?: string }> }).inputs ?? {};
         const [source, targetTokenizer, bridge] = ['source', 'targetTokenizer', 'bridge'].map((k) => inputs[k]?.path);
         if (!source || !targetTokenizer || !bridge) throw new SemBridgeError('inputs.source/targetTokenizer/bridge paths are missing', reportFile);
-        return prepareTransfer({ source, targetTokenizer, bridge, out: modelDir, cacheDir }, { signal });
+        // a bridge whose pooling was given by the setting is prepared again with the recorded pooling
+        const pool = poolingRequestFromReport(inputs.bridge);
+        return prepareTransfer(
+          { source, targetTokenizer, bridge, out: modelDir, cacheDir, bridgePooling: pool.pooling, bridgeNormalize: pool.normalize, bridgeAllowMlm: pool.allowMlm },
+          { signal },
+        );
       });
     prepared.set(modelDir, p);
     p.catch(() => prepared.delete(modelDir));
