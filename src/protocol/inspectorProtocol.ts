@@ -156,7 +156,7 @@ export interface HostInfo {
 /** What the webview keeps through `setState` so the panel comes back as it was. */
 export interface InspectorState {
   view: ViewName;
-  mapping: { query: string; mode: MappingSearchMode; match: MatchFilter; minSupport: number; selectedId?: number; alpha?: number; scrollTop: number };
+  mapping: { query: string; mode: MappingSearchMode; match: MatchFilter; minSupport: number; selectedId?: number; /** a previewed α, valid only for the token alphaTokenId */ alpha?: number; alphaTokenId?: number; scrollTop: number };
   expansion: { text: string };
   retrieval: { query: string };
 }
@@ -278,7 +278,11 @@ export function restoreState(x: unknown): InspectorState {
   if (m.match === 'all' || m.match === 'bridged' || m.match === 'fallback') s.mapping.match = m.match;
   if (typeof m.minSupport === 'number' && m.minSupport >= 0) s.mapping.minSupport = Math.floor(m.minSupport);
   if (typeof m.selectedId === 'number' && m.selectedId >= 0) s.mapping.selectedId = Math.floor(m.selectedId);
-  if (typeof m.alpha === 'number' && m.alpha > 1) s.mapping.alpha = m.alpha;
+  // an α without the token it was set on is dropped (older states carried it over to every token)
+  if (typeof m.alpha === 'number' && m.alpha > 1 && typeof m.alphaTokenId === 'number' && m.alphaTokenId >= 0) {
+    s.mapping.alpha = m.alpha;
+    s.mapping.alphaTokenId = Math.floor(m.alphaTokenId);
+  }
   if (typeof m.scrollTop === 'number' && m.scrollTop >= 0) s.mapping.scrollTop = m.scrollTop;
   if (isRecord(x.expansion) && typeof x.expansion.text === 'string') s.expansion.text = x.expansion.text;
   if (isRecord(x.retrieval) && typeof x.retrieval.query === 'string') s.retrieval.query = x.retrieval.query;

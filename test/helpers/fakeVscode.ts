@@ -138,6 +138,11 @@ export class FakeTextDocument {
 
 export class FakeWebviewPanel {
   readonly posted: unknown[] = [];
+  /** posts made while the panel was hidden: a hidden webview without retained context drops them */
+  readonly dropped: unknown[] = [];
+  visible = true;
+  readonly viewStateEvent = new FakeEvent<unknown>();
+  readonly onDidChangeViewState = this.viewStateEvent.event;
   readonly receive = new FakeEvent<unknown>();
   readonly disposeEvent = new FakeEvent<void>();
   disposed = false;
@@ -148,6 +153,10 @@ export class FakeWebviewPanel {
     cspSource: 'https://fake.vscode-cdn.net',
     asWebviewUri: (u: Uri) => `https://fake.vscode-cdn.net${u.fsPath}`,
     postMessage: async (m: unknown) => {
+      if (!this.visible) {
+        this.dropped.push(m);
+        return false;
+      }
       this.posted.push(m);
       return true;
     },
@@ -161,7 +170,15 @@ export class FakeWebviewPanel {
   ) {
     this.webview.options = options;
   }
-  reveal(): void {}
+  /** Another tab covers the panel (visible=false) or it comes back; fires like VS Code's event. */
+  setVisible(v: boolean): void {
+    this.visible = v;
+    this.viewStateEvent.fire({ webviewPanel: this });
+  }
+  reveal(): void {
+    // like VS Code: the panel becomes visible, but its rebuilt page still has to load and say ready
+    if (!this.visible) queueMicrotask(() => this.setVisible(true));
+  }
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -272,3 +272,54 @@ test('the transfer wizard asks for each input with the settings as defaults, the
   // a bad α from the command arguments is refused with the range
   await assert.rejects(runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'sembridge', alpha: 0.9, outputDir: join(tmp, 'x') }, repo), /α must be between 1\.01 and 16/);
 });
+
+test('the hover\'s inspect link reaches a hidden inspector: messages wait until the rebuilt page is ready', async () => {
+  const { state, ext } = await activate();
+  try {
+    await state.commands.get('sembridge.openInspector')!();
+    const panel = state.panels[0];
+    panel.receive.fire({ kind: 'command', method: 'webview/ready', params: { view: 'mapping' } });
+    // another tab covers the inspector: VS Code tears its page down
+    panel.setVisible(false);
+    await state.commands.get('sembridge.openInspector')!({ tokenId: 7 });
+    await new Promise((r) => setTimeout(r, 0));
+    const isShow = (m: any) => m.kind === 'notification' && m.method === 'view/show' && m.params.tokenId === 7;
+    assert.ok(!panel.dropped.some(isShow), 'not posted into the torn-down page');
+    assert.ok(!panel.posted.some(isShow), 'not before the page is ready');
+    assert.ok(panel.visible, 'revealed');
+    // the rebuilt page loads and says ready: the queued message is delivered
+    panel.receive.fire({ kind: 'command', method: 'webview/ready', params: { view: 'mapping' } });
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(panel.posted.filter(isShow).length, 1);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('selection preview: the answer for an older selection that arrives late is dropped', async () => {
+  const state = new FakeVscodeState();
+  installFakeVscode(state);
+  for (const k of Object.keys(require.cache)) if (k.includes(join('src', 'extension'))) delete require.cache[k];
+  const { SelectionPreview } = require('../../src/extension/editor/selectionPreview') as typeof import('../../src/extension/editor/selectionPreview');
+  const gates = new Map<string, (v: unknown) => void>();
+  const session = {
+    encode: (texts: string[]) => new Promise<any>((resolve) => gates.set(texts[0], () => resolve([{ model: 'm', terms: [{ id: 1, token: texts[0], weight: 1 }], activeDims: texts[0].length, flops: 1 }]))),
+  };
+  const preview = new SelectionPreview(session as never, () => true);
+  const decorated: string[] = [];
+  const doc = new FakeTextDocument('first second');
+  const editor = { document: doc, selection: new Selection(0, 0, 0, 5), visibleRanges: [], setDecorations: (_t: unknown, r: any[]) => r.forEach((d) => decorated.push(d.renderOptions.after.contentText)) };
+  state.activeTextEditor = editor;
+  const shown: string[] = [];
+  const a = preview.previewActiveSelection(async (r) => void shown.push(r.text));
+  editor.selection = new Selection(0, 6, 0, 12);
+  const b = preview.previewActiveSelection(async (r) => void shown.push(r.text));
+  await new Promise((r) => setTimeout(r, 0));
+  gates.get('second')!(undefined);
+  await b;
+  gates.get('first')!(undefined); // the slow, superseded encode finishes last
+  await a;
+  assert.deepEqual(shown, ['second']);
+  assert.equal(decorated.length, 1);
+  assert.match(decorated[0], /second/);
+});

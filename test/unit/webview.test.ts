@@ -215,3 +215,91 @@ test('the app restores its state, asks for host info and announces it is ready',
   assert.equal(states[states.length - 1].view, 'mapping');
   assert.equal(states[states.length - 1].mapping.selectedId, 42);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Issue 16, "wrong data on screen"
+
+function makeApp(saved: unknown) {
+  const { InspectorApp } = load('app');
+  const posted: any[] = [];
+  const root = doc.createElement('div');
+  doc.body.appendChild(root);
+  const app = new InspectorApp(root, { postMessage: (m: unknown) => posted.push(m), getState: () => saved, setState: () => {} }, 5000);
+  const answer = (pred: (m: any) => boolean, result: unknown) => {
+    const req = [...posted].reverse().find((m) => m.kind === 'request' && pred(m));
+    assert.ok(req, 'the request was sent');
+    app.receive({ kind: 'response', id: req.id, ok: true, result });
+  };
+  return { app, root, posted, answer };
+}
+const summary = (token: string, dims: number) => ({ model: 'm', terms: [{ id: 1, token, weight: 1.5 }], activeDims: dims, flops: 2.25 });
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+test('a pushed selection preview is not overwritten by the late answer of an older encode', async () => {
+  const { app, root, posted, answer } = makeApp({ view: 'expansion', expansion: { text: 'old query' } });
+  app.start();
+  // showing the expansion view re-encodes the restored text; its answer is delayed
+  assert.ok(posted.some((m) => m.method === 'expansion/encode' && m.params.text === 'old query'));
+  app.receive({ kind: 'notification', method: 'selection/preview', params: { text: 'new selection', target: summary('NEWTERM', 1367), sourceMissing: 'x' } });
+  answer((m) => m.method === 'expansion/encode' && m.params.text === 'old query', { text: 'old query', target: summary('OLDTERM', 1411), sourceMissing: 'x' });
+  await tick();
+  const target = root.querySelector('#expansion-target')!;
+  assert.match(target.textContent, /NEWTERM/);
+  assert.doesNotMatch(target.textContent, /OLDTERM|1411/);
+  assert.equal(root.querySelector('#expansion-input')!.value, 'new selection');
+  assert.equal(root.querySelector('#expansion-result')!.getAttribute('data-text'), 'new selection');
+});
+
+test('the α slider preview belongs to the token it was set on, and the detail says where the weights come from', async () => {
+  const { app, root, answer } = makeApp({ view: 'mapping' });
+  app.start();
+  const detail = (id: number, token: string) => ({
+    id, token, match: 'bridged', support: 2, alpha: 4,
+    sources: [{ id: 10, token: 'house', weight: 0.513, cosine: 0.9 }, { id: 11, token: 'home', weight: 0.487, cosine: 0.89 }],
+    candidates: [{ id: 10, token: 'house', cosine: 0.9 }, { id: 11, token: 'home', cosine: 0.89 }, { id: 12, token: 'hut', cosine: 0.5 }],
+    nextCosine: 0.4, candidatesFrom: 'bridge-cache', notes: [],
+  });
+  app.go('mapping', { tokenId: 1 });
+  answer((m) => m.method === 'mapping/token' && m.params.id === 1, detail(1, '집'));
+  await tick();
+  // at the α the mapping was made with, the bars are the mapping file's weights
+  assert.match(root.querySelector('#alpha-summary')!.textContent, /Weights from the mapping file \(made with α = 4\)/);
+  assert.match(root.querySelector('#source-weights')!.textContent, /0\.513/);
+  const slider = root.querySelector('#alpha-slider')!;
+  slider.value = '1.5';
+  slider.fire('input');
+  assert.match(root.querySelector('#alpha-summary')!.textContent, /Preview at α = 1\.50, not the mapping file \(made with α = 4\)/);
+  // another token opens at its own α, with its file weights
+  app.go('mapping', { tokenId: 2 });
+  answer((m) => m.method === 'mapping/token' && m.params.id === 2, detail(2, '가정'));
+  await tick();
+  assert.equal(root.querySelector('#alpha-value')!.textContent, '4.00');
+  assert.match(root.querySelector('#alpha-summary')!.textContent, /Weights from the mapping file/);
+  // back to the first token: its preview α comes back
+  app.go('mapping', { tokenId: 1 });
+  answer((m) => m.method === 'mapping/token' && m.params.id === 1, detail(1, '집'));
+  await tick();
+  assert.equal(root.querySelector('#alpha-value')!.textContent, '1.50');
+  // a saved α without its token (older states) is dropped
+  const { restoreState } = require('../../src/protocol/inspectorProtocol');
+  assert.equal(restoreState({ mapping: { alpha: 2 } }).mapping.alpha, undefined);
+  assert.equal(restoreState({ mapping: { alpha: 2, alphaTokenId: 5 } }).mapping.alphaTokenId, 5);
+});
+
+test('the evaluation table marks the lowest FLOPS and the highest nDCG as best', () => {
+  const { compareTableElement, lowerIsBetter } = load('views/evaluationView');
+  assert.ok(lowerIsBetter('FLOPS') && lowerIsBetter('latency ms') && !lowerIsBetter('nDCG@10') && !lowerIsBetter('R@100'));
+  const el = compareTableElement({
+    metrics: ['nDCG@10', 'FLOPS'],
+    rows: [
+      { method: 'a', metrics: { 'nDCG@10': 0.4, FLOPS: 9.5 } },
+      { method: 'b', metrics: { 'nDCG@10': 0.3, FLOPS: 1.25 } },
+    ],
+    source: 's',
+  });
+  const best = el.querySelectorAll('.best').map((c: FakeElement) => c.textContent);
+  assert.equal(best.length, 2);
+  assert.ok(best.some((t: string) => t.startsWith('0.4')), 'highest nDCG');
+  assert.ok(best.some((t: string) => t.startsWith('1.2')), 'lowest FLOPS');
+  assert.ok(!best.some((t: string) => t.startsWith('9.5')));
+});

@@ -10,9 +10,17 @@ function rowLabel(r: CompareRow): string {
   return r.alpha !== undefined ? `${r.method} α=${r.alpha}` : r.method;
 }
 
+/** Cost measures (FLOPS, latency, size, active dimensions): the smallest value is the best one. */
+export function lowerIsBetter(metric: string): boolean {
+  return /flops|latency|\bms\b|time|size|bytes|active|dims|cost/i.test(metric);
+}
+
 export function compareTableElement(t: CompareTableData): HTMLElement {
   const best = new Map<string, number>();
-  for (const m of t.metrics) best.set(m, Math.max(...t.rows.map((r) => r.metrics[m] ?? -Infinity)));
+  for (const m of t.metrics) {
+    const values = t.rows.map((r) => r.metrics[m]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (values.length) best.set(m, lowerIsBetter(m) ? Math.min(...values) : Math.max(...values));
+  }
   const row = (r: CompareRow, cls: string) =>
     h(
       'tr',
@@ -24,7 +32,7 @@ export function compareTableElement(t: CompareTableData): HTMLElement {
   return h(
     'table',
     { id: 'compare-table', class: 'grid' },
-    h('thead', null, h('tr', null, h('th', null, 'method'), h('th', null, 'α'), ...t.metrics.map((m) => h('th', null, m)))),
+    h('thead', null, h('tr', null, h('th', null, 'method'), h('th', null, 'α'), ...t.metrics.map((m) => h('th', { title: lowerIsBetter(m) ? `${m}: lower is better` : `${m}: higher is better` }, m, lowerIsBetter(m) ? ' ↓' : ' ↑')))),
     h('tbody', null, t.base ? row(t.base, 'base') : null, ...t.rows.map((r) => row(r, 'row'))),
   );
 }

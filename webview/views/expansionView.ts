@@ -62,6 +62,10 @@ export class ExpansionView implements View {
 
   /** Shows a result the host pushed (the selection preview). */
   display(r: ExpansionResult): void {
+    // a pushed result supersedes any encode still in flight (e.g. the restored text's, started when
+    // the view was first shown): its late answer must not paint the old terms under the new text
+    ++this.request;
+    this.result.removeAttribute('aria-busy');
     this.input.value = r.text;
     this.ctx.state.expansion.text = r.text;
     this.ctx.save();
@@ -70,6 +74,7 @@ export class ExpansionView implements View {
   }
 
   private render(r: ExpansionResult): void {
+    this.result.setAttribute('data-text', r.text);
     replace(
       this.result,
       summaryElement('expansion-source', 'Source (English) model', r.source, r.sourceMissing),

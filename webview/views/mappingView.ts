@@ -24,8 +24,12 @@ export function mappingRowElement(row: MappingRow, index: number, selected: bool
   );
 }
 
-/** The detail pane of one token: everything but the α-dependent bars. */
-export function tokenDetailElement(d: TokenDetail, alpha: number, onAlpha: (a: number) => void): HTMLElement {
+/**
+ * The detail pane of one token. At the α the mapping was made with it shows the weights stored in
+ * the mapping file; at any other α the bars are a preview recomputed over the cached cosines, and
+ * the summary says so (the two can differ: the cached list may hold other cosines than the file).
+ */
+export function tokenDetailElement(d: TokenDetail, alpha: number, onAlpha: (a: number | undefined) => void): HTMLElement {
   const slider = h('input', {
     id: 'alpha-slider',
     type: 'range',
@@ -38,19 +42,27 @@ export function tokenDetailElement(d: TokenDetail, alpha: number, onAlpha: (a: n
   const alphaValue = h('output', { id: 'alpha-value' }, alpha.toFixed(2));
   const weightsHost = h('div', { id: 'source-weights-host' });
   const summary = h('div', { id: 'alpha-summary', class: 'muted', 'aria-live': 'polite' });
+  const reset = h('vscode-button', { id: 'alpha-reset', secondary: true, title: `back to the α the mapping was made with (${d.alpha})` }, `Reset to ${d.alpha}`);
   const drawWeights = (a: number) => {
     alphaValue.textContent = a.toFixed(2);
+    const atFile = Math.abs(a - d.alpha) < 1e-9;
+    reset.hidden = atFile;
     if (d.match !== 'bridged') {
       // exact/fuzzy/… tokens are copies, not entmax mixtures: α does not change them
       replace(weightsHost, sourceBars(d.sources));
       replace(summary, `${d.match} match: copied from ${d.sources.length} source row(s); α does not apply`);
       return;
     }
+    if (atFile) {
+      replace(weightsHost, sourceBars(d.sources));
+      replace(summary, `Weights from the mapping file (made with α = ${d.alpha}): support ${d.sources.length}`);
+      return;
+    }
     const r = weightsAtAlpha(d, a);
     replace(weightsHost, sourceBars(r.weights));
     replace(
       summary,
-      `α = ${a.toFixed(2)}: support ${r.support} of ${d.candidates.length} cached cosines`,
+      `Preview at α = ${a.toFixed(2)}, not the mapping file (made with α = ${d.alpha}): support ${r.support} of ${d.candidates.length} cached cosines`,
       r.certified ? '' : ' — the support may reach source tokens outside the cached list at this α',
     );
   };
@@ -59,13 +71,18 @@ export function tokenDetailElement(d: TokenDetail, alpha: number, onAlpha: (a: n
     drawWeights(a);
     onAlpha(a);
   });
+  reset.addEventListener('click', () => {
+    slider.value = String(d.alpha);
+    drawWeights(d.alpha);
+    onAlpha(undefined);
+  });
   drawWeights(alpha);
   return h(
     'div',
     { id: 'token-detail', 'data-token-id': d.id },
     h('h2', { class: 'token-title' }, h('span', { class: 'token' }, d.token), ' ', h('span', { class: `badge match-${d.match}` }, d.match)),
     h('div', { class: 'muted' }, `id ${d.id} · support ${d.support} · made with α = ${d.alpha}`),
-    h('div', { class: 'alpha-row' }, h('label', { for: 'alpha-slider' }, 'α '), slider, alphaValue),
+    h('div', { class: 'alpha-row' }, h('label', { for: 'alpha-slider' }, 'α '), slider, alphaValue, reset),
     summary,
     weightsHost,
     h(
@@ -210,11 +227,14 @@ export class MappingView implements View {
     try {
       const d = await this.ctx.rpc.request('mapping/token', { id });
       if (req !== this.detailRequest) return;
-      const alpha = this.ctx.state.mapping.alpha ?? d.alpha;
+      // a previewed α belongs to the token it was set on; another token opens at its own α
+      const st = this.ctx.state.mapping;
+      const alpha = st.alpha !== undefined && st.alphaTokenId === id ? st.alpha : d.alpha;
       replace(
         this.detail,
         tokenDetailElement(d, alpha, (a) => {
-          this.ctx.state.mapping.alpha = a;
+          st.alpha = a;
+          st.alphaTokenId = a === undefined ? undefined : id;
           this.ctx.save();
         }),
       );

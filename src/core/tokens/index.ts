@@ -11,6 +11,7 @@ export {
   gpt2ByteDecoder,
   isSymbolic,
   isWordStart,
+  pythonStrip,
   type BridgeStringOptions,
   type TokenConventions,
 } from './canonical';
