@@ -1,6 +1,6 @@
 // The inspector app: tabs for the four views, state kept through the webview's setState, and the
 // protocol endpoint. Independent of the custom elements' definitions so tests can build it.
-import { restoreState, VIEW_NAMES, type HostToWebview, type InspectorState, type ViewName, type WebviewToHost } from '../src/protocol/inspectorProtocol';
+import { restoreState, VIEW_NAMES, type HostInfo, type HostToWebview, type InspectorState, type ViewName, type WebviewToHost } from '../src/protocol/inspectorProtocol';
 import { h, replace } from './dom';
 import { Rpc } from './rpc';
 import type { View, ViewContext } from './context';
@@ -14,6 +14,8 @@ export interface WebviewApi {
   getState(): unknown;
   setState(state: unknown): void;
 }
+
+const NO_MODEL = 'No active model yet. Run "SemBridge: Transfer Encoder to Target Language…" (or the demo transfer), or pick one with "SemBridge: Switch Model…".';
 
 const TAB_TITLES: Record<ViewName, string> = { mapping: 'Mapping', expansion: 'Expansion', retrieval: 'Retrieval', evaluation: 'Evaluation' };
 
@@ -52,7 +54,7 @@ export class InspectorApp {
     });
     this.rpc.on('view/show', (p) => this.go(p.view, p));
     this.rpc.on('host/changed', (info) => {
-      this.showBanner(info.activeModel ? undefined : info.activeModelProblem ?? 'No active model. Run "SemBridge: Transfer Encoder to Target Language…" or set sembridge.activeModel.');
+      this.showHostBanner(info);
       for (const v of this.shown) this.views[v].refresh();
     });
     this.rpc.on('selection/preview', (r) => {
@@ -62,9 +64,18 @@ export class InspectorApp {
     replace(root, this.banner, this.tabs);
   }
 
-  private showBanner(text: string | undefined): void {
+  /** A model that failed to load is a warning; no model yet is a neutral empty state. */
+  private showBanner(text: string | undefined, kind: 'warning' | 'empty' = 'warning'): void {
     replace(this.banner, text ?? '');
+    this.banner.className = kind === 'empty' ? 'banner empty-state' : 'banner';
+    this.banner.setAttribute('data-kind', kind);
     this.banner.hidden = !text;
+  }
+
+  private showHostBanner(info: HostInfo): void {
+    if (info.activeModel) this.showBanner(undefined);
+    else if (info.activeModelProblem) this.showBanner(info.activeModelProblem, 'warning');
+    else this.showBanner(NO_MODEL, 'empty');
   }
 
   receive(msg: HostToWebview): void {
@@ -75,7 +86,7 @@ export class InspectorApp {
   start(): void {
     this.activate(this.state.view);
     void this.rpc.request('host/info', {}).then(
-      (info) => this.showBanner(info.activeModel ? undefined : info.activeModelProblem ?? 'No active model. Run "SemBridge: Transfer Encoder to Target Language…" or set sembridge.activeModel.'),
+      (info) => this.showHostBanner(info),
       (err) => this.showBanner((err as Error).message),
     );
     this.root.setAttribute('data-state', 'ready');

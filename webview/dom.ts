@@ -70,3 +70,21 @@ export function highlighted(text: string, ranges: [number, number][]): HTMLEleme
 export function fmt(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '–';
 }
+
+/**
+ * A cost figure (FLOPS, terms): three significant digits, thousands grouped, never a column of
+ * meaningless decimals ("1,411", "23.4", "0.0512").
+ */
+export function fmtCost(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (x === 0) return '0';
+  return Number(x.toPrecision(3)).toString();
+}
+
+/** A weight in [0, 1]: three significant digits, so 0.0163 and 0.0158 do not both read 0.016. */
+export function fmtWeight(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  if (x === 0) return '0';
+  return Math.abs(x) >= 0.1 ? x.toFixed(3) : x.toPrecision(3);
+}

@@ -79,6 +79,7 @@ export class Controller implements vscode.Disposable {
         const f = this.path('compare', 'last.json');
         return existsSync(f) ? f : undefined;
       },
+      evaluationDir: () => this.path('eval'),
     });
 
     this.status = vscode.window.createStatusBarItem('sembridge.status', vscode.StatusBarAlignment.Left, 10);
@@ -237,7 +238,10 @@ export class Controller implements vscode.Disposable {
       return;
     }
     const e = err as Error;
-    this.log.error(e.stack ?? e.message);
+    // a bug (TypeError, RangeError, …) is logged with its stack; a user's mistake (a missing folder,
+    // a bad setting, a refused job) is one warning line: the toast already says what to fix
+    if (isProgrammingError(e)) this.log.error(e.stack ?? e.message);
+    else this.log.warn(e.message);
     const refused = err instanceof JobRefusedError;
     void vscode.window.showErrorMessage(`SemBridge: ${e.message}`, ...(refused ? [] : ['Show Log'])).then((c) => {
       if (c === 'Show Log') this.log.show(true);
@@ -380,10 +384,14 @@ export class Controller implements vscode.Disposable {
     const outputDir = this.path('eval', `${safeName(basename(modelDir))}--${safeName(basename(dataset))}`);
     const result = await this.jobs.run({ kind: 'evaluate', title: `Evaluate ${basename(modelDir)} on ${basename(dataset)}`, op: 'evaluate', output: outputDir, params: { modelDir, datasetDir: dataset, outputDir, threads: this.settings.workerThreads } });
     const line = Object.entries(result.metrics)
-      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .map(([k, v]) => `${k} ${/flops|terms/i.test(k) ? formatCost(v) : v.toFixed(4)}`)
       .join(' · ');
     this.log.info(`evaluation of ${modelDir} on ${dataset}: ${line}`);
-    void vscode.window.showInformationMessage(`SemBridge: ${basename(dataset)}: ${line}`);
+    // the Evaluation view lists every run; an open inspector shows this one at once
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
+    void vscode.window.showInformationMessage(`SemBridge: ${basename(dataset)}: ${line}`, 'Open Evaluation View').then((choice) => {
+      if (choice === 'Open Evaluation View') return this.openInspector({ view: 'evaluation' });
+    });
   }
 
   private async compare(arg?: { dataset?: string; methods?: InitMethod[]; alphas?: number[] }): Promise<void> {
@@ -441,6 +449,17 @@ export class Controller implements vscode.Disposable {
     void this.session.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/** Errors that mean a bug in SemBridge rather than bad input. */
+export function isProgrammingError(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || !(e instanceof Error);
+}
+
+/** A cost figure with three significant digits (FLOPS 1,411 / 23.4 / 0.0512), never four decimals. */
+export function formatCost(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  return Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : String(Number(x.toPrecision(3)));
 }
 
 export function parseAlphas(text: string): number[] | undefined {

@@ -145,6 +145,20 @@ export interface CompareTableData {
   source: string;
 }
 
+/** One "SemBridge: Evaluate…" result (its metrics.json in the extension's storage). */
+export interface EvaluationRun {
+  /** the run's folder name: <model>--<dataset> */
+  name: string;
+  model: string;
+  dataset: string;
+  /** retrieval measures (nDCG@10, R@100, …) and the cost measures FLOPS, avgQueryTerms, avgDocTerms */
+  metrics: Record<string, number>;
+  numQueries?: number;
+  numDocs?: number;
+  /** ISO date the run was written */
+  date: string;
+}
+
 export interface HostInfo {
   activeModel?: string;
   activeModelProblem?: string;
@@ -180,6 +194,7 @@ export interface RequestMap {
   'expansion/encode': { params: { text: string }; result: ExpansionResult };
   'retrieval/search': { params: { query: string; k: number }; result: SearchResult };
   'evaluation/table': { params: Record<string, never>; result: CompareTableData };
+  'evaluation/runs': { params: Record<string, never>; result: { runs: EvaluationRun[] } };
 }
 export type RequestMethod = keyof RequestMap;
 export type RequestParams<M extends RequestMethod> = RequestMap[M]['params'];
@@ -188,6 +203,8 @@ export type RequestResult<M extends RequestMethod> = RequestMap[M]['result'];
 /** webview → host, no answer */
 export interface CommandMap {
   'webview/ready': { view: ViewName };
+  /** the page's loader guard: the app did not start; rebuild the page */
+  'webview/retry': Record<string, never>;
   'retrieval/open': { path: string; line?: number };
   'host/runCommand': { command: HostCommandId };
 }
@@ -214,9 +231,14 @@ export interface RequestMessage<M extends RequestMethod = RequestMethod> {
   method: M;
   params: RequestParams<M>;
 }
+/**
+ * Why a request has no result: 'empty' is a state, not a failure (no model yet, no comparison
+ * yet), shown neutrally; 'user' is a mistake the user can fix (bad input); absent: a real error.
+ */
+export type ErrorCode = 'empty' | 'user';
 export type ResponseMessage =
   | { kind: 'response'; id: number; ok: true; result: unknown }
-  | { kind: 'response'; id: number; ok: false; error: string };
+  | { kind: 'response'; id: number; ok: false; error: string; code?: ErrorCode };
 export interface CommandMessage<M extends CommandMethod = CommandMethod> {
   kind: 'command';
   method: M;
@@ -239,8 +261,9 @@ const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
   'expansion/encode',
   'retrieval/search',
   'evaluation/table',
+  'evaluation/runs',
 ]);
-const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'retrieval/open', 'host/runCommand']);
+const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'webview/retry', 'retrieval/open', 'host/runCommand']);
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);

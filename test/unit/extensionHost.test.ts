@@ -3,7 +3,7 @@
 // the inspector panel (CSP, messages, serializer), the hover and the status bar.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installFakeVscode, fakeExtensionContext, FakeVscodeState, FakeTextDocument, Position, Range, Selection, type FakeWebviewPanel } from '../helpers/fakeVscode';
@@ -119,6 +119,10 @@ test('the transfer command checks its paths before starting a job', async () => 
     await state.commands.get('sembridge.transfer')!({ sourceModel: modelDir, targetTokenizer: modelDir, bridgeModel: modelDir, method: 'mean', outputDir: join(modelDir, 'out') });
     assert.match(state.messages.find((m) => m.level === 'error')!.text, /overlaps the input/);
     assert.equal(state.progress.length, 0);
+    // user mistakes are one warning line each in the log, never an [error] with a stack trace
+    assert.ok(state.log.some((l) => l.level === 'warn' && /does not exist/.test(l.text)));
+    assert.ok(!state.log.some((l) => l.level === 'error'), JSON.stringify(state.log.filter((l) => l.level === 'error')));
+    assert.ok(!state.log.some((l) => /\n\s+at /.test(l.text)), 'no stack trace');
   } finally {
     ext.deactivate();
   }
@@ -141,7 +145,9 @@ test('the inspector panel: strict CSP with a nonce, limited resource roots, and 
     assert.ok(nonce.length >= 16);
     assert.match(csp, /default-src 'none'/);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!fake\.vscode-cdn)/);
-    assert.equal((html.match(/<script /g) ?? []).length, 1);
+    // the app bundle and the loader guard, both under this load's nonce
+    assert.equal((html.match(/<script /g) ?? []).length, 2);
+    assert.equal((html.match(new RegExp(`<script nonce="${nonce}"`, 'g')) ?? []).length, 2);
     assert.ok(html.includes(`<script nonce="${nonce}" src="https://fake.vscode-cdn.net${join(repo, 'dist', 'webview', 'main.js')}"`));
     const roots = (panel.webview.options.localResourceRoots as { fsPath: string }[]).map((u) => u.fsPath).sort();
     assert.deepEqual(roots, [join(repo, 'dist', 'webview'), join(repo, 'media')]);
@@ -172,7 +178,8 @@ test('the inspector panel: strict CSP with a nonce, limited resource roots, and 
     const text = respond(panel, 4)!.result;
     assert.ok(text.tokenizedIds.length >= 2, 'pasted text is tokenized by the real target tokenizer');
     assert.equal(text.total, new Set(text.tokenizedIds).size);
-    assert.match(respond(panel, 5)!.error!, /no comparison yet/);
+    assert.match(respond(panel, 5)!.error!, /No comparison yet/);
+    assert.equal((respond(panel, 5) as { code?: string }).code, 'empty', 'an empty state, not an error');
     assert.ok(state.log.some((l) => /ignored a message: unknown request method fs\/readFile/.test(l.text)));
 
     // the serializer brings a panel back after a reload
@@ -322,4 +329,37 @@ test('selection preview: the answer for an older selection that arrives late is 
   assert.deepEqual(shown, ['second']);
   assert.equal(decorated.length, 1);
   assert.match(decorated[0], /second/);
+});
+
+test('the inspector page that did not load asks for a Retry: the host rebuilds it with a new nonce; Evaluate runs are listed', async () => {
+  const { state, ext, context } = await activate();
+  try {
+    await state.commands.get('sembridge.openInspector')!();
+    const panel = state.panels[0];
+    const first = panel.webview.html;
+    assert.match(first, /id = 'inspector-retry'/, 'the loader guard offers Retry');
+    assert.match(first, /setTimeout\(function \(\) \{ fail\('its script did not start within 10 s'\); \}, 10000\)/);
+    panel.receive.fire({ kind: 'command', method: 'webview/retry', params: {} });
+    await new Promise((r) => setTimeout(r, 0));
+    const second = panel.webview.html;
+    assert.notEqual(second, first);
+    const nonceOf = (h: string) => /script-src 'nonce-([A-Za-z0-9]+)'/.exec(h)![1];
+    assert.notEqual(nonceOf(second), nonceOf(first));
+    assert.match(second, /main\.js\?load=1"/, 'the files are asked for again');
+    assert.ok(state.log.some((l) => l.level === 'warn' && /rebuilding it \(Retry\)/.test(l.text)));
+    // "Evaluate…" results in the storage are what the Evaluation view lists
+    const run = join(context.globalStorageUri.fsPath, 'eval', 'ko-model--scifact');
+    mkdirSync(run, { recursive: true });
+    writeFileSync(join(run, 'metrics.json'), JSON.stringify({ model: '/m/ko-model', dataset: 'scifact', 'nDCG@10': 0.31, FLOPS: 12.5, numQueries: 300, seconds: 4 }));
+    mkdirSync(join(context.globalStorageUri.fsPath, 'eval', 'unfinished'), { recursive: true });
+    panel.receive.fire({ kind: 'request', id: 9, method: 'evaluation/runs', params: {} });
+    await until(() => !!respond(panel, 9), 'runs');
+    const runs = respond(panel, 9)!.result.runs;
+    assert.equal(runs.length, 1);
+    assert.deepEqual(runs[0].metrics, { 'nDCG@10': 0.31, FLOPS: 12.5 });
+    assert.equal(runs[0].dataset, 'scifact');
+    assert.equal(runs[0].numQueries, 300);
+  } finally {
+    ext.deactivate();
+  }
 });

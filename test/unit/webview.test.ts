@@ -303,3 +303,39 @@ test('the evaluation table marks the lowest FLOPS and the highest nDCG as best',
   assert.ok(best.some((t: string) => t.startsWith('1.2')), 'lowest FLOPS');
   assert.ok(!best.some((t: string) => t.startsWith('9.5')));
 });
+
+test('"no model" and "no comparison yet" are neutral empty states; a search without hits says so; Evaluate runs are listed', async () => {
+  const { app, root, answer, posted } = makeApp({ view: 'evaluation' });
+  app.start();
+  answer((m) => m.method === 'host/info', { indexes: [], trusted: true });
+  const req = [...posted].reverse().find((m) => m.method === 'evaluation/table');
+  app.receive({ kind: 'response', id: req.id, ok: false, error: 'No comparison yet: run "SemBridge: Compare Initialisations…" to fill this table.', code: 'empty' });
+  answer((m) => m.method === 'evaluation/runs', { runs: [{ name: 'ko--scifact', model: '/m/ko', dataset: 'scifact', metrics: { 'nDCG@10': 0.3123, FLOPS: 1234.5678 }, numQueries: 300, date: '2026-12-02T06:00:00.000Z' }] });
+  await tick();
+  const banner = root.querySelector('#host-banner')!;
+  assert.equal(banner.hidden, false);
+  assert.equal(banner.getAttribute('data-kind'), 'empty');
+  assert.match(banner.className, /empty-state/);
+  const box = root.querySelector('#evaluation-error')!;
+  assert.equal(box.getAttribute('data-kind'), 'empty');
+  assert.equal(box.getAttribute('role'), 'status');
+  assert.equal(box.className, 'empty-state');
+  const runs = root.querySelector('#evaluation-runs')!;
+  assert.match(runs.textContent, /scifact/);
+  assert.match(runs.textContent, /0\.3123/);
+  assert.match(runs.textContent, /1,235/, 'FLOPS with sensible precision');
+  // a real error stays an error
+  const { errorBox } = load('context');
+  const e = errorBox('x');
+  e.show(new Error('boom'));
+  assert.equal(e.el.getAttribute('role'), 'alert');
+  assert.equal(e.el.className, 'error');
+  // a problem loading the model is a warning banner
+  app.receive({ kind: 'notification', method: 'host/changed', params: { indexes: [], trusted: true, activeModelProblem: 'x: no mapping' } });
+  assert.equal(banner.getAttribute('data-kind'), 'warning');
+  // an empty search result is said, not a blank list
+  const { RetrievalView } = load('views/retrievalView');
+  const v = new RetrievalView({ rpc: { request: async () => ({}) }, state: { retrieval: { query: '' } }, save() {}, go() {} });
+  v.render({ query: 'zzz', index: 'docs', hits: [], tookMs: 1 });
+  assert.match(v.root.querySelector('#no-hits')!.textContent, /No passage in docs shares a term with “zzz”/);
+});

@@ -1,7 +1,7 @@
 // Evaluation view: the compare table (method × α × metric) as a table and as bars for one metric,
 // with the untransferred base model as the reference row.
-import type { CompareRow, CompareTableData } from '../../src/protocol/inspectorProtocol';
-import { h, replace, fmt } from '../dom';
+import type { CompareRow, CompareTableData, EvaluationRun } from '../../src/protocol/inspectorProtocol';
+import { h, replace, fmt, fmtCost } from '../dom';
 import { barChart } from '../charts';
 import { errorBox, markLoaded, type View, type ViewContext } from '../context';
 import { select } from './mappingView';
@@ -27,7 +27,7 @@ export function compareTableElement(t: CompareTableData): HTMLElement {
       { class: cls },
       h('td', null, r.method),
       h('td', { class: 'num' }, r.alpha !== undefined ? String(r.alpha) : '–'),
-      ...t.metrics.map((m) => h('td', { class: `num${r.metrics[m] === best.get(m) && cls !== 'base' ? ' best' : ''}` }, fmt(r.metrics[m] ?? NaN, 4))),
+      ...t.metrics.map((m) => h('td', { class: `num${r.metrics[m] === best.get(m) && cls !== 'base' ? ' best' : ''}` }, lowerIsBetter(m) ? fmtCost(r.metrics[m] ?? NaN) : fmt(r.metrics[m] ?? NaN, 4))),
     );
   return h(
     'table',
@@ -46,30 +46,73 @@ export function compareChartElement(t: CompareTableData, metric: string): HTMLEl
   );
 }
 
+/** The "Evaluate…" runs, newest first: one row per run, the retrieval measures then the cost ones. */
+export function evaluationRunsElement(runs: EvaluationRun[]): HTMLElement {
+  if (runs.length === 0) return h('div', { id: 'evaluation-runs', class: 'empty-state', role: 'status' }, 'No evaluation yet: "Evaluate…" scores the active model on a BEIR folder and its result appears here.');
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort((a, b) => Number(lowerIsBetter(a)) - Number(lowerIsBetter(b)));
+  return h(
+    'div',
+    { id: 'evaluation-runs', class: 'table-scroll' },
+    h(
+      'table',
+      { class: 'grid' },
+      h('thead', null, h('tr', null, h('th', null, 'model'), h('th', null, 'dataset'), ...keys.map((k) => h('th', { title: lowerIsBetter(k) ? `${k}: lower is better` : k }, k)), h('th', null, 'date'))),
+      h(
+        'tbody',
+        null,
+        ...runs.map((r) =>
+          h(
+            'tr',
+            { 'data-run': r.name },
+            h('td', { class: 'token', title: r.model }, r.model.split(/[\\/]/).pop() ?? r.model),
+            h('td', null, r.dataset, r.numQueries !== undefined ? h('span', { class: 'muted' }, ` (${r.numQueries} queries)`) : null),
+            ...keys.map((k) => h('td', { class: 'num' }, r.metrics[k] === undefined ? '–' : lowerIsBetter(k) ? fmtCost(r.metrics[k]) : fmt(r.metrics[k], 4))),
+            h('td', { class: 'muted' }, r.date.slice(0, 16).replace('T', ' ')),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export class EvaluationView implements View {
   readonly name = 'evaluation' as const;
   readonly root: HTMLElement;
   private readonly body = h('div', { id: 'evaluation-body' });
+  private readonly runs = h('div', { id: 'evaluation-runs-host' });
   private readonly error = errorBox('evaluation-error');
 
   constructor(private readonly ctx: ViewContext) {
+    const evaluate = h('vscode-button', { id: 'run-evaluate', secondary: true }, 'Evaluate…');
+    evaluate.addEventListener('click', () => this.ctx.rpc.command('host/runCommand', { command: 'sembridge.evaluate' }));
     const compare = h('vscode-button', { id: 'run-compare', secondary: true }, 'Compare Initialisations…');
     compare.addEventListener('click', () => this.ctx.rpc.command('host/runCommand', { command: 'sembridge.compare' }));
-    this.root = h('section', { id: 'view-evaluation', class: 'view' }, this.error.el, h('div', { class: 'toolbar' }, compare), this.body);
+    this.root = h(
+      'section',
+      { id: 'view-evaluation', class: 'view' },
+      h('div', { class: 'toolbar' }, evaluate, compare),
+      h('h3', null, 'Evaluations of the active and earlier models'),
+      this.runs,
+      h('h3', null, 'Comparison of initialisations'),
+      this.error.el,
+      this.body,
+    );
   }
 
   refresh(): void {
     this.error.clear();
-    void this.ctx.rpc.request('evaluation/table', {}).then(
-      (t) => {
-        this.render(t);
-        markLoaded(this.root);
-      },
+    const runs = this.ctx.rpc.request('evaluation/runs', {}).then(
+      (r) => replace(this.runs, evaluationRunsElement(r.runs)),
+      (err) => replace(this.runs, h('div', { class: 'error', role: 'alert' }, (err as Error).message)),
+    );
+    const table = this.ctx.rpc.request('evaluation/table', {}).then(
+      (t) => this.render(t),
       (err) => {
+        replace(this.body);
         this.error.show(err);
-        markLoaded(this.root);
       },
     );
+    void Promise.all([runs, table]).then(() => markLoaded(this.root));
   }
 
   render(t: CompareTableData): void {

@@ -86,7 +86,8 @@ export class RetrievalView implements View {
   render(r: SearchResult): void {
     replace(this.meta, `${r.hits.length} hits in ${r.index} · ${r.tookMs.toFixed(0)} ms`);
     replace(this.hits, ...r.hits.map((hit) => hitElement(hit, (loc) => this.ctx.rpc.command('retrieval/open', loc))));
-    if (r.hits.length === 0) this.hits.appendChild(h('div', { class: 'muted' }, 'No document matches any term of the query.'));
+    if (r.hits.length === 0)
+      this.hits.appendChild(h('div', { id: 'no-hits', class: 'empty-state', role: 'status' }, `No passage in ${r.index} shares a term with “${r.query}”. Try other words, or check that the index was built with the active model.`));
     markLoaded(this.root);
   }
 

@@ -76,9 +76,7 @@ function utf8SequenceLength(bytes: Uint8Array, i: number): number {
 /** Decodes UTF-8, writing every byte that is not part of a well-formed sequence as "<0xNN>". */
 export function decodeUtf8Marked(bytes: Uint8Array): string {
   let out = '';
-  // ignoreBOM: a decoder strips a leading U+FEFF from every decode call, and each call here decodes one
-  // character, so without it "\uFEFFusing" would become "using"
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const decoder = new TextDecoder('utf-8');
   for (let i = 0; i < bytes.length; ) {
     const n = utf8SequenceLength(bytes, i);
     if (n === 0) {
@@ -169,20 +167,8 @@ export function bridgeString(token: string, conventions: TokenConventions, isSpe
   } else {
     text = canonicalToken(token, conventions).split(WORD_START).join(' ');
   }
-  const trimmed = pythonStrip(text);
+  const trimmed = text.trim();
   return trimmed.length > 0 ? trimmed : token;
-}
-
-/**
- * Python's whitespace (str.isspace), which str.strip() removes: JavaScript's trim() differs on six
- * code points (it keeps U+001C-U+001F and U+0085, and removes U+FEFF).
- */
-const PY_SPACE = '\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000';
-const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
-
-/** Python's str.strip() with no argument (the reference code strips every decoded token with it). */
-export function pythonStrip(text: string): string {
-  return text.replace(PY_STRIP, '');
 }
 
 /**

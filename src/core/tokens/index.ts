@@ -11,7 +11,6 @@ export {
   gpt2ByteDecoder,
   isSymbolic,
   isWordStart,
-  pythonStrip,
   type BridgeStringOptions,
   type TokenConventions,
 } from './canonical';

@@ -5,6 +5,8 @@ import type { ModelSession } from '../model/modelSession';
 import { sourcesOf, matchTypeOf } from '../mapping/compactMapping';
 import {
   type CompareTableData,
+  type ErrorCode,
+  type EvaluationRun,
   type ExpansionResult,
   type HostInfo,
   type MappingQuery,
@@ -26,9 +28,24 @@ export interface BackendDeps {
   encodeWithSource?(text: string): Promise<SparseSummary>;
   /** path of the last compare table JSON (written by "Compare Initialisations…") */
   compareTableFile(): string | undefined;
+  /** the folder holding one sub-folder (with metrics.json) per "Evaluate…" run */
+  evaluationDir?(): string;
 }
 
-class BadParams extends Error {}
+/** A request the user can fix (bad input); answered with code 'user'. */
+export class BadParams extends Error {
+  readonly code = 'user' as const;
+}
+/** Nothing to show yet (no model, no comparison): answered with code 'empty', shown neutrally. */
+export class EmptyState extends Error {
+  readonly code = 'empty' as const;
+}
+
+/** The protocol's error code of what a handler threw. */
+export function errorCodeOf(err: unknown): ErrorCode | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'empty' || code === 'user' ? code : undefined;
+}
 
 function int(x: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) throw new BadParams(`${name} must be an integer in [${min}, ${max}]`);
@@ -85,14 +102,20 @@ export class InspectorBackend {
       }
       case 'evaluation/table':
         return (await this.compareTable()) as RequestResult<M>;
+      case 'evaluation/runs':
+        return { runs: await this.evaluationRuns() } as RequestResult<M>;
       default:
         throw new BadParams(`unknown request ${String(msg.method)}`);
     }
   }
 
   private mappingIndex() {
-    const index = this.deps.session.index;
-    if (!index) this.deps.session.requireModel();
+    const session = this.deps.session;
+    const index = session.index;
+    if (index) return index;
+    // no model at all is a state to show neutrally; a model that failed to load is an error
+    if (!session.modelDir && !session.loadProblem) throw new EmptyState('No active model yet: run "SemBridge: Transfer Encoder to Target Language…" or "SemBridge: Switch Model…".');
+    session.requireModel();
     return index!;
   }
 
@@ -174,9 +197,43 @@ export class InspectorBackend {
     return result;
   }
 
+  /** The "Evaluate…" runs in the storage, newest first; a folder without a readable metrics.json is skipped. */
+  private async evaluationRuns(): Promise<EvaluationRun[]> {
+    const dir = this.deps.evaluationDir?.();
+    if (!dir) return [];
+    let names: string[];
+    try {
+      names = (await fs.readdir(dir)).filter((n) => !n.startsWith('.'));
+    } catch {
+      return [];
+    }
+    const runs: EvaluationRun[] = [];
+    for (const name of names) {
+      const file = `${dir}/${name}/metrics.json`;
+      try {
+        const [raw, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+        const j = JSON.parse(raw) as Record<string, unknown>;
+        const metrics: Record<string, number> = {};
+        for (const [k, v] of Object.entries(j)) if (typeof v === 'number' && !['numQueries', 'numDocs', 'qrelsUnknownDocuments', 'seconds'].includes(k)) metrics[k] = v;
+        runs.push({
+          name,
+          model: typeof j.model === 'string' ? j.model : name.split('--')[0],
+          dataset: typeof j.dataset === 'string' ? j.dataset : name.split('--')[1] ?? '',
+          metrics,
+          numQueries: typeof j.numQueries === 'number' ? j.numQueries : undefined,
+          numDocs: typeof j.numDocs === 'number' ? j.numDocs : undefined,
+          date: st.mtime.toISOString(),
+        });
+      } catch {
+        /* not a finished run */
+      }
+    }
+    return runs.sort((a, b) => b.date.localeCompare(a.date));
+  }
+
   private async compareTable(): Promise<CompareTableData> {
     const file = this.deps.compareTableFile();
-    if (!file) throw new BadParams('no comparison yet: run "SemBridge: Compare Initialisations…"');
+    if (!file) throw new EmptyState('No comparison yet: run "SemBridge: Compare Initialisations…" to fill this table.');
     let data: CompareTableData;
     try {
       data = JSON.parse(await fs.readFile(file, 'utf8')) as CompareTableData;
