@@ -17,6 +17,8 @@ export interface WebviewApi {
 
 const NO_MODEL = 'No active model yet. Run "SemBridge: Transfer Encoder to Target Language…" (or the demo transfer), or pick one with "SemBridge: Switch Model…".';
 
+const DEMO = 'Demo model: made from tiny, untrained fixture models. Its weights, hits and scores show how SemBridge works, not how well a transfer does.';
+
 const TAB_TITLES: Record<ViewName, string> = { mapping: 'Mapping', expansion: 'Expansion', retrieval: 'Retrieval', evaluation: 'Evaluation' };
 
 export class InspectorApp {
@@ -73,7 +75,8 @@ export class InspectorApp {
   }
 
   private showHostBanner(info: HostInfo): void {
-    if (info.activeModel) this.showBanner(undefined);
+    if (info.activeModel && info.demo) this.showBanner(DEMO, 'empty');
+    else if (info.activeModel) this.showBanner(undefined);
     else if (info.activeModelProblem) this.showBanner(info.activeModelProblem, 'warning');
     else this.showBanner(NO_MODEL, 'empty');
   }

@@ -3,7 +3,7 @@
 // for inputs, check paths, and hand the work to a worker thread.
 import * as vscode from 'vscode';
 import { promises as fs, existsSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { readSettings, SETTING_KEYS, type Settings, type SettingProblem } from './settings';
 import { checkInputPath, restrictedModeProblem, resolveSettingPath, safeName, type PathContext } from './paths';
 import { JobRunner, JobRefusedError, type JobLog, type JobUi } from './worker/jobRunner';
@@ -197,8 +197,10 @@ export class Controller implements vscode.Disposable {
     } catch {
       /* none yet */
     }
+    const dir = this.session.modelDir;
     return {
-      activeModel: this.session.modelDir,
+      activeModel: dir,
+      demo: dir !== undefined && (dir === this.path('demo', 'bert-mlm-ko') || dir.startsWith(this.path('demo') + sep)),
       activeModelProblem: this.session.loadProblem,
       indexes,
       compareTable: existsSync(this.path('compare', 'last.json')) ? this.path('compare', 'last.json') : undefined,
@@ -274,10 +276,11 @@ export class Controller implements vscode.Disposable {
         outputDir: this.path('demo', 'bert-mlm-ko'),
       },
       true,
+      'The demo uses tiny, untrained models: its numbers show how SemBridge works, not how good a transfer is.',
     );
   }
 
-  private async runTransfer(spec: Omit<TransferArgs, 'activate'>, activate: boolean): Promise<void> {
+  private async runTransfer(spec: Omit<TransferArgs, 'activate'>, activate: boolean, caveat?: string): Promise<void> {
     for (const p of [spec.sourceModel, spec.targetTokenizer, spec.bridgeModel]) this.requireAllowed(p);
     const result = await this.jobs.run({
       kind: 'transfer',
@@ -292,7 +295,7 @@ export class Controller implements vscode.Disposable {
       await this.session.setModel(result.outputDir);
     }
     // not awaited: the command is done when the model is; the buttons act whenever they are clicked
-    void vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}`, 'Open Inspector', 'Show Report').then(async (choice) => {
+    void vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}${caveat ? `. ${caveat}` : ''}`, 'Open Inspector', 'Show Report').then(async (choice) => {
       if (choice === 'Open Inspector') await this.openInspector({ view: 'mapping' });
       if (choice === 'Show Report') await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(result.reportFile)));
     });

@@ -77,6 +77,18 @@ export interface TokenDetail {
   notes: string[];
 }
 
+/** Two names for one measure: RR@10 is what ir_measures calls MRR@10. */
+export const METRIC_ALIASES: Record<string, string> = { 'MRR@10': 'RR@10', MRR: 'RR' };
+
+/** The metric names to show: an alias whose values equal its canonical measure's in every row is dropped. */
+export function distinctMetrics(metrics: string[], rows: { metrics: Record<string, number> }[]): string[] {
+  return metrics.filter((m) => {
+    const canon = METRIC_ALIASES[m];
+    if (!canon || !metrics.includes(canon)) return true;
+    return !rows.every((r) => r.metrics[m] === r.metrics[canon] || (r.metrics[m] === undefined && r.metrics[canon] === undefined));
+  });
+}
+
 export interface SupportHistogram {
   /** bins[i] = number of bridged tokens whose support size is i (last bin: that many or more) */
   bins: number[];
@@ -90,9 +102,19 @@ export interface SparseTerm {
   weight: number;
 }
 
+/**
+ * Special and placeholder tokens ([CLS], [SEP], [PAD], [MASK], [UNK], [unused0], <s>, </s>, <pad>,
+ * <unk>, <mask>, <|endoftext|>): never an expansion term or a "nearest row" worth showing.
+ */
+export function isSpecialToken(token: string): boolean {
+  return /^\[(?:CLS|SEP|PAD|MASK|UNK|unused\d+)\]$/i.test(token) || /^<\/?(?:s|pad|unk|mask|cls|sep)>$/i.test(token) || /^<\|[^|]*\|>$/.test(token);
+}
+
 export interface SparseSummary {
   model: string;
   terms: SparseTerm[];
+  /** special tokens taken out of `terms` for display (still counted in activeDims and flops) */
+  hiddenSpecial?: number;
   activeDims: number;
   /** Σ w² over the vector: the FLOPS regulariser of a batch of one; a proxy for retrieval cost */
   flops: number;
@@ -161,6 +183,8 @@ export interface EvaluationRun {
 
 export interface HostInfo {
   activeModel?: string;
+  /** the active model is the bundled demo (tiny, untrained models): its numbers are not results */
+  demo?: boolean;
   activeModelProblem?: string;
   indexes: string[];
   compareTable?: string;

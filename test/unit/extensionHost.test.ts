@@ -363,3 +363,25 @@ test('the inspector page that did not load asks for a Retry: the host rebuilds i
     ext.deactivate();
   }
 });
+
+test('hovers never say "weight in line 0.000"; special tokens are not expansion terms; the wizard says overlap-only rows are zeros', async () => {
+  installFakeVscode(new FakeVscodeState());
+  const { hoverMarkdown } = require('../../src/extension/editor/hoverContent') as typeof import('../../src/extension/editor/hoverContent');
+  const md = hoverMarkdown({ word: 'w', start: 0, end: 1, lineVectorMissing: false, tokens: [
+    { id: 1, token: 'a', match: 'bridged', sources: [{ id: 2, token: 's', weight: 0.01634, cosine: 0.5 }], lineWeight: 0 },
+    { id: 3, token: 'b', match: 'exact', sources: [], lineWeight: 0.0004567 },
+  ] }, 'm');
+  assert.doesNotMatch(md, /0\.000\b/);
+  assert.match(md, /not active in this line/);
+  assert.match(md, /weight in line \*\*0\.000457\*\*/);
+  assert.match(md, /\| 0\.0163 \|/);
+  const { withoutSpecialTerms } = require('../../src/extension/panel/inspectorBackend') as typeof import('../../src/extension/panel/inspectorBackend');
+  const s = withoutSpecialTerms({ model: 'm', activeDims: 5, flops: 1, terms: ['[SEP]', 'house', '[unused0]', '</s>', 'home'].map((token, id) => ({ id, token, weight: 1 })) });
+  assert.deepEqual(s.terms.map((t) => t.token), ['house', 'home']);
+  assert.equal(s.hiddenSpecial, 3);
+  assert.equal(s.activeDims, 5, 'the vector itself is reported as it is');
+  const wizard = readFileSync(join(repo, 'src', 'extension', 'commands', 'transferWizard.ts'), 'utf8');
+  assert.match(wizard, /'overlap-only': 'copy exact matches; every other new row is zeros/);
+  const reconstruct = readFileSync(join(repo, 'src', 'core', 'reconstruct.ts'), 'utf8');
+  assert.match(reconstruct, /overlap-only +new rows are ZERO/, 'the wizard says what the code does');
+});

@@ -339,3 +339,43 @@ test('"no model" and "no comparison yet" are neutral empty states; a search with
   v.render({ query: 'zzz', index: 'docs', hits: [], tookMs: 1 });
   assert.match(v.root.querySelector('#no-hits')!.textContent, /No passage in docs shares a term with “zzz”/);
 });
+
+test('numbers a reader can trust: FLOPS and weights with significant digits, bars on honest scales, one bin per support size, RR@10 once', () => {
+  const { fmtCost, fmtWeight } = load('dom');
+  assert.equal(fmtCost(1411.23456), '1,411');
+  assert.equal(fmtCost(23.4567), '23.5');
+  assert.equal(fmtCost(0.051234), '0.0512');
+  assert.equal(fmtWeight(0.016349), '0.0163');
+  assert.equal(fmtWeight(0.015812), '0.0158');
+  assert.equal(fmtWeight(0.5134), '0.513');
+  // 40 weights of 1/40 at low α: distinct digits, bars on the scale of 1 (not stretched to look full)
+  const { tokenDetailElement } = load('views/mappingView');
+  const sources = Array.from({ length: 40 }, (_, i) => ({ id: i, token: `s${i}`, weight: i === 0 ? 0.0163 : (1 - 0.0163) / 39, cosine: 0.5 }));
+  const el = tokenDetailElement({ id: 1, token: 't', match: 'bridged', support: 40, alpha: 1.1, sources, candidates: sources.map(({ id, token, cosine }) => ({ id, token, cosine })), candidatesFrom: 'mapping', notes: [] }, 1.1, () => {});
+  const first = el.querySelectorAll('.bar-row')[0];
+  assert.equal(first.querySelector('.bar-value')!.textContent, '0.0163');
+  assert.equal(first.querySelector('.bar-fill')!.style.width, '1.63%');
+  // the support histogram: sizes 1–5 are five columns, labelled
+  const { supportBins, columnChart } = load('charts');
+  const bins = [0, 10, 7, 3, 0, 1, ...new Array(27).fill(0)];
+  const b = supportBins(bins);
+  assert.deepEqual(b.counts, [10, 7, 3, 0, 1]);
+  assert.deepEqual(b.labels, ['1', '2', '3', '4', '5']);
+  const chart = columnChart('h', b.counts, (i: number) => b.labels[i], 't');
+  assert.equal(chart.querySelectorAll('rect').length, 5);
+  assert.deepEqual(chart.querySelectorAll('text').filter((t: FakeElement) => t.getAttribute('text-anchor') === 'middle').map((t: FakeElement) => t.textContent), ['1', '2', '3', '4', '5']);
+  // RR@10 and MRR@10 with the same values: one column
+  const { compareTableElement } = load('views/evaluationView');
+  const table = compareTableElement({ metrics: ['nDCG@10', 'RR@10', 'MRR@10', 'FLOPS'], rows: [{ method: 'a', metrics: { 'nDCG@10': 0.4, 'RR@10': 0.35, 'MRR@10': 0.35, FLOPS: 1234.567 } }], source: 's' });
+  const heads = table.querySelectorAll('th').map((t: FakeElement) => t.textContent);
+  assert.ok(heads.some((t: string) => t.startsWith('RR@10')));
+  assert.ok(!heads.some((t: string) => t.startsWith('MRR@10')));
+  assert.match(table.textContent, /1,235/);
+  assert.doesNotMatch(table.textContent, /1234\.5670/);
+  // the expansion: FLOPS with its unit and 3 significant digits; both columns on one scale
+  const { summaryElement } = load('views/expansionView');
+  const s = summaryElement('x', 'T', { model: 'm', terms: [{ id: 1, token: 'a', weight: 0.5 }], activeDims: 1367, flops: 23.45678, hiddenSpecial: 2 }, undefined, undefined, 2);
+  assert.match(s.textContent, /1,367 active dimensions · FLOPS \(Σ w²\) 23\.5/);
+  assert.match(s.textContent, /2 special tokens/);
+  assert.equal(s.querySelector('.bar-fill')!.style.width, '25.00%');
+});

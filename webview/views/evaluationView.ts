@@ -1,6 +1,6 @@
 // Evaluation view: the compare table (method × α × metric) as a table and as bars for one metric,
 // with the untransferred base model as the reference row.
-import type { CompareRow, CompareTableData, EvaluationRun } from '../../src/protocol/inspectorProtocol';
+import { distinctMetrics, type CompareRow, type CompareTableData, type EvaluationRun } from '../../src/protocol/inspectorProtocol';
 import { h, replace, fmt, fmtCost } from '../dom';
 import { barChart } from '../charts';
 import { errorBox, markLoaded, type View, type ViewContext } from '../context';
@@ -15,7 +15,9 @@ export function lowerIsBetter(metric: string): boolean {
   return /flops|latency|\bms\b|time|size|bytes|active|dims|cost/i.test(metric);
 }
 
-export function compareTableElement(t: CompareTableData): HTMLElement {
+export function compareTableElement(t0: CompareTableData): HTMLElement {
+  // RR@10 and MRR@10 are one measure under two names: shown once
+  const t = { ...t0, metrics: distinctMetrics(t0.metrics, [...t0.rows, ...(t0.base ? [t0.base] : [])]) };
   const best = new Map<string, number>();
   for (const m of t.metrics) {
     const values = t.rows.map((r) => r.metrics[m]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
@@ -42,14 +44,14 @@ export function compareChartElement(t: CompareTableData, metric: string): HTMLEl
   return barChart(
     'compare-chart',
     rows.map((r) => ({ label: rowLabel(r), value: r.metrics[metric] ?? 0 })),
-    { digits: 4 },
+    { format: lowerIsBetter(metric) ? fmtCost : (x) => fmt(x, 4) },
   );
 }
 
 /** The "Evaluate…" runs, newest first: one row per run, the retrieval measures then the cost ones. */
 export function evaluationRunsElement(runs: EvaluationRun[]): HTMLElement {
   if (runs.length === 0) return h('div', { id: 'evaluation-runs', class: 'empty-state', role: 'status' }, 'No evaluation yet: "Evaluate…" scores the active model on a BEIR folder and its result appears here.');
-  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort((a, b) => Number(lowerIsBetter(a)) - Number(lowerIsBetter(b)));
+  const keys = distinctMetrics([...new Set(runs.flatMap((r) => Object.keys(r.metrics)))], runs).sort((a, b) => Number(lowerIsBetter(a)) - Number(lowerIsBetter(b)));
   return h(
     'div',
     { id: 'evaluation-runs', class: 'table-scroll' },
@@ -117,7 +119,8 @@ export class EvaluationView implements View {
 
   render(t: CompareTableData): void {
     const chartHost = h('div', { id: 'compare-chart-host' });
-    const metricSelect = select('compare-metric', t.metrics.map((m) => [m, m]), t.metrics[0] ?? '');
+    const shown = distinctMetrics(t.metrics, t.rows);
+    const metricSelect = select('compare-metric', shown.map((m) => [m, m]), shown[0] ?? '');
     const draw = () => replace(chartHost, compareChartElement(t, metricSelect.value));
     metricSelect.addEventListener('change', draw);
     draw();

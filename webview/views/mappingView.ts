@@ -1,8 +1,8 @@
 // Mapping view: search the target vocabulary, a virtual table of its mapping, one token's sources
 // with a live α slider, and the support-size histogram.
 import type { MappingRow, TokenDetail, MappingSearchMode, MatchFilter } from '../../src/protocol/inspectorProtocol';
-import { h, replace, fmt } from '../dom';
-import { barChart, columnChart } from '../charts';
+import { h, replace, fmt, fmtWeight } from '../dom';
+import { barChart, columnChart, supportBins } from '../charts';
 import { VirtualList } from '../virtualList';
 import { weightsAtAlpha } from '../alpha';
 import { errorBox, markLoaded, type View, type ViewContext } from '../context';
@@ -94,16 +94,18 @@ export function tokenDetailElement(d: TokenDetail, alpha: number, onAlpha: (a: n
     ),
     d.bias !== undefined ? h('div', { id: 'token-bias' }, `MLM output bias: ${fmt(d.bias, 4)}`) : null,
     d.neighbours?.length
-      ? h('div', { id: 'neighbours' }, h('h3', null, 'Nearest source rows after reconstruction'), barChart('neighbour-bars', d.neighbours.map((n) => ({ label: n.token, value: n.cosine }))))
+      ? h('div', { id: 'neighbours' }, h('h3', null, 'Nearest source rows after reconstruction'), barChart('neighbour-bars', d.neighbours.map((n) => ({ label: n.token, value: n.cosine })), { max: 1 }))
       : null,
     d.notes.length ? h('ul', { class: 'notes' }, ...d.notes.map((n) => h('li', null, n))) : null,
   );
 }
 
+/** Source weights sum to 1: the bars are on that scale (40 weights of 0.016 look small, as they are). */
 function sourceBars(ws: { token: string; weight: number; cosine: number }[]): HTMLElement {
   return barChart(
     'source-weights',
     ws.map((w) => ({ label: w.token, value: w.weight, note: `cos ${fmt(w.cosine)}` })),
+    { max: 1, format: fmtWeight },
   );
 }
 
@@ -198,7 +200,10 @@ export class MappingView implements View {
           .join(' · ');
         replace(
           this.histogram,
-          columnChart('support-histogram', hist.bins, (i) => (i === hist.bins.length - 1 ? `≥${i}` : String(i)), 'Support size of bridged tokens'),
+          (() => {
+            const b = supportBins(hist.bins);
+            return columnChart('support-histogram', b.counts, (i) => b.labels[i], 'Support size of bridged tokens (source rows mixed per token)');
+          })(),
           h('div', { id: 'match-counts', class: 'muted' }, `${hist.vocabSize.toLocaleString('en-US')} target tokens: ${counts}`),
         );
       },

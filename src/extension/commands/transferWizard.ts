@@ -22,7 +22,7 @@ const METHOD_HELP: Record<InitMethod, string> = {
   mean: 'mean of all source rows (a baseline)',
   gaussian: 'samples from a Gaussian fitted per dimension',
   'multivariate-gaussian': 'samples from a multivariate Gaussian of the source rows',
-  'overlap-only': 'copy exact matches, everything else from the mean',
+  'overlap-only': 'copy exact matches; every other new row is zeros (bias 0), as the paper\'s code starts',
 };
 
 async function pickModelPath(

@@ -4,10 +4,12 @@
 // inspector's expansion view.
 import * as vscode from 'vscode';
 import type { ModelSession } from '../model/modelSession';
-import type { ExpansionResult, SparseSummary } from '../../protocol/inspectorProtocol';
+import { withoutSpecialTerms } from '../panel/inspectorBackend';
+import { isSpecialToken, type ExpansionResult, type SparseSummary } from '../../protocol/inspectorProtocol';
 
 export function decorationText(s: SparseSummary, terms = 6): string {
   const top = s.terms
+    .filter((t) => !isSpecialToken(t.token))
     .slice(0, terms)
     .map((t) => `${t.token} ${t.weight.toFixed(2)}`)
     .join(' · ');
@@ -48,7 +50,7 @@ export class SelectionPreview implements vscode.Disposable {
       editor.setDecorations(this.decoration, [{ range: new vscode.Range(end, end), renderOptions: { after: { contentText: decorationText(summary) } } }]);
       this.decorated = editor;
     }
-    await show({ text, target: summary, ...sourcePart });
+    await show({ text, target: withoutSpecialTerms(summary), ...sourcePart, ...(sourcePart.source ? { source: withoutSpecialTerms(sourcePart.source) } : {}) });
   }
 
   private async encodeSource(text: string): Promise<Pick<ExpansionResult, 'source' | 'sourceMissing'>> {

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import type { ModelSession } from '../model/modelSession';
 import { sourcesOf, matchTypeOf } from '../mapping/compactMapping';
 import {
+  isSpecialToken,
   type CompareTableData,
   type ErrorCode,
   type EvaluationRun,
@@ -55,6 +56,12 @@ function str(x: unknown, name: string, maxLen = 10_000): string {
   if (typeof x !== 'string') throw new BadParams(`${name} must be a string`);
   if (x.length > maxLen) throw new BadParams(`${name} is longer than ${maxLen} characters`);
   return x;
+}
+
+/** The summary for display: special tokens out of the term list, counted in hiddenSpecial. */
+export function withoutSpecialTerms(s: SparseSummary): SparseSummary {
+  const terms = s.terms.filter((t) => !isSpecialToken(t.token));
+  return terms.length === s.terms.length ? s : { ...s, terms, hiddenSpecial: (s.hiddenSpecial ?? 0) + s.terms.length - terms.length };
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -175,7 +182,7 @@ export class InspectorBackend {
         detail.nextCosine = extra.nextCosine;
       }
       detail.bias = extra.bias;
-      detail.neighbours = extra.neighbours;
+      detail.neighbours = extra.neighbours?.filter((n) => !isSpecialToken(n.token));
       detail.notes.push(...extra.notes);
     } catch (err) {
       detail.notes.push(`Bias, nearest rows and the full cosine list: ${(err as Error).message}`);
@@ -186,10 +193,10 @@ export class InspectorBackend {
   private async expansion(text: string): Promise<ExpansionResult> {
     if (!text.trim()) throw new BadParams('type a query first');
     const [target] = await this.deps.session.encode([text]);
-    const result: ExpansionResult = { text, target };
+    const result: ExpansionResult = { text, target: withoutSpecialTerms(target) };
     if (this.deps.encodeWithSource) {
       try {
-        result.source = await this.deps.encodeWithSource(text);
+        result.source = withoutSpecialTerms(await this.deps.encodeWithSource(text));
       } catch (err) {
         result.sourceMissing = (err as Error).message;
       }
