@@ -214,6 +214,8 @@ export class FakeVscodeState {
   quickPickAnswers: ((items: unknown[]) => unknown)[] = [];
   inputBoxAnswers: (string | undefined)[] = [];
   openDialogAnswers: (string[] | undefined)[] = [];
+  /** the title of every quick pick, input box and open dialog, in order */
+  promptTitles: string[] = [];
   progress: ProgressRecord[] = [];
   log: { level: string; text: string }[] = [];
   statusBar: FakeStatusBarItem[] = [];
@@ -291,12 +293,19 @@ export function createFakeVscode(state = new FakeVscodeState()) {
       showInformationMessage: message('info'),
       showWarningMessage: message('warn'),
       showErrorMessage: message('error'),
-      showQuickPick: async (items: unknown[]) => {
+      showQuickPick: async (items: unknown[], options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
         const next = state.quickPickAnswers.shift();
         return next ? next(await items) : undefined;
       },
-      showInputBox: async () => state.inputBoxAnswers.shift(),
-      showOpenDialog: async () => state.openDialogAnswers.shift()?.map((p) => Uri.file(p)),
+      showInputBox: async (options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
+        return state.inputBoxAnswers.shift();
+      },
+      showOpenDialog: async (options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
+        return state.openDialogAnswers.shift()?.map((p) => Uri.file(p));
+      },
       createWebviewPanel: (viewType: string, title: string, _col: unknown, options: Record<string, unknown>) => {
         const p = new FakeWebviewPanel(viewType, title, options);
         state.panels.push(p);

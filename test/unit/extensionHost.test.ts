@@ -252,32 +252,63 @@ test('window reload: deactivate then disposing the subscriptions cancels a runni
   assert.ok(state.log.some((l) => /Transfer test: cancelling/.test(l.text)), 'the cancel is logged while the channel is open');
 });
 
-test('the transfer wizard asks for each input with the settings as defaults, then checks them', async () => {
+test('the transfer wizard asks for each input with the settings as defaults, checks each folder when picked, counts steps and goes Back', async () => {
   const state = new FakeVscodeState();
   installFakeVscode(state);
   for (const k of Object.keys(require.cache)) if (k.includes(join('src', 'extension'))) delete require.cache[k];
   const { runTransferWizard } = require('../../src/extension/commands/transferWizard') as typeof import('../../src/extension/commands/transferWizard');
   const { readSettings } = require('../../src/extension/settings') as typeof import('../../src/extension/settings');
-  const other = makeKoModelFolder(join(tmp, 'other'));
-  const settings = readSettings((k) => ({ sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'focus', alpha: 3 })[k]).settings;
+  const fx = join(repo, 'test', 'fixtures');
+  const src = join(fx, 'models', 'bert-mlm-en');
+  const tok = join(fx, 'tokenizers', 'ko-wordpiece');
+  const bridge = join(fx, 'models', 'bridge-multilingual');
+  const settings = readSettings((k) => ({ sourceModel: src, targetTokenizer: tok, bridgeModel: src, method: 'focus', alpha: 3 })[k]).settings;
   const seen: string[][] = [];
   const pick = (label: RegExp) => (items: unknown[]) => {
-    const list = items as { label: string }[];
+    const list = items as { label: string; detail?: string }[];
     seen.push(list.map((i) => i.label));
-    return list.find((i) => label.test(i.label));
+    return list.find((i) => label.test(i.label) || label.test(i.detail ?? ''));
   };
-  state.quickPickAnswers.push(pick(/ko-model/), pick(/other/), pick(/ko-model/), pick(/^sembridge$/));
+  state.quickPickAnswers.push(
+    pick(/bert-mlm-en$/), // step 1: source (the setting)
+    pick(/ko-wordpiece$/), // step 2: target
+    pick(/Back/), // step 3: back to step 2
+    pick(/ko-wordpiece$/),
+    pick(/bert-mlm-en$/), // step 3: an MLM as the bridge: warned, refused (no "Use Anyway"), asked again
+    pick(/Browse/),
+    pick(/^sembridge$/),
+  );
   state.inputBoxAnswers.push('2.5', 'my-model');
-  state.openDialogAnswers.push([tmp]);
+  state.openDialogAnswers.push([bridge], [tmp]);
   const spec = await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, {}, repo);
-  assert.deepEqual(spec, { sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'sembridge', alpha: 2.5, outputDir: join(tmp, 'my-model') });
-  assert.match(seen[0][0], /ko-model/, 'the setting is offered first');
-  assert.equal(seen[3][0], 'focus', 'the method setting comes first');
+  assert.deepEqual(spec, { sourceModel: src, targetTokenizer: tok, bridgeModel: bridge, method: 'sembridge', alpha: 2.5, outputDir: join(tmp, 'my-model') });
+  assert.match(seen[0][0], /bert-mlm-en/, 'the setting is offered first');
+  assert.ok(!seen[0].some((l) => /Back/.test(l)), 'no Back on the first step');
+  assert.ok(seen[1].some((l) => /Back/.test(l)));
+  assert.equal(seen[6][0], 'focus', 'the method setting comes first');
+  const warn = state.messages.find((m) => m.level === 'warn');
+  assert.match(warn!.text, /is a masked language model \(BertForMaskedLM\), not a sentence-embedding model/);
+  assert.deepEqual(warn!.items, ['Use Anyway']);
+  assert.match(state.promptTitles[0], /\(step 1 of 6\)$/);
+  assert.match(state.promptTitles[1], /\(step 2 of 6\)$/);
+  assert.ok(state.promptTitles.some((t) => /α of α-entmax .*\(step 5 of 6\)$/.test(t)));
+  assert.ok(state.promptTitles.some((t) => /\(step 6 of 6\)$/.test(t)));
+  // insisting on the MLM bridge is allowed
+  state.messageAnswers.push({ match: 'masked language model', answer: 'Use Anyway' });
+  state.quickPickAnswers.push(pick(/bert-mlm-en$/));
+  const insisted = await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: src, targetTokenizer: tok, method: 'mean', outputDir: join(tmp, 'y') }, repo);
+  assert.equal(insisted?.bridgeModel, src);
+  // a folder that is no model is refused at once, and the step asks again
+  state.messages.length = 0;
+  state.quickPickAnswers.push(pick(/Browse/), () => undefined);
+  state.openDialogAnswers.push([tmp]);
+  assert.equal(await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { targetTokenizer: tok, bridgeModel: bridge, method: 'mean', outputDir: join(tmp, 'z') }, repo), undefined);
+  assert.match(state.messages.find((m) => m.level === 'error')!.text, /has no tokenizer|no config\.json/);
   // Escape at any step cancels without starting anything
   state.quickPickAnswers.push(() => undefined);
   assert.equal(await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, {}, repo), undefined);
   // a bad α from the command arguments is refused with the range
-  await assert.rejects(runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'sembridge', alpha: 0.9, outputDir: join(tmp, 'x') }, repo), /α must be between 1\.01 and 16/);
+  await assert.rejects(runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: src, targetTokenizer: tok, bridgeModel: bridge, method: 'sembridge', alpha: 0.9, outputDir: join(tmp, 'x') }, repo), /α must be between 1\.01 and 16/);
 });
 
 test('the hover\'s inspect link reaches a hidden inspector: messages wait until the rebuilt page is ready', async () => {
