@@ -14,7 +14,8 @@ import { registerHover } from './editor/hoverProvider';
 import { SelectionPreview } from './editor/selectionPreview';
 import { DocumentAnalyzer } from './editor/documentAnalyzer';
 import { runTransferWizard, type TransferArgs } from './commands/transferWizard';
-import { CancelledError } from '../core/errors';
+import { CancelledError, SemBridgeError } from '../core/errors';
+import { describeModel, listModels, readModelEntry, REPORT_PATH, withRecent } from './model/modelRegistry';
 import type { CompareTableData, ExpansionResult, HostInfo, SearchResult, SparseSummary, ViewName } from '../protocol/inspectorProtocol';
 import { INIT_METHODS, type InitMethod } from '../core/types';
 
@@ -121,14 +122,31 @@ export class Controller implements vscode.Disposable {
 
   /** The English model's summary of `text` (expansion view, selection preview); throws saying why it is unavailable. */
   private async encodeWithSource(text: string): Promise<SparseSummary> {
-    if (!this.settings.sourceModel) throw new Error('set sembridge.sourceModel to compare with the English model');
-    const dir = checkInputPath(this.settings.sourceModel, 'folder', this.pathContext(), 'sembridge.sourceModel');
+    const { dir, from } = this.modelInput('sourceModel');
     try {
       const [summary] = await this.session.call('encode', { modelDir: dir, texts: [text], topTerms: 32, threads: this.settings.workerThreads });
       return summary;
     } catch (err) {
-      throw new Error(`sembridge.sourceModel (${dir}) could not encode: ${(err as Error).message}`);
+      throw new Error(`the source model ${dir} (from ${from}) could not encode: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * An input of the active model (its English source, target tokenizer or bridge): the one its
+   * sembridge/report.json records, so Expansion and Compare work right after a transfer; else the
+   * setting. Throws saying where it looked.
+   */
+  modelInput(key: 'sourceModel' | 'targetTokenizer' | 'bridgeModel'): { dir: string; from: string } {
+    const ctx = this.pathContext();
+    const active = this.session.modelDir;
+    if (active) {
+      const e = readModelEntry(active);
+      const recorded = key === 'sourceModel' ? e.source : key === 'targetTokenizer' ? e.targetTokenizer : e.bridge;
+      if (recorded && existsSync(recorded)) return { dir: checkInputPath(recorded, 'folder', ctx, `${basename(active)}/${REPORT_PATH}`), from: `${basename(active)}'s report.json` };
+    }
+    const setting = this.settings[key];
+    if (!setting) throw new SemBridgeError(`is empty and the active model's report.json records no ${key === 'sourceModel' ? 'source model' : key === 'targetTokenizer' ? 'target tokenizer' : 'bridge model'} that exists; choose a folder`, `sembridge.${key}`);
+    return { dir: checkInputPath(setting, 'folder', ctx, `sembridge.${key}`), from: `sembridge.${key}` };
   }
 
   private path(...parts: string[]): string {
@@ -171,6 +189,7 @@ export class Controller implements vscode.Disposable {
     try {
       const dir = checkInputPath(raw, 'folder', this.pathContext(), 'sembridge.activeModel');
       void this.session.setModel(dir);
+      void this.rememberModel(dir);
     } catch (err) {
       this.log.warn((err as Error).message);
       void this.session.setModel(undefined, (err as Error).message);
@@ -184,7 +203,13 @@ export class Controller implements vscode.Disposable {
     const active = running.find((j) => j.state === 'running');
     this.status.text = `$(symbol-keyword) ${name || 'SemBridge'}${active ? ` $(sync~spin) ${active.kind}` : ''}${running.length > 1 ? ` (+${running.length - 1})` : ''}`;
     const md = new vscode.MarkdownString();
-    md.appendText(name ? `Active model: ${this.session.modelDir}` : problem ? `No model loaded: ${problem}` : 'No active model (set sembridge.activeModel or run a transfer)');
+    md.appendText(
+      name
+        ? `Active model: ${this.session.modelDir} (sembridge.activeModel${this.activeScope ? `, ${this.activeScope}` : ''}). Click to open the inspector; "SemBridge: Switch Model…" to change it.`
+        : problem
+          ? `No model loaded: ${problem}`
+          : 'No active model: run a transfer or "SemBridge: Switch Model…"',
+    );
     for (const j of running) md.appendText(`\n${j.state}: ${j.title}`);
     this.status.tooltip = md;
     this.status.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
@@ -223,6 +248,7 @@ export class Controller implements vscode.Disposable {
       );
     cmd('sembridge.transfer', (args?: Partial<TransferArgs>) => this.transfer(args));
     cmd('sembridge.transferDemo', () => this.transferDemo());
+    cmd('sembridge.switchModel', (arg?: { modelDir?: string }) => this.switchModel(arg));
     cmd('sembridge.openInspector', (arg?: { tokenId?: number; view?: ViewName }) => this.openInspector(arg));
     cmd('sembridge.indexCorpus', (arg?: { corpus?: string; name?: string }) => this.indexCorpus(arg));
     cmd('sembridge.search', (arg?: { query?: string }) => this.searchCommand(arg));
@@ -290,15 +316,60 @@ export class Controller implements vscode.Disposable {
       params: { ...spec, cacheDir: this.path('bridge-cache'), maxSequenceLength: this.settings.maxSequenceLength, allowRemoteModels: this.settings.allowRemoteModels, threads: this.settings.workerThreads },
     });
     this.log.info(`transfer written to ${result.outputDir}`);
-    if (activate) {
-      await vscode.workspace.getConfiguration('sembridge').update(SETTING_KEYS.activeModel, result.outputDir, vscode.ConfigurationTarget.Global);
-      await this.session.setModel(result.outputDir);
-    }
+    await this.rememberModel(result.outputDir);
+    if (activate) await this.activateModel(result.outputDir);
     // not awaited: the command is done when the model is; the buttons act whenever they are clicked
     void vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}${caveat ? `. ${caveat}` : ''}`, 'Open Inspector', 'Show Report').then(async (choice) => {
       if (choice === 'Open Inspector') await this.openInspector({ view: 'mapping' });
       if (choice === 'Show Report') await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(result.reportFile)));
     });
+  }
+
+  private static readonly RECENT_KEY = 'sembridge.recentModels';
+
+  private async rememberModel(dir: string): Promise<void> {
+    await this.context.globalState.update(Controller.RECENT_KEY, withRecent(this.context.globalState.get<string[]>(Controller.RECENT_KEY) ?? [], dir));
+  }
+
+  /**
+   * Makes `dir` the active model: written to sembridge.activeModel in the scope that already holds
+   * it (the workspace's settings when the workspace sets it, else the user's), so the user finds it
+   * where they set it; the status bar tooltip names that scope.
+   */
+  private async activateModel(dir: string): Promise<void> {
+    const config = vscode.workspace.getConfiguration('sembridge');
+    const where = config.inspect?.<string>(SETTING_KEYS.activeModel);
+    const target = where?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder : where?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    this.activeScope = target === vscode.ConfigurationTarget.Global ? 'User settings' : target === vscode.ConfigurationTarget.Workspace ? 'Workspace settings' : 'Folder settings';
+    await config.update(SETTING_KEYS.activeModel, dir, target);
+    await this.rememberModel(dir);
+    await this.session.setModel(dir);
+  }
+  private activeScope?: string;
+
+  /** "SemBridge: Switch Model…": the transferred models in the storage and the recent folders. */
+  private async switchModel(arg?: { modelDir?: string }): Promise<void> {
+    let dir = arg?.modelDir;
+    if (!dir) {
+      const recent = this.context.globalState.get<string[]>(Controller.RECENT_KEY) ?? [];
+      const active = this.session.modelDir;
+      type Item = vscode.QuickPickItem & { dir?: string };
+      const items: Item[] = listModels(this.storage, active ? withRecent(recent, active) : recent).map((e) => ({
+        label: `${e.dir === active ? '$(check) ' : ''}${e.name}`,
+        ...describeModel(e),
+        dir: e.dir,
+      }));
+      items.push({ label: '$(folder-opened) Browse for a model folder…' });
+      const pick = await vscode.window.showQuickPick(items, { title: 'SemBridge: Switch Model', placeHolder: active ? `active: ${basename(active)}` : 'no active model', matchOnDescription: true, matchOnDetail: true });
+      if (!pick) return;
+      dir = pick.dir ?? (await this.pickFolder('transferred model folder (with sembridge/report.json)', 'Use this model'));
+      if (!dir) return;
+    }
+    const resolved = checkInputPath(dir, 'folder', this.pathContext(), 'model folder');
+    this.requireAllowed(resolved);
+    if (!existsSync(join(resolved, 'sembridge'))) throw new SemBridgeError('has no sembridge/ folder: it was not written by a transfer', resolved);
+    await this.activateModel(resolved);
+    void vscode.window.showInformationMessage(`SemBridge: active model is now ${basename(resolved)}`);
   }
 
   async openInspector(arg?: { tokenId?: number; view?: ViewName }, preview?: ExpansionResult): Promise<void> {
@@ -398,11 +469,9 @@ export class Controller implements vscode.Disposable {
   }
 
   private async compare(arg?: { dataset?: string; methods?: InitMethod[]; alphas?: number[] }): Promise<void> {
-    const s = this.settings;
-    const ctx = this.pathContext();
-    const sourceModel = checkInputPath(s.sourceModel, 'folder', ctx, 'sembridge.sourceModel');
-    const targetTokenizer = checkInputPath(s.targetTokenizer, 'folder', ctx, 'sembridge.targetTokenizer');
-    const bridgeModel = checkInputPath(s.bridgeModel, 'folder', ctx, 'sembridge.bridgeModel');
+    const sourceModel = this.modelInput('sourceModel').dir;
+    const targetTokenizer = this.modelInput('targetTokenizer').dir;
+    const bridgeModel = this.modelInput('bridgeModel').dir;
     const dataset = await this.pickDataset(arg?.dataset);
     if (!dataset) return;
     let methods = arg?.methods;

@@ -416,3 +416,55 @@ test('hovers never say "weight in line 0.000"; special tokens are not expansion 
   const reconstruct = readFileSync(join(repo, 'src', 'core', 'reconstruct.ts'), 'utf8');
   assert.match(reconstruct, /overlap-only +new rows are ZERO/, 'the wizard says what the code does');
 });
+
+test('Switch Model… lists the storage\'s and the recent models with their report, marks the active one, and a model\'s inputs come from its report', async () => {
+  const fx = join(repo, 'test', 'fixtures');
+  let storage = '';
+  const { state, ext, api, context } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  storage = context.globalStorageUri.fsPath;
+  try {
+    await api.controller.session.whenLoaded();
+    // a transferred model in the storage, described by its report.json
+    const made = makeKoModelFolder(join(storage, 'models', 'bert-ko-sembridge'));
+    writeFileSync(
+      join(made, 'sembridge', 'report.json'),
+      JSON.stringify({
+        createdAt: '2026-12-01T10:20:00.000Z',
+        parameters: { method: 'sembridge', alpha: 4 },
+        inputs: { source: { path: join(fx, 'models', 'bert-mlm-en') }, targetTokenizer: { path: join(fx, 'tokenizers', 'ko-wordpiece'), vocabSize: 3000 }, bridge: { path: join(fx, 'models', 'bridge-multilingual') } },
+      }),
+    );
+    // the model loaded from the setting is remembered as recent
+    await until(() => (context.globalState.get('sembridge.recentModels') as string[] | undefined)?.includes(modelDir) ?? false, 'recent');
+    let items: any[] = [];
+    state.quickPickAnswers.push((list) => {
+      items = list as any[];
+      return items.find((i) => /bert-ko-sembridge/.test(i.label));
+    });
+    await state.commands.get('sembridge.switchModel')!();
+    assert.match(items.find((i) => i.dir === modelDir).label, /^\$\(check\) ko-model/, 'the active model is marked');
+    const mine = items.find((i) => /bert-ko-sembridge/.test(i.label));
+    assert.equal(mine.description, 'bert-mlm-en → ko-wordpiece');
+    assert.match(mine.detail, /^sembridge α=4 · 2026-12-01 10:20 · 3,000 tokens — /);
+    assert.match(items.find((i) => i.dir === modelDir).detail, /report\.json is missing/);
+    assert.ok(items.some((i) => /Browse/.test(i.label)));
+    assert.equal(state.config.get('sembridge.activeModel'), made);
+    await api.controller.session.whenLoaded();
+    assert.equal(api.controller.session.modelDir, made);
+    assert.deepEqual((context.globalState.get('sembridge.recentModels') as string[]).slice(0, 2), [made, modelDir]);
+    assert.match((state.statusBar[0].tooltip as { value: string }).value, /sembridge\\.activeModel, User settings/);
+    // Expansion's English side and Compare take the inputs from the report: no setting needed
+    assert.deepEqual(api.controller.modelInput('sourceModel'), { dir: join(fx, 'models', 'bert-mlm-en'), from: "bert-ko-sembridge's report.json" });
+    assert.equal(api.controller.modelInput('bridgeModel').dir, join(fx, 'models', 'bridge-multilingual'));
+    // a model without a report and no setting: says where it looked
+    await state.commands.get('sembridge.switchModel')!({ modelDir });
+    await api.controller.session.whenLoaded();
+    assert.throws(() => api.controller.modelInput('sourceModel'), /sembridge\.sourceModel: is empty and the active model's report\.json records no source model/);
+    // a folder that is no transferred model is refused
+    state.messages.length = 0;
+    await state.commands.get('sembridge.switchModel')!({ modelDir: tmp });
+    assert.match(state.messages.find((m) => m.level === 'error')!.text, /has no sembridge\/ folder/);
+  } finally {
+    ext.deactivate();
+  }
+});
