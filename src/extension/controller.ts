@@ -15,6 +15,7 @@ import { SelectionPreview } from './editor/selectionPreview';
 import { DocumentAnalyzer } from './editor/documentAnalyzer';
 import { runTransferWizard, type TransferArgs } from './commands/transferWizard';
 import { CancelledError, SemBridgeError } from '../core/errors';
+import { indexNameFor, listIndexes } from './model/indexRegistry';
 import { describeModel, listModels, readModelEntry, REPORT_PATH, withRecent } from './model/modelRegistry';
 import type { CompareTableData, ExpansionResult, HostInfo, SearchResult, SparseSummary, ViewName } from '../protocol/inspectorProtocol';
 import { INIT_METHODS, type InitMethod } from '../core/types';
@@ -111,6 +112,7 @@ export class Controller implements vscode.Disposable {
         },
       }),
     );
+    InspectorPanel.onSelectIndex = (name) => this.selectIndex(name).catch((err) => this.showError(err));
     this.registerCommands();
     this.reportProblems();
     this.applyActiveModel();
@@ -223,7 +225,11 @@ export class Controller implements vscode.Disposable {
       /* none yet */
     }
     const dir = this.session.modelDir;
+    const indexInfo = listIndexes(this.path('indexes'), dir);
+    const last = this.context.globalState.get<string>('sembridge.lastIndex');
     return {
+      indexInfo,
+      currentIndex: last && indexes.includes(last) ? last : indexes[0],
       activeModel: dir,
       demo: dir !== undefined && (dir === this.path('demo', 'bert-mlm-ko') || dir.startsWith(this.path('demo') + sep)),
       activeModelProblem: this.session.loadProblem,
@@ -248,6 +254,7 @@ export class Controller implements vscode.Disposable {
       );
     cmd('sembridge.transfer', (args?: Partial<TransferArgs>) => this.transfer(args));
     cmd('sembridge.transferDemo', () => this.transferDemo());
+    cmd('sembridge.rebuildIndex', (arg?: { name?: string }) => this.rebuildIndex(arg));
     cmd('sembridge.switchModel', (arg?: { modelDir?: string }) => this.switchModel(arg));
     cmd('sembridge.openInspector', (arg?: { tokenId?: number; view?: ViewName }) => this.openInspector(arg));
     cmd('sembridge.indexCorpus', (arg?: { corpus?: string; name?: string }) => this.indexCorpus(arg));
@@ -406,7 +413,8 @@ export class Controller implements vscode.Disposable {
     if (!corpus) return;
     corpus = resolveSettingPath(corpus, this.pathContext(), 'corpus');
     this.requireAllowed(modelDir);
-    const name = safeName(arg?.name ?? basename(corpus));
+    // named after the corpus and the model, so indexes of one corpus by two models sit side by side
+    const name = arg?.name ? safeName(arg.name) : indexNameFor(corpus, modelDir);
     const outputDir = this.path('indexes', name);
     const result = await this.jobs.run({
       kind: 'index',
@@ -416,9 +424,53 @@ export class Controller implements vscode.Disposable {
       params: { modelDir, corpus, files, outputDir, maxSequenceLength: this.settings.maxSequenceLength, threads: this.settings.workerThreads },
     });
     await this.context.globalState.update('sembridge.lastIndex', name);
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
     void vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`, 'Search').then((choice) => {
       if (choice === 'Search') return this.searchCommand({}).catch((err) => this.showError(err));
     });
+  }
+
+  /** The index picker's choice (Retrieval). */
+  async selectIndex(name: string): Promise<void> {
+    if (!this.hostInfo().indexes.includes(name)) throw new SemBridgeError('is not an index in the extension storage', name);
+    await this.context.globalState.update('sembridge.lastIndex', name);
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
+  }
+
+  /**
+   * "Rebuild Index with the Active Model": the current index's corpus (from its manifest) indexed
+   * again by the active model, into a new index named after both; the old one is left as it is.
+   */
+  private async rebuildIndex(arg?: { name?: string }): Promise<void> {
+    const info = this.hostInfo();
+    const name = arg?.name ?? info.currentIndex;
+    const entry = info.indexInfo?.find((i) => i.name === name);
+    if (!entry) throw new Error('no index yet: run "SemBridge: Index Corpus…" first');
+    if (!entry.corpus) throw new SemBridgeError('its manifest.json does not record the corpus it was built from; index the corpus again with "SemBridge: Index Corpus…"', entry.name);
+    if (!existsSync(entry.corpus)) throw new SemBridgeError(`its corpus ${entry.corpus} no longer exists`, entry.name);
+    const ws = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === entry.corpus);
+    if (entry.workspaceFiles !== undefined && ws) {
+      const found = await Promise.all(this.settings.corpusGlobs.map((g) => vscode.workspace.findFiles(new vscode.RelativePattern(ws, g), '**/node_modules/**', 50_000)));
+      const files = [...new Set(found.flat().map((u) => u.fsPath))].sort();
+      return this.indexFiles(entry.corpus, files);
+    }
+    await this.indexCorpus({ corpus: entry.corpus });
+  }
+
+  private async indexFiles(corpus: string, files: string[]): Promise<void> {
+    const modelDir = this.session.requireModel();
+    const name = indexNameFor(corpus, modelDir);
+    const outputDir = this.path('indexes', name);
+    const result = await this.jobs.run({
+      kind: 'index',
+      title: `Index ${name} (${files.length} files)`,
+      op: 'index',
+      output: outputDir,
+      params: { modelDir, corpus, files, outputDir, maxSequenceLength: this.settings.maxSequenceLength, threads: this.settings.workerThreads },
+    });
+    await this.context.globalState.update('sembridge.lastIndex', name);
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
+    void vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`);
   }
 
   private currentIndex(): string {

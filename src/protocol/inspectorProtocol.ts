@@ -181,12 +181,30 @@ export interface EvaluationRun {
   date: string;
 }
 
+/** One corpus index in the extension's storage (from its manifest.json). */
+export interface IndexInfo {
+  name: string;
+  corpus?: string;
+  /** the model folder that built it */
+  model?: string;
+  documents?: number;
+  createdAt?: string;
+  /** the number of workspace files indexed, when the corpus was the workspace */
+  workspaceFiles?: number;
+  /** built by another model than the active one: searching it is refused; Rebuild makes a new one */
+  otherModel?: boolean;
+  problem?: string;
+}
+
 export interface HostInfo {
   activeModel?: string;
   /** the active model is the bundled demo (tiny, untrained models): its numbers are not results */
   demo?: boolean;
   activeModelProblem?: string;
   indexes: string[];
+  /** the indexes with what built them, and the one Retrieval searches */
+  indexInfo?: IndexInfo[];
+  currentIndex?: string;
   compareTable?: string;
   trusted: boolean;
 }
@@ -231,11 +249,13 @@ export interface CommandMap {
   'webview/retry': Record<string, never>;
   'retrieval/open': { path: string; line?: number };
   'host/runCommand': { command: HostCommandId };
+  /** the index picker in Retrieval */
+  'index/select': { name: string };
 }
 export type CommandMethod = keyof CommandMap;
 
 /** The host commands the webview may ask to run (a closed list; nothing else is executed). */
-export const HOST_COMMANDS = ['sembridge.transfer', 'sembridge.indexCorpus', 'sembridge.evaluate', 'sembridge.compare'] as const;
+export const HOST_COMMANDS = ['sembridge.transfer', 'sembridge.indexCorpus', 'sembridge.rebuildIndex', 'sembridge.evaluate', 'sembridge.compare', 'sembridge.switchModel'] as const;
 export type HostCommandId = (typeof HOST_COMMANDS)[number];
 
 /** host → webview */
@@ -257,9 +277,10 @@ export interface RequestMessage<M extends RequestMethod = RequestMethod> {
 }
 /**
  * Why a request has no result: 'empty' is a state, not a failure (no model yet, no comparison
- * yet), shown neutrally; 'user' is a mistake the user can fix (bad input); absent: a real error.
+ * yet), shown neutrally; 'user' is a mistake the user can fix (bad input); 'stale-index': the index
+ * was built by another model (Retrieval offers Rebuild); absent: a real error.
  */
-export type ErrorCode = 'empty' | 'user';
+export type ErrorCode = 'empty' | 'user' | 'stale-index';
 export type ResponseMessage =
   | { kind: 'response'; id: number; ok: true; result: unknown }
   | { kind: 'response'; id: number; ok: false; error: string; code?: ErrorCode };
@@ -287,7 +308,7 @@ const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
   'evaluation/table',
   'evaluation/runs',
 ]);
-const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'webview/retry', 'retrieval/open', 'host/runCommand']);
+const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'webview/retry', 'index/select', 'retrieval/open', 'host/runCommand']);
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);

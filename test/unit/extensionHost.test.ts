@@ -468,3 +468,36 @@ test('Switch Model… lists the storage\'s and the recent models with their repo
     ext.deactivate();
   }
 });
+
+test('index manager: indexes named after corpus and model, listed with what built them, picked from Retrieval; a stale index answers with code stale-index', async () => {
+  const { indexNameFor, listIndexes } = require('../../src/extension/model/indexRegistry') as typeof import('../../src/extension/model/indexRegistry');
+  assert.equal(indexNameFor('/data/my docs', '/models/bert-ko'), 'my_docs--bert-ko');
+  const { state, ext, api, context } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  try {
+    await api.controller.session.whenLoaded();
+    const indexes = join(context.globalStorageUri.fsPath, 'indexes');
+    for (const [name, model] of [['docs--ko-model', modelDir], ['docs--old-model', join(tmp, 'old-model')]]) {
+      mkdirSync(join(indexes, name), { recursive: true });
+      writeFileSync(join(indexes, name, 'manifest.json'), JSON.stringify({ numDocs: 12, createdAt: '2026-12-01T00:00:00Z', build: { corpusRoot: join(tmp, 'gone-corpus'), model } }));
+    }
+    const list = listIndexes(indexes, modelDir);
+    assert.deepEqual(list.map((i) => [i.name, i.otherModel, i.documents]), [['docs--ko-model', false, 12], ['docs--old-model', true, 12]]);
+    await state.commands.get('sembridge.openInspector')!();
+    const panel = state.panels[0];
+    panel.receive.fire({ kind: 'command', method: 'webview/ready', params: { view: 'retrieval' } });
+    panel.receive.fire({ kind: 'command', method: 'index/select', params: { name: 'docs--old-model' } });
+    await until(() => context.globalState.get('sembridge.lastIndex') === 'docs--old-model', 'selected');
+    const info = api.controller.hostInfo();
+    assert.equal(info.currentIndex, 'docs--old-model');
+    assert.equal(info.indexInfo!.find((i) => i.name === 'docs--old-model')!.otherModel, true);
+    assert.ok(panel.posted.some((m: any) => m.method === 'host/changed' && m.params.currentIndex === 'docs--old-model'), 'the inspector hears of it');
+    // Rebuild reads the corpus from the manifest and says when it is gone
+    await state.commands.get('sembridge.rebuildIndex')!();
+    assert.match(state.messages.find((m) => m.level === 'error')!.text, /docs--old-model: its corpus .*gone-corpus no longer exists/);
+    const { errorCodeOf } = require('../../src/extension/panel/inspectorBackend') as typeof import('../../src/extension/panel/inspectorBackend');
+    assert.equal(errorCodeOf(new Error('idx: was built by another model (model hash …)')), 'stale-index');
+    assert.equal(errorCodeOf(new Error('other')), undefined);
+  } finally {
+    ext.deactivate();
+  }
+});

@@ -379,3 +379,32 @@ test('numbers a reader can trust: FLOPS and weights with significant digits, bar
   assert.match(s.textContent, /2 special tokens/);
   assert.equal(s.querySelector('.bar-fill')!.style.width, '25.00%');
 });
+
+test('Retrieval: an index picker with what built each index, and Rebuild when the index belongs to another model', async () => {
+  const { RetrievalView } = load('views/retrievalView');
+  const commands: any[] = [];
+  let fail: any;
+  const ctx = { rpc: { request: async () => { if (fail) throw fail; return {}; }, command: (m: string, p: unknown) => commands.push([m, p]) }, state: { retrieval: { query: 'q' } }, save() {}, go() {} };
+  const v = new RetrievalView(ctx);
+  v.showIndexes({ indexes: ['a', 'b'], currentIndex: 'b', indexInfo: [{ name: 'a', model: '/m/ko', documents: 3 }, { name: 'b', model: '/m/old', corpus: '/c', documents: 1200, otherModel: true }] });
+  const options = v.root.querySelectorAll('option').map((o: FakeElement) => o.textContent);
+  assert.deepEqual(options, ['a', 'b (built by another model)']);
+  assert.equal(v.root.querySelector('#rebuild-index')!.hidden, false);
+  assert.match(v.root.querySelector('#index-note')!.textContent, /1,200 passages · from \/c · built by old · not the active model/);
+  v.root.querySelector('#index-picker')!.value = 'a';
+  v.root.querySelector('#index-picker')!.fire('change');
+  assert.deepEqual(commands.pop(), ['index/select', { name: 'a' }]);
+  v.root.querySelector('#rebuild-index')!.fire('click');
+  assert.deepEqual(commands.pop(), ['host/runCommand', { command: 'sembridge.rebuildIndex' }]);
+  v.showIndexes({ indexes: ['a'], currentIndex: 'a', indexInfo: [{ name: 'a', model: '/m/ko' }] });
+  assert.equal(v.root.querySelector('#rebuild-index')!.hidden, true);
+  // a search refused as stale shows the Rebuild button
+  const { RequestError } = load('rpc');
+  fail = new RequestError('a: was built by another model', 'stale-index');
+  v.root.querySelector('#retrieval-search')!.value = 'x';
+  await v.search();
+  assert.equal(v.root.querySelector('#rebuild-index')!.hidden, false);
+  // no index at all: a neutral empty state
+  v.showIndexes({ indexes: [] });
+  assert.match(v.root.querySelector('#index-note')!.textContent, /No index yet/);
+});

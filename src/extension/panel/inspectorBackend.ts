@@ -45,7 +45,10 @@ export class EmptyState extends Error {
 /** The protocol's error code of what a handler threw. */
 export function errorCodeOf(err: unknown): ErrorCode | undefined {
   const code = (err as { code?: unknown })?.code;
-  return code === 'empty' || code === 'user' ? code : undefined;
+  if (code === 'empty' || code === 'user' || code === 'stale-index') return code;
+  // the core's refusal of an index built by another model
+  if (/was built by another model/.test((err as Error)?.message ?? '')) return 'stale-index';
+  return undefined;
 }
 
 function int(x: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {

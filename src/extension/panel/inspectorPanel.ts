@@ -56,6 +56,11 @@ export class InspectorPanel {
   }
 
   private loads = 0;
+  /** set by the controller: makes `name` the index Retrieval searches */
+  static onSelectIndex?: (name: string) => Promise<void>;
+  private get onSelectIndex() {
+    return InspectorPanel.onSelectIndex;
+  }
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
@@ -145,6 +150,12 @@ export class InspectorPanel {
       case 'webview/retry': {
         this.log.warn('inspector: the page did not load; rebuilding it (Retry)');
         this.render();
+        break;
+      }
+      case 'index/select': {
+        const name = (msg.params as { name: unknown }).name;
+        if (typeof name === 'string' && this.onSelectIndex) await this.onSelectIndex(name);
+        else this.log.warn(`inspector: refused to select index ${String(name)}`);
         break;
       }
       case 'retrieval/open': {
