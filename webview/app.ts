@@ -8,6 +8,7 @@ import { MappingView } from './views/mappingView';
 import { ExpansionView } from './views/expansionView';
 import { RetrievalView } from './views/retrievalView';
 import { EvaluationView } from './views/evaluationView';
+import { ReportView } from './views/reportView';
 
 export interface WebviewApi {
   postMessage(msg: unknown): void;
@@ -19,7 +20,7 @@ const NO_MODEL = 'No active model yet. Run "SemBridge: Transfer Encoder to Targe
 
 const DEMO = 'Demo model: made from tiny, untrained fixture models. Its weights, hits and scores show how SemBridge works, not how well a transfer does.';
 
-const TAB_TITLES: Record<ViewName, string> = { mapping: 'Mapping', expansion: 'Expansion', retrieval: 'Retrieval', evaluation: 'Evaluation' };
+const TAB_TITLES: Record<ViewName, string> = { mapping: 'Mapping', expansion: 'Expansion', retrieval: 'Retrieval', evaluation: 'Evaluation', report: 'Report' };
 
 export class InspectorApp {
   readonly rpc: Rpc;
@@ -43,7 +44,7 @@ export class InspectorApp {
       go: (view, opts) => this.go(view, opts),
     };
     const expansion = new ExpansionView(ctx);
-    this.views = { mapping: new MappingView(ctx), expansion, retrieval: new RetrievalView(ctx), evaluation: new EvaluationView(ctx) };
+    this.views = { mapping: new MappingView(ctx), expansion, retrieval: new RetrievalView(ctx), evaluation: new EvaluationView(ctx), report: new ReportView(ctx) };
     this.tabs = h('vscode-tabs', { id: 'tabs', panel: true });
     // vscode-tabs gives its headers and panels ids of its own, so the stable ids sit on their content
     for (const name of VIEW_NAMES) {

@@ -328,7 +328,7 @@ export class Controller implements vscode.Disposable {
     // not awaited: the command is done when the model is; the buttons act whenever they are clicked
     void vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}${caveat ? `. ${caveat}` : ''}`, 'Open Inspector', 'Show Report').then(async (choice) => {
       if (choice === 'Open Inspector') await this.openInspector({ view: 'mapping' });
-      if (choice === 'Show Report') await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(result.reportFile)));
+      if (choice === 'Show Report') await this.openInspector({ view: 'report' });
     });
   }
 

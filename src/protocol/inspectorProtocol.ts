@@ -10,8 +10,8 @@ export const REQUEST_TIMEOUT_MS = 15_000;
 
 export const MATCH_TYPES: readonly MatchType[] = ['exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback'];
 
-export type ViewName = 'mapping' | 'expansion' | 'retrieval' | 'evaluation';
-export const VIEW_NAMES: readonly ViewName[] = ['mapping', 'expansion', 'retrieval', 'evaluation'];
+export type ViewName = 'mapping' | 'expansion' | 'retrieval' | 'evaluation' | 'report';
+export const VIEW_NAMES: readonly ViewName[] = ['mapping', 'expansion', 'retrieval', 'evaluation', 'report'];
 
 // ---------------------------------------------------------------------------------------------
 // Shapes carried by the messages
@@ -181,6 +181,36 @@ export interface EvaluationRun {
   date: string;
 }
 
+/** A model's sparse behaviour on the report's probe texts. */
+export interface ProbeSummary {
+  texts: number;
+  /** mean number of active (non-zero) dimensions per text */
+  meanActive: number;
+  /** FLOPS of the probe set against itself */
+  flops: number;
+  /** the output vocabulary (dimensions) of the model */
+  vocabSize?: number;
+}
+
+/** What the transfer report view shows (from the active model's sembridge/report.json). */
+export interface TransferReportData {
+  model: string;
+  createdAt?: string;
+  method?: string;
+  alpha?: number;
+  inputs: { source?: string; targetTokenizer?: string; bridge?: string };
+  counts: Partial<Record<MatchType, number>>;
+  /** support size → number of bridged tokens */
+  supportHistogram: Record<string, number>;
+  support?: { mean: number; median: number; max: number };
+  /** stage → milliseconds, in the report's order */
+  timings: { stage: string; ms: number }[];
+  diagnostics?: { language?: string; unknownRate?: number; source: ProbeSummary; transferred: ProbeSummary };
+  /** the report's own warnings and the collapse checks on the probe texts */
+  warnings: string[];
+  collapse?: 'few-active' | 'most-active';
+}
+
 /** One corpus index in the extension's storage (from its manifest.json). */
 export interface IndexInfo {
   name: string;
@@ -237,6 +267,7 @@ export interface RequestMap {
   'retrieval/search': { params: { query: string; k: number }; result: SearchResult };
   'evaluation/table': { params: Record<string, never>; result: CompareTableData };
   'evaluation/runs': { params: Record<string, never>; result: { runs: EvaluationRun[] } };
+  'report/get': { params: Record<string, never>; result: TransferReportData };
 }
 export type RequestMethod = keyof RequestMap;
 export type RequestParams<M extends RequestMethod> = RequestMap[M]['params'];
@@ -307,6 +338,7 @@ const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
   'retrieval/search',
   'evaluation/table',
   'evaluation/runs',
+  'report/get',
 ]);
 const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'webview/retry', 'index/select', 'retrieval/open', 'host/runCommand']);
 

@@ -408,3 +408,24 @@ test('Retrieval: an index picker with what built each index, and Rebuild when th
   v.showIndexes({ indexes: [] });
   assert.match(v.root.querySelector('#index-note')!.textContent, /No index yet/);
 });
+
+test('the transfer report view: counts with shares, one bin per support size, both models on the probe texts, the collapse warning', () => {
+  const { reportElement } = load('views/reportView');
+  const el = reportElement({
+    model: '/x/bert-ko', method: 'sembridge', alpha: 4, createdAt: '2026-12-01T10:20:00Z', inputs: { source: '/m/en', targetTokenizer: '/t/ko', bridge: '/b' },
+    counts: { exact: 100, bridged: 900 }, supportHistogram: { '1': 4, '2': 3, '5': 1 }, support: { mean: 2, median: 2, max: 5 },
+    timings: [{ stage: 'bridge', ms: 1234 }, { stage: 'init', ms: 340 }],
+    diagnostics: { source: { texts: 20, meanActive: 140.4, flops: 12.34, vocabSize: 30522 }, transferred: { texts: 20, meanActive: 1.5, flops: 0.0123, vocabSize: 32000 } },
+    warnings: ['Collapse: the new model activates only 1.5 dimensions per probe text'], collapse: 'few-active',
+  });
+  assert.match(el.querySelector('#report-counts')!.textContent, /exact100 ?10\.0%bridged900 ?90\.0%/);
+  assert.equal(el.querySelector('#report-support')!.querySelectorAll('rect').length, 5, 'sizes 1..5');
+  const probe = el.querySelector('#report-probe')!.textContent;
+  assert.match(probe, /source \(English\)140/);
+  assert.match(probe, /transferred1\.5/);
+  assert.match(probe, /0\.0123/);
+  assert.equal(el.querySelectorAll('.collapsed').length, 1);
+  assert.match(el.querySelector('#report-warnings')!.textContent, /Collapse/);
+  assert.match(el.querySelector('#report-timings')!.textContent, /1\.23 s/);
+  assert.match(el.querySelector('#report-timings')!.textContent, /340 ms/);
+});

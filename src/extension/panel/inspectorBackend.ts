@@ -2,6 +2,7 @@
 // parsed messages here, and tests call it directly against a real mapping and real workers.
 import { promises as fs } from 'node:fs';
 import type { ModelSession } from '../model/modelSession';
+import { readTransferReport } from '../model/transferReport';
 import { sourcesOf, matchTypeOf } from '../mapping/compactMapping';
 import {
   isSpecialToken,
@@ -112,6 +113,11 @@ export class InspectorBackend {
       }
       case 'evaluation/table':
         return (await this.compareTable()) as RequestResult<M>;
+      case 'report/get': {
+        const dir = this.deps.session.modelDir;
+        if (!dir) throw new EmptyState('No active model yet: the report of a transfer appears here.');
+        return (await readTransferReport(dir)) as RequestResult<M>;
+      }
       case 'evaluation/runs':
         return { runs: await this.evaluationRuns() } as RequestResult<M>;
       default:
