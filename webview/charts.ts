@@ -14,16 +14,44 @@ export interface Bar {
 export function barChart(
   id: string,
   bars: Bar[],
-  opts: { digits?: number; format?: (x: number) => string; onClick?: (i: number) => void; /** scale to this instead (charts shown as one; 1 for weights that sum to 1) */ max?: number } = {},
+  opts: { digits?: number; format?: (x: number) => string; /** the listbox's name (clickable bars) */ label?: string; onClick?: (i: number) => void; /** scale to this instead (charts shown as one; 1 for weights that sum to 1) */ max?: number } = {},
 ): HTMLElement {
   const max = opts.max ?? Math.max(1e-12, ...bars.map((b) => Math.abs(b.value)));
-  const root = h('div', { id, class: 'bars', role: 'list' });
+  // clickable bars are a listbox: Tab reaches it, arrows move, Enter opens the bar's target
+  const listbox = !!opts.onClick;
+  const root = h('div', { id, class: 'bars', role: listbox ? 'listbox' : 'list', tabindex: listbox ? 0 : undefined, 'aria-label': listbox ? (opts.label ?? 'terms') : undefined });
+  let active = -1;
+  const rows: HTMLElement[] = [];
+  const setActive = (i: number) => {
+    if (!rows.length) return;
+    if (active >= 0) {
+      rows[active].classList.remove('active');
+      rows[active].setAttribute('aria-selected', 'false');
+    }
+    active = Math.max(0, Math.min(rows.length - 1, i));
+    rows[active].classList.add('active');
+    rows[active].setAttribute('aria-selected', 'true');
+    root.setAttribute('aria-activedescendant', rows[active].id);
+    (rows[active] as HTMLElement & { scrollIntoView?: (o?: unknown) => void }).scrollIntoView?.({ block: 'nearest' });
+  };
+  if (listbox)
+    root.addEventListener('keydown', (e) => {
+      const k = (e as KeyboardEvent).key;
+      const to: Record<string, number> = { ArrowDown: active + 1, ArrowUp: Math.max(0, active - 1), Home: 0, End: rows.length - 1 };
+      if (k in to) {
+        e.preventDefault();
+        setActive(to[k]);
+      } else if ((k === 'Enter' || k === ' ') && active >= 0) {
+        e.preventDefault();
+        opts.onClick!(active);
+      }
+    });
   bars.forEach((b, i) => {
     const fill = h('div', { class: 'bar-fill' });
     fill.style.width = `${Math.max(0, Math.min(100, (100 * Math.abs(b.value)) / max)).toFixed(2)}%`;
     const row = h(
       'div',
-      { class: 'bar-row', role: 'listitem', title: b.title ?? b.label, 'data-index': i },
+      { id: `${id}-item-${i}`, class: 'bar-row', role: listbox ? 'option' : 'listitem', 'aria-selected': listbox ? 'false' : undefined, title: b.title ?? b.label, 'data-index': i },
       h('span', { class: 'bar-label' }, b.label),
       h('div', { class: 'bar-track' }, fill),
       h('span', { class: 'bar-value' }, opts.format ? opts.format(b.value) : fmt(b.value, opts.digits ?? 3)),
@@ -33,6 +61,7 @@ export function barChart(
       row.classList.add('clickable');
       row.addEventListener('click', () => opts.onClick!(i));
     }
+    rows.push(row);
     root.appendChild(row);
   });
   return root;

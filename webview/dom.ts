@@ -7,7 +7,8 @@ export type Child = Node | string | number | null | undefined | false;
 const ALLOWED_ATTRIBUTES = new Set([
   'id', 'class', 'title', 'type', 'value', 'placeholder', 'min', 'max', 'step', 'role', 'tabindex', 'for', 'name',
   'slot', 'secondary', 'disabled', 'checked', 'selected', 'hidden', 'rows', 'spellcheck', 'autocomplete', 'panel',
-  'aria-label', 'aria-live', 'aria-selected', 'aria-valuenow', 'aria-busy',
+  'aria-label', 'aria-live', 'aria-selected', 'aria-valuenow', 'aria-busy', 'aria-activedescendant', 'aria-sort', 'aria-controls',
+  'aria-describedby', 'aria-labelledby', 'aria-hidden', 'aria-pressed', 'aria-posinset', 'aria-setsize',
   'viewBox', 'width', 'height', 'x', 'y', 'rx', 'x1', 'x2', 'y1', 'y2', 'd', 'points', 'fill', 'stroke', 'preserveAspectRatio', 'text-anchor',
 ]);
 

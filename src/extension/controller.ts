@@ -15,6 +15,7 @@ import { SelectionPreview } from './editor/selectionPreview';
 import { DocumentAnalyzer } from './editor/documentAnalyzer';
 import { runTransferWizard, type TransferArgs } from './commands/transferWizard';
 import { CancelledError, SemBridgeError } from '../core/errors';
+import { writeFileAtomically } from '../core/atomicOutput';
 import { indexNameFor, listIndexes } from './model/indexRegistry';
 import { describeModel, listModels, readModelEntry, REPORT_PATH, withRecent } from './model/modelRegistry';
 import type { CompareTableData, ExpansionResult, HostInfo, SearchResult, SparseSummary, ViewName } from '../protocol/inspectorProtocol';
@@ -113,6 +114,7 @@ export class Controller implements vscode.Disposable {
       }),
     );
     InspectorPanel.onSelectIndex = (name) => this.selectIndex(name).catch((err) => this.showError(err));
+    InspectorPanel.onExportMapping = (query, format) => this.exportMapping(query, format).catch((err) => this.showError(err));
     this.registerCommands();
     this.reportProblems();
     this.applyActiveModel();
@@ -254,6 +256,7 @@ export class Controller implements vscode.Disposable {
       );
     cmd('sembridge.transfer', (args?: Partial<TransferArgs>) => this.transfer(args));
     cmd('sembridge.transferDemo', () => this.transferDemo());
+    cmd('sembridge.exportMapping', (arg?: { query?: Record<string, unknown>; format?: 'csv' | 'jsonl' }) => this.exportMapping(arg?.query, arg?.format));
     cmd('sembridge.rebuildIndex', (arg?: { name?: string }) => this.rebuildIndex(arg));
     cmd('sembridge.switchModel', (arg?: { modelDir?: string }) => this.switchModel(arg));
     cmd('sembridge.openInspector', (arg?: { tokenId?: number; view?: ViewName }) => this.openInspector(arg));
@@ -428,6 +431,38 @@ export class Controller implements vscode.Disposable {
     void vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`, 'Search').then((choice) => {
       if (choice === 'Search') return this.searchCommand({}).catch((err) => this.showError(err));
     });
+  }
+
+  /**
+   * "Export Mapping…": the rows of a mapping query (from the inspector: its filters and sort; from
+   * the palette: every row) with all their sources, to a CSV or JSONL file the user picks.
+   */
+  async exportMapping(query?: Record<string, unknown>, format?: 'csv' | 'jsonl'): Promise<void> {
+    const model = this.session.requireModel();
+    if (!format) {
+      const pick = await vscode.window.showQuickPick(
+        [
+          { label: 'csv', detail: 'one row per target token: id, token, match, support, top source, top cosine, sources (token:weight …)' },
+          { label: 'jsonl', detail: 'one JSON object per target token with every source (id, token, weight, cosine)' },
+        ],
+        { title: 'SemBridge: Export Mapping — format' },
+      );
+      if (!pick) return;
+      format = pick.label as 'csv' | 'jsonl';
+    }
+    const q = query ?? { query: '', mode: 'prefix', match: 'all', minSupport: 0 };
+    const filtered = q.query || (q.match && q.match !== 'all') || Number(q.minSupport) > 0;
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.storage;
+    const uri = await vscode.window.showSaveDialog({
+      title: `SemBridge: Export ${filtered ? 'the filtered rows of ' : ''}the mapping of ${basename(model)}`,
+      defaultUri: vscode.Uri.file(join(base, `${basename(model)}-mapping${filtered ? '-filtered' : ''}.${format}`)),
+      filters: format === 'csv' ? { CSV: ['csv'] } : { 'JSON lines': ['jsonl'] },
+    });
+    if (!uri) return;
+    const { text, rows } = await this.backend.exportRows(q, format);
+    await writeFileAtomically(uri.fsPath, text);
+    this.log.info(`exported ${rows} mapping rows of ${model} to ${uri.fsPath}`);
+    void vscode.window.showInformationMessage(`SemBridge: exported ${rows.toLocaleString('en-US')} rows to ${uri.fsPath}`);
   }
 
   /** The index picker's choice (Retrieval). */

@@ -17,7 +17,13 @@ export const VIEW_NAMES: readonly ViewName[] = ['mapping', 'expansion', 'retriev
 // Shapes carried by the messages
 
 export type MappingSearchMode = 'prefix' | 'substring' | 'text';
-export type MatchFilter = 'all' | 'bridged' | 'fallback';
+/** 'all' or one match kind (exact, fuzzy, symbol, role, bridged, fallback) */
+export type MatchFilter = 'all' | MatchType;
+export const MATCH_FILTERS: readonly MatchFilter[] = ['all', 'exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback'];
+
+/** The mapping table's sortable columns ('id': vocabulary order, the default). */
+export type MappingSortKey = 'id' | 'token' | 'match' | 'support' | 'topSource' | 'topCosine';
+export const MAPPING_SORT_KEYS: readonly MappingSortKey[] = ['id', 'token', 'match', 'support', 'topSource', 'topCosine'];
 
 export interface MappingQuery {
   query: string;
@@ -26,7 +32,11 @@ export interface MappingQuery {
   minSupport: number;
   offset: number;
   limit: number;
+  sort?: MappingSortKey;
+  desc?: boolean;
 }
+
+export type ExportFormat = 'csv' | 'jsonl';
 
 export interface MappingRow {
   id: number;
@@ -242,7 +252,7 @@ export interface HostInfo {
 /** What the webview keeps through `setState` so the panel comes back as it was. */
 export interface InspectorState {
   view: ViewName;
-  mapping: { query: string; mode: MappingSearchMode; match: MatchFilter; minSupport: number; selectedId?: number; /** a previewed α, valid only for the token alphaTokenId */ alpha?: number; alphaTokenId?: number; scrollTop: number };
+  mapping: { query: string; mode: MappingSearchMode; match: MatchFilter; minSupport: number; sort?: MappingSortKey; desc?: boolean; selectedId?: number; /** a previewed α, valid only for the token alphaTokenId */ alpha?: number; alphaTokenId?: number; scrollTop: number };
   expansion: { text: string };
   retrieval: { query: string };
 }
@@ -280,6 +290,8 @@ export interface CommandMap {
   'webview/retry': Record<string, never>;
   'retrieval/open': { path: string; line?: number };
   'host/runCommand': { command: HostCommandId };
+  /** "Export Mapping…": the rows of this query (all pages), to a CSV or JSONL file the user picks */
+  'mapping/export': { query: Omit<MappingQuery, 'offset' | 'limit'>; format: ExportFormat };
   /** the index picker in Retrieval */
   'index/select': { name: string };
 }
@@ -340,7 +352,7 @@ const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
   'evaluation/runs',
   'report/get',
 ]);
-const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'webview/retry', 'index/select', 'retrieval/open', 'host/runCommand']);
+const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'webview/retry', 'index/select', 'mapping/export', 'retrieval/open', 'host/runCommand']);
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -375,7 +387,9 @@ export function restoreState(x: unknown): InspectorState {
   const m = isRecord(x.mapping) ? x.mapping : {};
   if (typeof m.query === 'string') s.mapping.query = m.query;
   if (m.mode === 'prefix' || m.mode === 'substring' || m.mode === 'text') s.mapping.mode = m.mode;
-  if (m.match === 'all' || m.match === 'bridged' || m.match === 'fallback') s.mapping.match = m.match;
+  if (typeof m.match === 'string' && (MATCH_FILTERS as readonly string[]).includes(m.match)) s.mapping.match = m.match as MatchFilter;
+  if (typeof m.sort === 'string' && (MAPPING_SORT_KEYS as readonly string[]).includes(m.sort)) s.mapping.sort = m.sort as MappingSortKey;
+  if (m.desc === true) s.mapping.desc = true;
   if (typeof m.minSupport === 'number' && m.minSupport >= 0) s.mapping.minSupport = Math.floor(m.minSupport);
   if (typeof m.selectedId === 'number' && m.selectedId >= 0) s.mapping.selectedId = Math.floor(m.selectedId);
   // an α without the token it was set on is dropped (older states carried it over to every token)

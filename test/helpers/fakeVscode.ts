@@ -214,6 +214,7 @@ export class FakeVscodeState {
   quickPickAnswers: ((items: unknown[]) => unknown)[] = [];
   inputBoxAnswers: (string | undefined)[] = [];
   openDialogAnswers: (string[] | undefined)[] = [];
+  saveDialogAnswers: (string | undefined)[] = [];
   /** the title of every quick pick, input box and open dialog, in order */
   promptTitles: string[] = [];
   progress: ProgressRecord[] = [];
@@ -301,6 +302,11 @@ export function createFakeVscode(state = new FakeVscodeState()) {
       showInputBox: async (options?: { title?: string }) => {
         state.promptTitles.push(options?.title ?? '');
         return state.inputBoxAnswers.shift();
+      },
+      showSaveDialog: async (options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
+        const p = state.saveDialogAnswers.shift();
+        return p === undefined ? undefined : Uri.file(p);
       },
       showOpenDialog: async (options?: { title?: string }) => {
         state.promptTitles.push(options?.title ?? '');

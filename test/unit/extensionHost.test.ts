@@ -501,3 +501,22 @@ test('index manager: indexes named after corpus and model, listed with what buil
     ext.deactivate();
   }
 });
+
+test('Export Mapping…: the filtered rows go to the file the user picks, written whole', async () => {
+  const { state, ext, api } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  try {
+    await api.controller.session.whenLoaded();
+    const out = join(tmp, 'export', 'rows.jsonl');
+    mkdirSync(join(tmp, 'export'), { recursive: true });
+    state.saveDialogAnswers.push(out);
+    await state.commands.get('sembridge.exportMapping')!({ query: { query: '', mode: 'prefix', match: 'bridged', minSupport: 2 }, format: 'jsonl' });
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const expected = makeKoMappingLines().filter((l) => l.match === 'bridged' && l.support >= 2).length;
+    assert.equal(lines.length, expected);
+    assert.ok(lines.every((l) => l.match === 'bridged' && l.support >= 2 && l.sources.length >= 1));
+    assert.match(state.messages.find((m) => m.level === 'info')!.text, new RegExp(`exported ${expected.toLocaleString('en-US')} rows to`));
+    assert.match(state.promptTitles[state.promptTitles.length - 1], /Export the filtered rows of the mapping of ko-model/);
+  } finally {
+    ext.deactivate();
+  }
+});

@@ -429,3 +429,62 @@ test('the transfer report view: counts with shares, one bin per support size, bo
   assert.match(el.querySelector('#report-timings')!.textContent, /1\.23 s/);
   assert.match(el.querySelector('#report-timings')!.textContent, /340 ms/);
 });
+
+test('keyboard: the mapping table and the expansion terms are listboxes (arrows move, Enter opens), columns sort, filters cover every match kind, rows export', async () => {
+  const { app, root, posted } = makeApp({ view: 'mapping' });
+  const rows = Array.from({ length: 30 }, (_, i) => ({ id: 100 + i, token: `t${i}`, match: 'bridged', support: 2, topSource: 's', topCosine: 0.5 }));
+  app.start();
+  const answerQueries = async () => {
+    for (const m of posted.filter((x) => x.method === 'mapping/query' && !x.answered)) {
+      m.answered = true;
+      app.receive({ kind: 'response', id: m.id, ok: true, result: { total: 30, offset: m.params.offset, rows: rows.slice(m.params.offset, m.params.offset + m.params.limit) } });
+    }
+    await tick();
+    await tick();
+  };
+  await answerQueries();
+  const list = root.querySelector('#mapping-list')!;
+  assert.equal(list.getAttribute('role'), 'listbox');
+  assert.equal(list.tabIndex, 0);
+  const options = list.querySelectorAll('[role="option"]');
+  assert.ok(options.length >= 10);
+  assert.ok(options.every((o: FakeElement) => o.getAttribute('aria-selected') === 'false'));
+  list.fire('keydown', { key: 'ArrowDown' });
+  list.fire('keydown', { key: 'ArrowDown' });
+  assert.equal(list.getAttribute('aria-activedescendant'), 'mapping-list-row-1');
+  assert.match(root.querySelector('#mapping-list-row-1')!.className, /active/);
+  list.fire('keydown', { key: 'Enter' });
+  assert.ok(posted.some((m) => m.method === 'mapping/token' && m.params.id === 101), 'Enter opens the detail of the active row');
+  assert.equal(root.querySelector('#mapping-list-row-1')!.getAttribute('aria-selected'), 'true');
+  // every match kind is a filter
+  assert.deepEqual(root.querySelector('#mapping-match')!.querySelectorAll('option').map((o: FakeElement) => o.getAttribute('value')), ['all', 'exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback']);
+  // a column header sorts (numbers largest first), a second click reverses
+  const support = root.querySelector('[data-sort="support"]')!;
+  support.fire('click');
+  await tick();
+  let q = [...posted].reverse().find((m) => m.method === 'mapping/query');
+  assert.deepEqual([q.params.sort, q.params.desc], ['support', true]);
+  assert.equal(root.querySelector('[data-sort="support"]')!.getAttribute('aria-sort'), 'descending');
+  root.querySelector('[data-sort="support"]')!.fire('click');
+  await tick();
+  q = [...posted].reverse().find((m) => m.method === 'mapping/query');
+  assert.deepEqual([q.params.sort, q.params.desc], ['support', false]);
+  // export sends the filters and sort of what is shown
+  root.querySelector('#export-csv')!.fire('click');
+  const ex = posted[posted.length - 1];
+  assert.equal(ex.method, 'mapping/export');
+  assert.equal(ex.params.format, 'csv');
+  assert.equal(ex.params.query.sort, 'support');
+  // expansion terms: a listbox; Enter opens the term in the mapping view
+  const { summaryElement } = load('views/expansionView');
+  const opened: number[] = [];
+  const s = summaryElement('x', 'T', { model: 'm', terms: [{ id: 7, token: 'a', weight: 1 }, { id: 9, token: 'b', weight: 0.5 }], activeDims: 2, flops: 1 }, undefined, (id: number) => opened.push(id));
+  const lb = s.querySelector('#x-terms')!;
+  assert.equal(lb.getAttribute('role'), 'listbox');
+  assert.equal(lb.getAttribute('tabindex'), '0');
+  lb.fire('keydown', { key: 'ArrowDown' });
+  lb.fire('keydown', { key: 'ArrowDown' });
+  lb.fire('keydown', { key: 'Enter' });
+  assert.deepEqual(opened, [9]);
+  assert.equal(lb.getAttribute('aria-activedescendant'), 'x-terms-item-1');
+});

@@ -124,6 +124,6 @@ export class EvaluationView implements View {
     const draw = () => replace(chartHost, compareChartElement(t, metricSelect.value));
     metricSelect.addEventListener('change', draw);
     draw();
-    replace(this.body, h('div', { class: 'muted' }, `on ${t.source}`), compareTableElement(t), h('div', { class: 'toolbar' }, h('label', { for: 'compare-metric' }, 'chart: '), metricSelect), chartHost);
+    replace(this.body, h('div', { class: 'muted' }, `on ${t.source}`), h('div', { class: 'table-scroll' }, compareTableElement(t)), h('div', { class: 'toolbar' }, h('label', { for: 'compare-metric' }, 'chart: '), metricSelect), chartHost);
   }
 }

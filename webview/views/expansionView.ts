@@ -21,7 +21,7 @@ export function summaryElement(id: string, title: string, s: SparseSummary | und
     barChart(
       `${id}-terms`,
       s.terms.map((t) => ({ label: t.token, value: t.weight, title: onTerm ? `${t.token} (id ${t.id}): open in the mapping view` : t.token })),
-      { onClick: onTerm ? (i) => onTerm(s.terms[i].id) : undefined, max, format: (x) => String(Number(x.toPrecision(3))) },
+      { onClick: onTerm ? (i) => onTerm(s.terms[i].id) : undefined, label: `${title}: terms (Enter opens the term in the mapping view)`, max, format: (x) => String(Number(x.toPrecision(3))) },
     ),
   );
 }

@@ -1,6 +1,6 @@
 // Mapping view: search the target vocabulary, a virtual table of its mapping, one token's sources
 // with a live α slider, and the support-size histogram.
-import type { MappingRow, TokenDetail, MappingSearchMode, MatchFilter } from '../../src/protocol/inspectorProtocol';
+import { MATCH_FILTERS, type MappingRow, type MappingSortKey, type TokenDetail, type MappingSearchMode, type MatchFilter } from '../../src/protocol/inspectorProtocol';
 import { h, replace, fmt, fmtWeight } from '../dom';
 import { barChart, columnChart, supportBins } from '../charts';
 import { VirtualList } from '../virtualList';
@@ -15,7 +15,7 @@ const ALPHA_MAX = 10;
 export function mappingRowElement(row: MappingRow, index: number, selected: boolean): HTMLElement {
   return h(
     'div',
-    { class: `vrow${selected ? ' selected' : ''}`, role: 'listitem', 'data-id': row.id, 'data-index': index, title: `id ${row.id}` },
+    { class: `vrow${selected ? ' selected' : ''}`, role: 'option', 'aria-selected': selected ? 'true' : 'false', 'data-id': row.id, 'data-index': index, title: `id ${row.id}` },
     h('span', { class: 'cell token' }, row.token),
     h('span', { class: `cell match match-${row.match}` }, row.match),
     h('span', { class: 'cell num' }, row.support),
@@ -122,28 +122,35 @@ export class MappingView implements View {
   private readonly match: HTMLSelectElement;
   private readonly minSupport: HTMLInputElement;
   private debounce?: ReturnType<typeof setTimeout>;
+  private readonly header: HTMLElement;
   private detailRequest = 0;
 
   constructor(private readonly ctx: ViewContext) {
     const s = ctx.state.mapping;
     this.search = h('input', { id: 'mapping-search', type: 'search', placeholder: 'Search target tokens, or paste text to tokenize', value: s.query, spellcheck: 'false', autocomplete: 'off' });
     this.mode = select('mapping-mode', [['prefix', 'prefix'], ['substring', 'substring'], ['text', 'tokenize text']], s.mode);
-    this.match = select('mapping-match', [['all', 'all tokens'], ['bridged', 'bridged only'], ['fallback', 'fallback only']], s.match);
+    this.match = select('mapping-match', MATCH_FILTERS.map((m) => [m, m === 'all' ? 'all match kinds' : `${m} only`]), s.match);
+    this.match.setAttribute('aria-label', 'match kind');
+    this.mode.setAttribute('aria-label', 'search mode');
     this.minSupport = h('input', { id: 'mapping-min-support', type: 'number', min: 0, step: 1, value: s.minSupport, 'aria-label': 'minimum support size' });
     this.list = new VirtualList<MappingRow>('mapping-list', {
       rowHeight: ROW_HEIGHT,
       pageSize: PAGE_SIZE,
       fetchPage: async (offset, limit) => {
         const st = this.ctx.state.mapping;
-        const page = await this.ctx.rpc.request('mapping/query', { query: st.query, mode: st.mode, match: st.match, minSupport: st.minSupport, offset, limit });
+        const page = await this.ctx.rpc.request('mapping/query', { query: st.query, mode: st.mode, match: st.match, minSupport: st.minSupport, offset, limit, sort: st.sort, desc: st.desc });
         replace(this.count, `${page.total.toLocaleString('en-US')} tokens`);
         return page;
       },
       renderRow: (row, i) => {
         const el = mappingRowElement(row, i, row.id === this.ctx.state.mapping.selectedId);
-        el.addEventListener('click', () => this.select(row.id));
+        el.addEventListener('click', () => {
+          this.list.activeIndex = i;
+          void this.select(row.id);
+        });
         return el;
       },
+      listbox: { label: 'target tokens of the mapping', onActivate: (row) => void this.select(row.id) },
       renderPending: (i) => h('div', { class: 'vrow pending', 'data-index': i }, '…'),
       onError: (err) => this.error.show(err),
     });
@@ -164,24 +171,66 @@ export class MappingView implements View {
     };
     this.search.addEventListener('input', onChange);
     for (const el of [this.mode, this.match, this.minSupport]) el.addEventListener('change', onChange);
+    const exportAs = (format: 'csv' | 'jsonl') => {
+      const st = this.ctx.state.mapping;
+      this.ctx.rpc.command('mapping/export', { query: { query: st.query, mode: st.mode, match: st.match, minSupport: st.minSupport, sort: st.sort, desc: st.desc }, format });
+    };
+    const exportCsv = h('vscode-button', { id: 'export-csv', secondary: true, title: 'Export the rows shown (all pages, with every source) as CSV' }, 'Export CSV…');
+    exportCsv.addEventListener('click', () => exportAs('csv'));
+    const exportJsonl = h('vscode-button', { id: 'export-jsonl', secondary: true, title: 'Export the rows shown (all pages, with every source) as JSON lines' }, 'Export JSONL…');
+    exportJsonl.addEventListener('click', () => exportAs('jsonl'));
+    this.header = h('div', { class: 'vrow header', role: 'presentation' });
+    this.drawHeader();
 
     this.root = h(
       'section',
       { id: 'view-mapping', class: 'view' },
       this.error.el,
-      h('div', { class: 'toolbar' }, this.search, this.mode, this.match, h('label', { class: 'inline' }, 'support ≥ ', this.minSupport), this.count),
+      h('div', { class: 'toolbar' }, this.search, this.mode, this.match, h('label', { class: 'inline' }, 'support ≥ ', this.minSupport), this.count, exportCsv, exportJsonl),
       h(
         'div',
         { class: 'split' },
         h(
           'div',
           { class: 'table' },
-          h('div', { class: 'vrow header' }, ...['target token', 'match', 'support', 'top source', 'cosine'].map((t) => h('span', { class: 'cell' }, t))),
+          this.header,
           this.list.viewport,
         ),
         this.detail,
       ),
       this.histogram,
+    );
+  }
+
+  /** Column headers as sort buttons: a click sorts by the column, a second click reverses it. */
+  private drawHeader(): void {
+    const st = this.ctx.state.mapping;
+    const cols: [MappingSortKey, string][] = [
+      ['token', 'target token'],
+      ['match', 'match'],
+      ['support', 'support'],
+      ['topSource', 'top source'],
+      ['topCosine', 'cosine'],
+    ];
+    replace(
+      this.header,
+      ...cols.map(([key, label]) => {
+        const on = st.sort === key;
+        const b = h('button', { class: `cell sort${on ? ' on' : ''}`, type: 'button', 'data-sort': key, 'aria-sort': on ? (st.desc ? 'descending' : 'ascending') : 'none', title: `sort by ${label}` }, label, on ? (st.desc ? ' ▼' : ' ▲') : '');
+        b.addEventListener('click', () => {
+          if (st.sort === key) st.desc = !st.desc;
+          else {
+            st.sort = key;
+            // numbers read best largest first; text A→Z
+            st.desc = key === 'support' || key === 'topCosine';
+          }
+          st.scrollTop = 0;
+          this.ctx.save();
+          this.drawHeader();
+          void this.reload();
+        });
+        return b;
+      }),
     );
   }
 

@@ -3,9 +3,14 @@
 import { promises as fs } from 'node:fs';
 import type { ModelSession } from '../model/modelSession';
 import { readTransferReport } from '../model/transferReport';
-import { sourcesOf, matchTypeOf } from '../mapping/compactMapping';
+import { sourcesOf, matchTypeOf, mappingRow } from '../mapping/compactMapping';
 import {
   isSpecialToken,
+  MATCH_FILTERS,
+  MAPPING_SORT_KEYS,
+  type ExportFormat,
+  type MappingSortKey,
+  type MatchFilter,
   type CompareTableData,
   type ErrorCode,
   type EvaluationRun,
@@ -135,25 +140,58 @@ export class InspectorBackend {
     return index!;
   }
 
-  private async query(p: Record<string, unknown>) {
+  /** A mapping query from the webview, checked field by field (unknown values fall back to defaults). */
+  parseQuery(p: Record<string, unknown>): MappingQuery {
     const mode = p.mode === 'substring' || p.mode === 'text' ? p.mode : 'prefix';
-    const match = p.match === 'bridged' || p.match === 'fallback' ? p.match : 'all';
-    const q: MappingQuery = {
+    const match = typeof p.match === 'string' && (MATCH_FILTERS as readonly string[]).includes(p.match) ? (p.match as MatchFilter) : 'all';
+    const sort = typeof p.sort === 'string' && (MAPPING_SORT_KEYS as readonly string[]).includes(p.sort) ? (p.sort as MappingSortKey) : undefined;
+    return {
       query: str(p.query, 'query'),
       mode,
       match,
       minSupport: int(p.minSupport ?? 0, 'minSupport', 0, 1_000_000),
       offset: int(p.offset ?? 0, 'offset'),
       limit: int(p.limit ?? 100, 'limit', 0, 500),
+      sort,
+      desc: p.desc === true,
     };
+  }
+
+  /** The target ids a 'text' query's pasted text becomes (the real target tokenizer, in the worker). */
+  async tokenizedIds(q: MappingQuery): Promise<number[] | undefined> {
+    if (q.mode !== 'text' || !q.query.trim()) return undefined;
+    const dir = this.deps.session.requireModel();
+    const [analysis] = await this.deps.session.call('analyzeLines', { modelDir: dir, lines: [q.query] });
+    return analysis.words.flatMap((w) => w.ids);
+  }
+
+  private async query(p: Record<string, unknown>) {
+    const q = this.parseQuery(p);
     const index = this.mappingIndex();
-    let ids: number[] | undefined;
-    if (mode === 'text' && q.query.trim()) {
-      const dir = this.deps.session.requireModel();
-      const [analysis] = await this.deps.session.call('analyzeLines', { modelDir: dir, lines: [q.query] });
-      ids = analysis.words.flatMap((w) => w.ids);
+    return index.query(q, await this.tokenizedIds(q));
+  }
+
+  /** "Export Mapping…": every row of the query with all its sources, as CSV or JSONL text. */
+  async exportRows(p: Record<string, unknown>, format: ExportFormat): Promise<{ text: string; rows: number }> {
+    const q = this.parseQuery({ ...p, offset: 0, limit: 0 });
+    const index = this.mappingIndex();
+    const ids = index.ids(q, await this.tokenizedIds(q));
+    const m = index.mapping;
+    const lines: string[] = [];
+    const csv = (s: string | number) => {
+      const t = String(s);
+      return /[",\n\r]/.test(t) || /^[=+\-@]/.test(t) ? `"${(/^[=+\-@]/.test(t) ? "'" : '') + t.replace(/"/g, '""')}"` : t;
+    };
+    if (format === 'csv') lines.push('id,token,match,support,top_source,top_cosine,sources');
+    for (const id of ids) {
+      const row = mappingRow(m, id);
+      if (!row) continue;
+      const sources = sourcesOf(m, id);
+      if (format === 'csv')
+        lines.push([row.id, csv(row.token), row.match, row.support, csv(row.topSource), row.topCosine, csv(sources.map((s) => `${s.token}:${s.weight}`).join(' '))].join(','));
+      else lines.push(JSON.stringify({ id: row.id, token: row.token, match: row.match, support: row.support, sources: sources.map((s) => ({ id: s.id, token: s.token, weight: s.weight, cosine: s.cosine })) }));
     }
-    return index.query(q, ids);
+    return { text: lines.join('\n') + '\n', rows: ids.length };
   }
 
   private async token(id: number): Promise<TokenDetail> {

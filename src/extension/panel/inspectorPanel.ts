@@ -58,6 +58,8 @@ export class InspectorPanel {
   private loads = 0;
   /** set by the controller: makes `name` the index Retrieval searches */
   static onSelectIndex?: (name: string) => Promise<void>;
+  /** set by the controller: "Export Mapping…" of the rows of `query` */
+  static onExportMapping?: (query: Record<string, unknown>, format: 'csv' | 'jsonl') => Promise<void>;
   private get onSelectIndex() {
     return InspectorPanel.onSelectIndex;
   }
@@ -150,6 +152,12 @@ export class InspectorPanel {
       case 'webview/retry': {
         this.log.warn('inspector: the page did not load; rebuilding it (Retry)');
         this.render();
+        break;
+      }
+      case 'mapping/export': {
+        const { query, format } = msg.params as { query: unknown; format: unknown };
+        if ((format === 'csv' || format === 'jsonl') && query && typeof query === 'object' && InspectorPanel.onExportMapping) await InspectorPanel.onExportMapping(query as Record<string, unknown>, format);
+        else this.log.warn(`inspector: refused an export request (format ${String(format)})`);
         break;
       }
       case 'index/select': {
