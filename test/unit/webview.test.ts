@@ -464,7 +464,8 @@ test('keyboard: the mapping table and the expansion terms are listboxes (arrows 
   await tick();
   let q = [...posted].reverse().find((m) => m.method === 'mapping/query');
   assert.deepEqual([q.params.sort, q.params.desc], ['support', true]);
-  assert.equal(root.querySelector('[data-sort="support"]')!.getAttribute('aria-sort'), 'descending');
+  assert.equal(root.querySelector('[data-sort="support"]')!.getAttribute('data-sort-dir'), 'descending');
+  assert.match(root.querySelector('[data-sort="support"]')!.getAttribute('aria-label')!, /support, sorted descending/);
   root.querySelector('[data-sort="support"]')!.fire('click');
   await tick();
   q = [...posted].reverse().find((m) => m.method === 'mapping/query');

@@ -216,7 +216,7 @@ export class MappingView implements View {
       this.header,
       ...cols.map(([key, label]) => {
         const on = st.sort === key;
-        const b = h('button', { class: `cell sort${on ? ' on' : ''}`, type: 'button', 'data-sort': key, 'aria-sort': on ? (st.desc ? 'descending' : 'ascending') : 'none', title: `sort by ${label}` }, label, on ? (st.desc ? ' ▼' : ' ▲') : '');
+        const b = h('button', { class: `cell sort${on ? ' on' : ''}`, type: 'button', 'data-sort': key, 'data-sort-dir': on ? (st.desc ? 'descending' : 'ascending') : 'none', 'aria-label': on ? `${label}, sorted ${st.desc ? 'descending' : 'ascending'}; click to reverse` : `sort by ${label}`, title: `sort by ${label}` }, label, on ? (st.desc ? ' ▼' : ' ▲') : '');
         b.addEventListener('click', () => {
           if (st.sort === key) st.desc = !st.desc;
           else {

@@ -29,7 +29,7 @@ export function hitElement(hit: SearchHit, open?: (loc: { path: string; line?: n
   const header = h('div', { class: 'hit-header' }, h('span', { class: 'rank' }, `#${hit.rank}`), title, h('span', { class: 'score' }, `score ${fmt(hit.score)}`));
   const el = h(
     'article',
-    { class: 'hit', 'data-doc-id': hit.docId },
+    { class: 'hit', role: 'listitem', 'data-doc-id': hit.docId },
     header,
     h('div', { class: 'hit-snippet' }, highlighted(hit.snippet, hit.highlights)),
     hitTerms(hit),
@@ -51,6 +51,7 @@ export class RetrievalView implements View {
   private readonly input: HTMLInputElement;
   private readonly hits = h('div', { id: 'hits', role: 'list' });
   private readonly meta = h('div', { id: 'retrieval-meta', class: 'muted' });
+  private readonly empty = h('div', { id: 'retrieval-empty' });
   private readonly error = errorBox('retrieval-error');
   private readonly picker = h('select', { id: 'index-picker', 'aria-label': 'index to search' });
   private readonly indexNote = h('div', { id: 'index-note', class: 'muted' });
@@ -81,6 +82,7 @@ export class RetrievalView implements View {
       this.error.el,
       h('div', { class: 'toolbar' }, this.input, run),
       this.meta,
+      this.empty,
       this.hits,
     );
   }
@@ -125,8 +127,8 @@ export class RetrievalView implements View {
   render(r: SearchResult): void {
     replace(this.meta, `${r.hits.length} hits in ${r.index} · ${r.tookMs.toFixed(0)} ms`);
     replace(this.hits, ...r.hits.map((hit) => hitElement(hit, (loc) => this.ctx.rpc.command('retrieval/open', loc))));
-    if (r.hits.length === 0)
-      this.hits.appendChild(h('div', { id: 'no-hits', class: 'empty-state', role: 'status' }, `No passage in ${r.index} shares a term with “${r.query}”. Try other words, or check that the index was built with the active model.`));
+    // outside the list (a list holds only its items)
+    replace(this.empty, r.hits.length === 0 ? h('div', { id: 'no-hits', class: 'empty-state', role: 'status' }, `No passage in ${r.index} shares a term with “${r.query}”. Try other words, or check that the index was built with the active model.`) : null);
     markLoaded(this.root);
   }
 
