@@ -14,7 +14,14 @@ export const scenario = {
     await wv.locator('vscode-tab-header', { hasText: /^\s*Mapping\s*$/i }).click();
     await wv.locator('#mapping-search').fill('');
     await wv.locator('#mapping-match').selectOption('bridged');
-    await wv.locator('#mapping-list .vrow:not(.pending) .match-bridged').first().waitFor({ timeout: 30_000 });
+    // the list reloads after a short debounce: wait until the rows shown are the filtered ones
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const kinds = await wv.locator('#mapping-list .vrow:not(.pending) .cell.match').evaluateAll((els) => els.slice(0, 4).map((e) => e.textContent));
+      if (kinds.length >= 3 && kinds.every((k) => k === 'bridged')) break;
+      if (Date.now() > deadline) throw new Error(`the bridged filter did not apply: ${kinds.join(', ')}`);
+      await t.page.waitForTimeout(200);
+    }
 
     // keyboard: focus the listbox, two rows down, Enter opens that token
     const list = wv.locator('#mapping-list');
