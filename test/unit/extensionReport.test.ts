@@ -11,7 +11,7 @@ function reportWith(transferredActive: number): Record<string, unknown> {
     createdAt: '2026-12-01T10:20:00.000Z',
     parameters: { method: 'sembridge', alpha: 4 },
     inputs: { source: { path: '/m/en', vocabSize: 30522 }, targetTokenizer: { path: '/t/ko', vocabSize: 32000 }, bridge: { path: '/b/x' } },
-    counts: { exact: 100, bridged: 900, fallback: 3 },
+    counts: { exact: 100, bridged: 900, fallback: 3, total: 1003 },
     supportSize: { histogram: { '1': 400, '2': 300, '5': 200 }, mean: 2.3, median: 2, max: 5 },
     timings: { bridgeMs: 1200, initMs: 340.5, bridgeCacheHits: 7, totalMs: 2000 },
     warnings: ['3 tokens fell back to the mean'],
@@ -26,7 +26,7 @@ test('the report view data: counts, support histogram, stage times in ms, probe 
     mkdirSync(join(dir, 'sembridge'), { recursive: true });
     writeFileSync(join(dir, 'sembridge', 'report.json'), JSON.stringify(reportWith(120)));
     const r = await readTransferReport(dir);
-    assert.deepEqual(r.counts, { exact: 100, bridged: 900, fallback: 3 });
+    assert.deepEqual(r.counts, { exact: 100, bridged: 900, fallback: 3, total: 1003 });
     assert.deepEqual(r.timings, [
       { stage: 'bridge', ms: 1200 },
       { stage: 'init', ms: 340.5 },
@@ -44,7 +44,7 @@ test('the report view data: counts, support histogram, stage times in ms, probe 
     writeFileSync(join(dir, 'sembridge', 'report.json'), JSON.stringify(reportWith(30000)));
     const most = await readTransferReport(dir);
     assert.equal(most.collapse, 'most-active');
-    assert.match(most.warnings[0], /activates 30,000 of 32,000 dimensions per probe text \(94%\)/);
+    assert.match(most.warnings[0], /activates 30,000 of 32,000 dimensions per probe text \(94%\) \(the source model: 0%\): every text/);
     // a folder that was not written by a transfer
     await assert.rejects(readTransferReport(tmp), /sembridge\/report\.json: is missing: the folder was not written by a transfer/);
     assert.deepEqual(collapseOf({ texts: 1, meanActive: 3, flops: 1 }, { texts: 1, meanActive: 2, flops: 1 }), {}, 'not a collapse when the source is as sparse');

@@ -413,7 +413,7 @@ test('the transfer report view: counts with shares, one bin per support size, bo
   const { reportElement } = load('views/reportView');
   const el = reportElement({
     model: '/x/bert-ko', method: 'sembridge', alpha: 4, createdAt: '2026-12-01T10:20:00Z', inputs: { source: '/m/en', targetTokenizer: '/t/ko', bridge: '/b' },
-    counts: { exact: 100, bridged: 900 }, supportHistogram: { '1': 4, '2': 3, '5': 1 }, support: { mean: 2, median: 2, max: 5 },
+    counts: { exact: 100, bridged: 900, total: 1000 } as never, supportHistogram: { '1': 4, '2': 3, '5': 1 }, support: { mean: 2, median: 2, max: 5 },
     timings: [{ stage: 'bridge', ms: 1234 }, { stage: 'init', ms: 340 }],
     diagnostics: { source: { texts: 20, meanActive: 140.4, flops: 12.34, vocabSize: 30522 }, transferred: { texts: 20, meanActive: 1.5, flops: 0.0123, vocabSize: 32000 } },
     warnings: ['Collapse: the new model activates only 1.5 dimensions per probe text'], collapse: 'few-active',

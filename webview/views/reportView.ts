@@ -12,7 +12,8 @@ function seconds(ms: number): string {
 
 export function reportElement(r: TransferReportData): HTMLElement {
   const name = r.model.split(/[\\/]/).pop() ?? r.model;
-  const total = Object.values(r.counts).reduce((a, b) => a + (b ?? 0), 0);
+  // the report also carries a "total"; the shares are over the match kinds themselves
+  const total = MATCH_TYPES.reduce((a, m) => a + (r.counts[m] ?? 0), 0);
   const sizes = Object.keys(r.supportHistogram).map(Number).filter((n) => Number.isInteger(n) && n >= 0);
   const bins = new Array(sizes.length ? Math.max(...sizes) + 1 : 0).fill(0);
   for (const k of sizes) bins[k] = r.supportHistogram[String(k)];

@@ -19,11 +19,13 @@ export function collapseOf(d: ProbeSummary, source?: ProbeSummary): { kind?: 'fe
       kind: 'few-active',
       warning: `Collapse: the new model activates only ${fmt(d.meanActive)} dimensions per probe text${source ? ` (the source model ${fmt(source.meanActive)})` : ''}: its expansions are (almost) empty.`,
     };
-  if (d.vocabSize && d.meanActive > MOST_ACTIVE_SHARE * d.vocabSize)
+  if (d.vocabSize && d.meanActive > MOST_ACTIVE_SHARE * d.vocabSize) {
+    const srcShare = source?.vocabSize ? ` (the source model: ${Math.round((100 * source.meanActive) / source.vocabSize)}%${source.meanActive > MOST_ACTIVE_SHARE * source.vocabSize ? ', as dense: the source itself expands to most of its vocabulary, as tiny untrained models do' : ''})` : '';
     return {
       kind: 'most-active',
-      warning: `Collapse: the new model activates ${fmt(d.meanActive)} of ${d.vocabSize.toLocaleString('en-US')} dimensions per probe text (${Math.round((100 * d.meanActive) / d.vocabSize)}%): every text expands to most of the vocabulary.`,
+      warning: `Collapse: the new model activates ${fmt(d.meanActive)} of ${d.vocabSize.toLocaleString('en-US')} dimensions per probe text (${Math.round((100 * d.meanActive) / d.vocabSize)}%)${srcShare}: every text expands to most of the vocabulary.`,
     };
+  }
   return {};
 }
 
