@@ -163,6 +163,20 @@ test('the inspector bundle runs under its CSP in Chromium and renders hostile te
       assert.deepEqual(serious, [], `${view}: serious accessibility violations`);
     }
     assert.deepEqual(problems, []);
+
+    // a page whose script cannot be read says so and offers Retry (no endless "Loading…")
+    const broken = await browser.newPage();
+    await broken.route(`${ORIGIN}/**`, (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });
+      return route.fulfill({ status: 404, body: '' });
+    });
+    await broken.addInitScript({ content: 'window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: () => {} });' });
+    await broken.goto(`${ORIGIN}/index.html`);
+    await broken.locator('#app[data-state="failed"] #inspector-retry').waitFor({ timeout: 15_000 });
+    assert.match(await broken.locator('#app').innerText(), /did not load \((its script|its stylesheet) could not be read\)/);
+    await broken.locator('#inspector-retry').click();
+    assert.deepEqual(await broken.evaluate('window.__posted'), [{ kind: 'command', method: 'webview/retry', params: {} }]);
   } finally {
     await browser.close();
     await session.dispose();
