@@ -265,7 +265,7 @@ export class Controller implements vscode.Disposable {
     cmd('sembridge.evaluate', (arg?: { dataset?: string }) => this.evaluate(arg));
     cmd('sembridge.compare', (arg?: { dataset?: string; methods?: InitMethod[]; alphas?: number[] }) => this.compare(arg));
     cmd('sembridge.previewSelection', () => this.preview.previewActiveSelection((r) => this.openInspector({ view: 'expansion' }, r)));
-    cmd('sembridge.clearPreview', () => this.preview.clear());
+    cmd('sembridge.clearPreview', () => this.preview.clearAll());
     cmd('sembridge.cancel', () => this.cancel());
     cmd('sembridge.showLog', () => this.log.show(true));
   }

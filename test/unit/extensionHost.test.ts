@@ -360,6 +360,14 @@ test('selection preview: the answer for an older selection that arrives late is 
   assert.deepEqual(shown, ['second']);
   assert.equal(decorated.length, 1);
   assert.match(decorated[0], /second/);
+  // "Clear Selection Preview" while a preview is being encoded: it does not appear afterwards
+  const c = preview.previewActiveSelection(async (r) => void shown.push(`late ${r.text}`));
+  await new Promise((r) => setTimeout(r, 0));
+  preview.clearAll();
+  gates.get('second')!(undefined);
+  await c;
+  assert.deepEqual(shown, ['second']);
+  assert.equal(decorated.length, 1);
 });
 
 test('the inspector page that did not load asks for a Retry: the host rebuilds it with a new nonce; Evaluate runs are listed', async () => {

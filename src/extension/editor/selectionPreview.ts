@@ -62,6 +62,12 @@ export class SelectionPreview implements vscode.Disposable {
     }
   }
 
+  /** "Clear Selection Preview": also drops a preview still being encoded, so it does not appear after the clear. */
+  clearAll(): void {
+    this.seq++;
+    this.clear();
+  }
+
   clear(): void {
     this.decorated?.setDecorations(this.decoration, []);
     this.decorated = undefined;
