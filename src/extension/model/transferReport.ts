@@ -13,7 +13,8 @@ export const FEW_ACTIVE = 5;
 export const MOST_ACTIVE_SHARE = 0.5;
 
 export function collapseOf(d: ProbeSummary, source?: ProbeSummary): { kind?: 'few-active' | 'most-active'; warning?: string } {
-  const fmt = (x: number) => Number(x.toPrecision(3)).toLocaleString('en-US');
+  // as the report view prints it (webview fmtCost): whole numbers from 1,000 up, else 3 significant digits
+  const fmt = (x: number) => (Math.abs(x) >= 1000 ? Math.round(x) : Number(x.toPrecision(3))).toLocaleString('en-US');
   if (d.meanActive < FEW_ACTIVE && (!source || source.meanActive >= FEW_ACTIVE))
     return {
       kind: 'few-active',
