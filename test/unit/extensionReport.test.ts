@@ -41,7 +41,7 @@ test('the report view data: counts, support histogram, stage times in ms, probe 
     assert.equal(few.collapse, 'few-active');
     assert.match(few.warnings[0], /activates only 1\.5 dimensions per probe text \(the source model 140\)/);
     // almost everything active
-    writeFileSync(join(dir, 'sembridge', 'report.json'), JSON.stringify(reportWith(30000.4)));
+    writeFileSync(join(dir, 'sembridge', 'report.json'), JSON.stringify(reportWith(31234.4)));
     const most = await readTransferReport(dir);
     assert.equal(most.collapse, 'most-active');
     assert.match(most.warnings[0], /activates 30,000 of 32,000 dimensions per probe text \(94%\) \(the source model: 0%\): every text/);
