@@ -44,7 +44,7 @@ test('the report view data: counts, support histogram, stage times in ms, probe 
     writeFileSync(join(dir, 'sembridge', 'report.json'), JSON.stringify(reportWith(31234.4)));
     const most = await readTransferReport(dir);
     assert.equal(most.collapse, 'most-active');
-    assert.match(most.warnings[0], /activates 30,000 of 32,000 dimensions per probe text \(94%\) \(the source model: 0%\): every text/);
+    assert.match(most.warnings[0], /activates 31,234 of 32,000 dimensions per probe text \(98%\) \(the source model: 0%\): every text/);
     // a folder that was not written by a transfer
     await assert.rejects(readTransferReport(tmp), /sembridge\/report\.json: is missing: the folder was not written by a transfer/);
     assert.deepEqual(collapseOf({ texts: 1, meanActive: 3, flops: 1 }, { texts: 1, meanActive: 2, flops: 1 }), {}, 'not a collapse when the source is as sparse');
