@@ -1,6 +1,6 @@
 // The inspector app: tabs for the four views, state kept through the webview's setState, and the
 // protocol endpoint. Independent of the custom elements' definitions so tests can build it.
-import { restoreState, VIEW_NAMES, type HostToWebview, type InspectorState, type ViewName, type WebviewToHost } from '../src/protocol/inspectorProtocol';
+import { restoreState, VIEW_NAMES, type HostInfo, type HostToWebview, type InspectorState, type ViewName, type WebviewToHost } from '../src/protocol/inspectorProtocol';
 import { h, replace } from './dom';
 import { Rpc } from './rpc';
 import type { View, ViewContext } from './context';
@@ -8,6 +8,7 @@ import { MappingView } from './views/mappingView';
 import { ExpansionView } from './views/expansionView';
 import { RetrievalView } from './views/retrievalView';
 import { EvaluationView } from './views/evaluationView';
+import { ReportView } from './views/reportView';
 
 export interface WebviewApi {
   postMessage(msg: unknown): void;
@@ -15,7 +16,11 @@ export interface WebviewApi {
   setState(state: unknown): void;
 }
 
-const TAB_TITLES: Record<ViewName, string> = { mapping: 'Mapping', expansion: 'Expansion', retrieval: 'Retrieval', evaluation: 'Evaluation' };
+const NO_MODEL = 'No active model yet. Run "SemBridge: Transfer Encoder to Target Language…" (or the demo transfer), or pick one with "SemBridge: Switch Model…".';
+
+const DEMO = 'Demo model: made from tiny, untrained fixture models. Its weights, hits and scores show how SemBridge works, not how well a transfer does.';
+
+const TAB_TITLES: Record<ViewName, string> = { mapping: 'Mapping', expansion: 'Expansion', retrieval: 'Retrieval', evaluation: 'Evaluation', report: 'Report' };
 
 export class InspectorApp {
   readonly rpc: Rpc;
@@ -39,7 +44,7 @@ export class InspectorApp {
       go: (view, opts) => this.go(view, opts),
     };
     const expansion = new ExpansionView(ctx);
-    this.views = { mapping: new MappingView(ctx), expansion, retrieval: new RetrievalView(ctx), evaluation: new EvaluationView(ctx) };
+    this.views = { mapping: new MappingView(ctx), expansion, retrieval: new RetrievalView(ctx), evaluation: new EvaluationView(ctx), report: new ReportView(ctx) };
     this.tabs = h('vscode-tabs', { id: 'tabs', panel: true });
     // vscode-tabs gives its headers and panels ids of its own, so the stable ids sit on their content
     for (const name of VIEW_NAMES) {
@@ -52,7 +57,7 @@ export class InspectorApp {
     });
     this.rpc.on('view/show', (p) => this.go(p.view, p));
     this.rpc.on('host/changed', (info) => {
-      this.showBanner(info.activeModel ? undefined : info.activeModelProblem ?? 'No active model. Run "SemBridge: Transfer Encoder to Target Language…" or set sembridge.activeModel.');
+      this.showHostBanner(info);
       for (const v of this.shown) this.views[v].refresh();
     });
     this.rpc.on('selection/preview', (r) => {
@@ -62,9 +67,19 @@ export class InspectorApp {
     replace(root, this.banner, this.tabs);
   }
 
-  private showBanner(text: string | undefined): void {
+  /** A model that failed to load is a warning; no model yet is a neutral empty state. */
+  private showBanner(text: string | undefined, kind: 'warning' | 'empty' = 'warning'): void {
     replace(this.banner, text ?? '');
+    this.banner.className = kind === 'empty' ? 'banner empty-state' : 'banner';
+    this.banner.setAttribute('data-kind', kind);
     this.banner.hidden = !text;
+  }
+
+  private showHostBanner(info: HostInfo): void {
+    if (info.activeModel && info.demo) this.showBanner(DEMO, 'empty');
+    else if (info.activeModel) this.showBanner(undefined);
+    else if (info.activeModelProblem) this.showBanner(info.activeModelProblem, 'warning');
+    else this.showBanner(NO_MODEL, 'empty');
   }
 
   receive(msg: HostToWebview): void {
@@ -75,7 +90,7 @@ export class InspectorApp {
   start(): void {
     this.activate(this.state.view);
     void this.rpc.request('host/info', {}).then(
-      (info) => this.showBanner(info.activeModel ? undefined : info.activeModelProblem ?? 'No active model. Run "SemBridge: Transfer Encoder to Target Language…" or set sembridge.activeModel.'),
+      (info) => this.showHostBanner(info),
       (err) => this.showBanner((err as Error).message),
     );
     this.root.setAttribute('data-state', 'ready');

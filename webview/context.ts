@@ -22,12 +22,19 @@ export interface View {
   show?(opts: { tokenId?: number; text?: string }): void;
 }
 
-/** An error line (role=alert) that a view keeps at its top. */
+/**
+ * The message line a view keeps at its top: an error (red, role=alert), or, for an answer with
+ * code 'empty' (no model yet, no comparison yet), a neutral empty state (role=status).
+ */
 export function errorBox(id: string): { el: HTMLElement; show(err: unknown): void; clear(): void } {
   const el = h('div', { id, class: 'error', role: 'alert', hidden: true });
   return {
     el,
     show(err: unknown) {
+      const empty = (err as { code?: unknown })?.code === 'empty';
+      el.className = empty ? 'empty-state' : 'error';
+      el.setAttribute('role', empty ? 'status' : 'alert');
+      el.setAttribute('data-kind', empty ? 'empty' : 'error');
       replace(el, err instanceof Error ? err.message : String(err));
       el.hidden = false;
     },

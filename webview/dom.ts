@@ -7,7 +7,8 @@ export type Child = Node | string | number | null | undefined | false;
 const ALLOWED_ATTRIBUTES = new Set([
   'id', 'class', 'title', 'type', 'value', 'placeholder', 'min', 'max', 'step', 'role', 'tabindex', 'for', 'name',
   'slot', 'secondary', 'disabled', 'checked', 'selected', 'hidden', 'rows', 'spellcheck', 'autocomplete', 'panel',
-  'aria-label', 'aria-live', 'aria-selected', 'aria-valuenow', 'aria-busy',
+  'aria-label', 'aria-live', 'aria-selected', 'aria-valuenow', 'aria-busy', 'aria-activedescendant', 'aria-sort', 'aria-controls',
+  'aria-describedby', 'aria-labelledby', 'aria-hidden', 'aria-pressed', 'aria-posinset', 'aria-setsize',
   'viewBox', 'width', 'height', 'x', 'y', 'rx', 'x1', 'x2', 'y1', 'y2', 'd', 'points', 'fill', 'stroke', 'preserveAspectRatio', 'text-anchor',
 ]);
 
@@ -69,4 +70,22 @@ export function highlighted(text: string, ranges: [number, number][]): HTMLEleme
 /** Number formatting shared by the views. */
 export function fmt(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '–';
+}
+
+/**
+ * A cost figure (FLOPS, terms): three significant digits, thousands grouped, never a column of
+ * meaningless decimals ("1,411", "23.4", "0.0512").
+ */
+export function fmtCost(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (x === 0) return '0';
+  return Number(x.toPrecision(3)).toString();
+}
+
+/** A weight in [0, 1]: three significant digits, so 0.0163 and 0.0158 do not both read 0.016. */
+export function fmtWeight(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  if (x === 0) return '0';
+  return Math.abs(x) >= 0.1 ? x.toFixed(3) : x.toPrecision(3);
 }

@@ -2,6 +2,7 @@
 // timeout rejects them with a message the view shows. Notifications go to registered handlers.
 import {
   REQUEST_TIMEOUT_MS,
+  type ErrorCode,
   type CommandMap,
   type CommandMethod,
   type HostToWebview,
@@ -14,6 +15,16 @@ import {
 } from '../src/protocol/inspectorProtocol';
 
 export class RequestTimeoutError extends Error {}
+
+/** A failed request; `code` says whether it is an empty state ('empty') or a user mistake ('user'). */
+export class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly code?: ErrorCode,
+  ) {
+    super(message);
+  }
+}
 
 interface Pending {
   resolve(v: unknown): void;
@@ -62,7 +73,7 @@ export class Rpc {
       clearTimeout(p.timer);
       this.pending.delete(msg.id);
       if (msg.ok) p.resolve(msg.result);
-      else p.reject(new Error(msg.error));
+      else p.reject(new RequestError(msg.error, msg.code));
     } else if (msg.kind === 'notification') {
       for (const h of this.handlers.get(msg.method) ?? []) h(msg.params);
     }

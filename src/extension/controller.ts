@@ -3,7 +3,7 @@
 // for inputs, check paths, and hand the work to a worker thread.
 import * as vscode from 'vscode';
 import { promises as fs, existsSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { readSettings, SETTING_KEYS, type Settings, type SettingProblem } from './settings';
 import { checkInputPath, restrictedModeProblem, resolveSettingPath, safeName, type PathContext } from './paths';
 import { JobRunner, JobRefusedError, type JobLog, type JobUi } from './worker/jobRunner';
@@ -14,7 +14,10 @@ import { registerHover } from './editor/hoverProvider';
 import { SelectionPreview } from './editor/selectionPreview';
 import { DocumentAnalyzer } from './editor/documentAnalyzer';
 import { runTransferWizard, type TransferArgs } from './commands/transferWizard';
-import { CancelledError } from '../core/errors';
+import { CancelledError, SemBridgeError } from '../core/errors';
+import { writeFileAtomically } from '../core/atomicOutput';
+import { indexNameFor, listIndexes } from './model/indexRegistry';
+import { describeModel, listModels, readModelEntry, REPORT_PATH, withRecent } from './model/modelRegistry';
 import type { CompareTableData, ExpansionResult, HostInfo, SearchResult, SparseSummary, ViewName } from '../protocol/inspectorProtocol';
 import { INIT_METHODS, type InitMethod } from '../core/types';
 
@@ -79,6 +82,7 @@ export class Controller implements vscode.Disposable {
         const f = this.path('compare', 'last.json');
         return existsSync(f) ? f : undefined;
       },
+      evaluationDir: () => this.path('eval'),
     });
 
     this.status = vscode.window.createStatusBarItem('sembridge.status', vscode.StatusBarAlignment.Left, 10);
@@ -109,6 +113,8 @@ export class Controller implements vscode.Disposable {
         },
       }),
     );
+    InspectorPanel.onSelectIndex = (name) => this.selectIndex(name).catch((err) => this.showError(err));
+    InspectorPanel.onExportMapping = (query, format) => this.exportMapping(query, format).catch((err) => this.showError(err));
     this.registerCommands();
     this.reportProblems();
     this.applyActiveModel();
@@ -120,14 +126,31 @@ export class Controller implements vscode.Disposable {
 
   /** The English model's summary of `text` (expansion view, selection preview); throws saying why it is unavailable. */
   private async encodeWithSource(text: string): Promise<SparseSummary> {
-    if (!this.settings.sourceModel) throw new Error('set sembridge.sourceModel to compare with the English model');
-    const dir = checkInputPath(this.settings.sourceModel, 'folder', this.pathContext(), 'sembridge.sourceModel');
+    const { dir, from } = this.modelInput('sourceModel');
     try {
       const [summary] = await this.session.call('encode', { modelDir: dir, texts: [text], topTerms: 32, threads: this.settings.workerThreads });
       return summary;
     } catch (err) {
-      throw new Error(`sembridge.sourceModel (${dir}) could not encode: ${(err as Error).message}`);
+      throw new Error(`the source model ${dir} (from ${from}) could not encode: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * An input of the active model (its English source, target tokenizer or bridge): the one its
+   * sembridge/report.json records, so Expansion and Compare work right after a transfer; else the
+   * setting. Throws saying where it looked.
+   */
+  modelInput(key: 'sourceModel' | 'targetTokenizer' | 'bridgeModel'): { dir: string; from: string } {
+    const ctx = this.pathContext();
+    const active = this.session.modelDir;
+    if (active) {
+      const e = readModelEntry(active);
+      const recorded = key === 'sourceModel' ? e.source : key === 'targetTokenizer' ? e.targetTokenizer : e.bridge;
+      if (recorded && existsSync(recorded)) return { dir: checkInputPath(recorded, 'folder', ctx, `${basename(active)}/${REPORT_PATH}`), from: `${basename(active)}'s report.json` };
+    }
+    const setting = this.settings[key];
+    if (!setting) throw new SemBridgeError(`is empty and the active model's report.json records no ${key === 'sourceModel' ? 'source model' : key === 'targetTokenizer' ? 'target tokenizer' : 'bridge model'} that exists; choose a folder`, `sembridge.${key}`);
+    return { dir: checkInputPath(setting, 'folder', ctx, `sembridge.${key}`), from: `sembridge.${key}` };
   }
 
   private path(...parts: string[]): string {
@@ -170,6 +193,7 @@ export class Controller implements vscode.Disposable {
     try {
       const dir = checkInputPath(raw, 'folder', this.pathContext(), 'sembridge.activeModel');
       void this.session.setModel(dir);
+      void this.rememberModel(dir);
     } catch (err) {
       this.log.warn((err as Error).message);
       void this.session.setModel(undefined, (err as Error).message);
@@ -183,7 +207,13 @@ export class Controller implements vscode.Disposable {
     const active = running.find((j) => j.state === 'running');
     this.status.text = `$(symbol-keyword) ${name || 'SemBridge'}${active ? ` $(sync~spin) ${active.kind}` : ''}${running.length > 1 ? ` (+${running.length - 1})` : ''}`;
     const md = new vscode.MarkdownString();
-    md.appendText(name ? `Active model: ${this.session.modelDir}` : problem ? `No model loaded: ${problem}` : 'No active model (set sembridge.activeModel or run a transfer)');
+    md.appendText(
+      name
+        ? `Active model: ${this.session.modelDir} (sembridge.activeModel${this.activeScope ? `, ${this.activeScope}` : ''}). Click to open the inspector; "SemBridge: Switch Model…" to change it.`
+        : problem
+          ? `No model loaded: ${problem}`
+          : 'No active model: run a transfer or "SemBridge: Switch Model…"',
+    );
     for (const j of running) md.appendText(`\n${j.state}: ${j.title}`);
     this.status.tooltip = md;
     this.status.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
@@ -196,8 +226,14 @@ export class Controller implements vscode.Disposable {
     } catch {
       /* none yet */
     }
+    const dir = this.session.modelDir;
+    const indexInfo = listIndexes(this.path('indexes'), dir);
+    const last = this.context.globalState.get<string>('sembridge.lastIndex');
     return {
-      activeModel: this.session.modelDir,
+      indexInfo,
+      currentIndex: last && indexes.includes(last) ? last : indexes[0],
+      activeModel: dir,
+      demo: dir !== undefined && (dir === this.path('demo', 'bert-mlm-ko') || dir.startsWith(this.path('demo') + sep)),
       activeModelProblem: this.session.loadProblem,
       indexes,
       compareTable: existsSync(this.path('compare', 'last.json')) ? this.path('compare', 'last.json') : undefined,
@@ -220,13 +256,16 @@ export class Controller implements vscode.Disposable {
       );
     cmd('sembridge.transfer', (args?: Partial<TransferArgs>) => this.transfer(args));
     cmd('sembridge.transferDemo', () => this.transferDemo());
+    cmd('sembridge.exportMapping', (arg?: { query?: Record<string, unknown>; format?: 'csv' | 'jsonl' }) => this.exportMapping(arg?.query, arg?.format));
+    cmd('sembridge.rebuildIndex', (arg?: { name?: string }) => this.rebuildIndex(arg));
+    cmd('sembridge.switchModel', (arg?: { modelDir?: string }) => this.switchModel(arg));
     cmd('sembridge.openInspector', (arg?: { tokenId?: number; view?: ViewName }) => this.openInspector(arg));
     cmd('sembridge.indexCorpus', (arg?: { corpus?: string; name?: string }) => this.indexCorpus(arg));
     cmd('sembridge.search', (arg?: { query?: string }) => this.searchCommand(arg));
     cmd('sembridge.evaluate', (arg?: { dataset?: string }) => this.evaluate(arg));
     cmd('sembridge.compare', (arg?: { dataset?: string; methods?: InitMethod[]; alphas?: number[] }) => this.compare(arg));
     cmd('sembridge.previewSelection', () => this.preview.previewActiveSelection((r) => this.openInspector({ view: 'expansion' }, r)));
-    cmd('sembridge.clearPreview', () => this.preview.clear());
+    cmd('sembridge.clearPreview', () => this.preview.clearAll());
     cmd('sembridge.cancel', () => this.cancel());
     cmd('sembridge.showLog', () => this.log.show(true));
   }
@@ -237,7 +276,10 @@ export class Controller implements vscode.Disposable {
       return;
     }
     const e = err as Error;
-    this.log.error(e.stack ?? e.message);
+    // a bug (TypeError, RangeError, …) is logged with its stack; a user's mistake (a missing folder,
+    // a bad setting, a refused job) is one warning line: the toast already says what to fix
+    if (isProgrammingError(e)) this.log.error(e.stack ?? e.message);
+    else this.log.warn(e.message);
     const refused = err instanceof JobRefusedError;
     void vscode.window.showErrorMessage(`SemBridge: ${e.message}`, ...(refused ? [] : ['Show Log'])).then((c) => {
       if (c === 'Show Log') this.log.show(true);
@@ -270,10 +312,11 @@ export class Controller implements vscode.Disposable {
         outputDir: this.path('demo', 'bert-mlm-ko'),
       },
       true,
+      'The demo uses tiny, untrained models: its numbers show how SemBridge works, not how good a transfer is.',
     );
   }
 
-  private async runTransfer(spec: Omit<TransferArgs, 'activate'>, activate: boolean): Promise<void> {
+  private async runTransfer(spec: Omit<TransferArgs, 'activate'>, activate: boolean, caveat?: string): Promise<void> {
     for (const p of [spec.sourceModel, spec.targetTokenizer, spec.bridgeModel]) this.requireAllowed(p);
     const result = await this.jobs.run({
       kind: 'transfer',
@@ -283,15 +326,60 @@ export class Controller implements vscode.Disposable {
       params: { ...spec, cacheDir: this.path('bridge-cache'), maxSequenceLength: this.settings.maxSequenceLength, allowRemoteModels: this.settings.allowRemoteModels, threads: this.settings.workerThreads, bridgePooling: this.settings.bridgePooling || undefined },
     });
     this.log.info(`transfer written to ${result.outputDir}`);
-    if (activate) {
-      await vscode.workspace.getConfiguration('sembridge').update(SETTING_KEYS.activeModel, result.outputDir, vscode.ConfigurationTarget.Global);
-      await this.session.setModel(result.outputDir);
-    }
+    await this.rememberModel(result.outputDir);
+    if (activate) await this.activateModel(result.outputDir);
     // not awaited: the command is done when the model is; the buttons act whenever they are clicked
-    void vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}`, 'Open Inspector', 'Show Report').then(async (choice) => {
+    void vscode.window.showInformationMessage(`SemBridge: transferred model written to ${result.outputDir}${caveat ? `. ${caveat}` : ''}`, 'Open Inspector', 'Show Report').then(async (choice) => {
       if (choice === 'Open Inspector') await this.openInspector({ view: 'mapping' });
-      if (choice === 'Show Report') await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(vscode.Uri.file(result.reportFile)));
+      if (choice === 'Show Report') await this.openInspector({ view: 'report' });
     });
+  }
+
+  private static readonly RECENT_KEY = 'sembridge.recentModels';
+
+  private async rememberModel(dir: string): Promise<void> {
+    await this.context.globalState.update(Controller.RECENT_KEY, withRecent(this.context.globalState.get<string[]>(Controller.RECENT_KEY) ?? [], dir));
+  }
+
+  /**
+   * Makes `dir` the active model: written to sembridge.activeModel in the scope that already holds
+   * it (the workspace's settings when the workspace sets it, else the user's), so the user finds it
+   * where they set it; the status bar tooltip names that scope.
+   */
+  private async activateModel(dir: string): Promise<void> {
+    const config = vscode.workspace.getConfiguration('sembridge');
+    const where = config.inspect?.<string>(SETTING_KEYS.activeModel);
+    const target = where?.workspaceFolderValue !== undefined ? vscode.ConfigurationTarget.WorkspaceFolder : where?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    this.activeScope = target === vscode.ConfigurationTarget.Global ? 'User settings' : target === vscode.ConfigurationTarget.Workspace ? 'Workspace settings' : 'Folder settings';
+    await config.update(SETTING_KEYS.activeModel, dir, target);
+    await this.rememberModel(dir);
+    await this.session.setModel(dir);
+  }
+  private activeScope?: string;
+
+  /** "SemBridge: Switch Model…": the transferred models in the storage and the recent folders. */
+  private async switchModel(arg?: { modelDir?: string }): Promise<void> {
+    let dir = arg?.modelDir;
+    if (!dir) {
+      const recent = this.context.globalState.get<string[]>(Controller.RECENT_KEY) ?? [];
+      const active = this.session.modelDir;
+      type Item = vscode.QuickPickItem & { dir?: string };
+      const items: Item[] = listModels(this.storage, active ? withRecent(recent, active) : recent).map((e) => ({
+        label: `${e.dir === active ? '$(check) ' : ''}${e.name}`,
+        ...describeModel(e),
+        dir: e.dir,
+      }));
+      items.push({ label: '$(folder-opened) Browse for a model folder…' });
+      const pick = await vscode.window.showQuickPick(items, { title: 'SemBridge: Switch Model', placeHolder: active ? `active: ${basename(active)}` : 'no active model', matchOnDescription: true, matchOnDetail: true });
+      if (!pick) return;
+      dir = pick.dir ?? (await this.pickFolder('transferred model folder (with sembridge/report.json)', 'Use this model'));
+      if (!dir) return;
+    }
+    const resolved = checkInputPath(dir, 'folder', this.pathContext(), 'model folder');
+    this.requireAllowed(resolved);
+    if (!existsSync(join(resolved, 'sembridge'))) throw new SemBridgeError('has no sembridge/ folder: it was not written by a transfer', resolved);
+    await this.activateModel(resolved);
+    void vscode.window.showInformationMessage(`SemBridge: active model is now ${basename(resolved)}`);
   }
 
   async openInspector(arg?: { tokenId?: number; view?: ViewName }, preview?: ExpansionResult): Promise<void> {
@@ -328,7 +416,8 @@ export class Controller implements vscode.Disposable {
     if (!corpus) return;
     corpus = resolveSettingPath(corpus, this.pathContext(), 'corpus');
     this.requireAllowed(modelDir);
-    const name = safeName(arg?.name ?? basename(corpus));
+    // named after the corpus and the model, so indexes of one corpus by two models sit side by side
+    const name = arg?.name ? safeName(arg.name) : indexNameFor(corpus, modelDir);
     const outputDir = this.path('indexes', name);
     const result = await this.jobs.run({
       kind: 'index',
@@ -338,9 +427,85 @@ export class Controller implements vscode.Disposable {
       params: { modelDir, corpus, files, outputDir, maxSequenceLength: this.settings.maxSequenceLength, threads: this.settings.workerThreads },
     });
     await this.context.globalState.update('sembridge.lastIndex', name);
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
     void vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`, 'Search').then((choice) => {
       if (choice === 'Search') return this.searchCommand({}).catch((err) => this.showError(err));
     });
+  }
+
+  /**
+   * "Export Mapping…": the rows of a mapping query (from the inspector: its filters and sort; from
+   * the palette: every row) with all their sources, to a CSV or JSONL file the user picks.
+   */
+  async exportMapping(query?: Record<string, unknown>, format?: 'csv' | 'jsonl'): Promise<void> {
+    const model = this.session.requireModel();
+    if (!format) {
+      const pick = await vscode.window.showQuickPick(
+        [
+          { label: 'csv', detail: 'one row per target token: id, token, match, support, top source, top cosine, sources (token:weight …)' },
+          { label: 'jsonl', detail: 'one JSON object per target token with every source (id, token, weight, cosine)' },
+        ],
+        { title: 'SemBridge: Export Mapping — format' },
+      );
+      if (!pick) return;
+      format = pick.label as 'csv' | 'jsonl';
+    }
+    const q = query ?? { query: '', mode: 'prefix', match: 'all', minSupport: 0 };
+    const filtered = q.query || (q.match && q.match !== 'all') || Number(q.minSupport) > 0;
+    const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.storage;
+    const uri = await vscode.window.showSaveDialog({
+      title: `SemBridge: Export ${filtered ? 'the filtered rows of ' : ''}the mapping of ${basename(model)}`,
+      defaultUri: vscode.Uri.file(join(base, `${basename(model)}-mapping${filtered ? '-filtered' : ''}.${format}`)),
+      filters: format === 'csv' ? { CSV: ['csv'] } : { 'JSON lines': ['jsonl'] },
+    });
+    if (!uri) return;
+    const { text, rows } = await this.backend.exportRows(q, format);
+    await writeFileAtomically(uri.fsPath, text);
+    this.log.info(`exported ${rows} mapping rows of ${model} to ${uri.fsPath}`);
+    void vscode.window.showInformationMessage(`SemBridge: exported ${rows.toLocaleString('en-US')} rows to ${uri.fsPath}`);
+  }
+
+  /** The index picker's choice (Retrieval). */
+  async selectIndex(name: string): Promise<void> {
+    if (!this.hostInfo().indexes.includes(name)) throw new SemBridgeError('is not an index in the extension storage', name);
+    await this.context.globalState.update('sembridge.lastIndex', name);
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
+  }
+
+  /**
+   * "Rebuild Index with the Active Model": the current index's corpus (from its manifest) indexed
+   * again by the active model, into a new index named after both; the old one is left as it is.
+   */
+  private async rebuildIndex(arg?: { name?: string }): Promise<void> {
+    const info = this.hostInfo();
+    const name = arg?.name ?? info.currentIndex;
+    const entry = info.indexInfo?.find((i) => i.name === name);
+    if (!entry) throw new Error('no index yet: run "SemBridge: Index Corpus…" first');
+    if (!entry.corpus) throw new SemBridgeError('its manifest.json does not record the corpus it was built from; index the corpus again with "SemBridge: Index Corpus…"', entry.name);
+    if (!existsSync(entry.corpus)) throw new SemBridgeError(`its corpus ${entry.corpus} no longer exists`, entry.name);
+    const ws = vscode.workspace.workspaceFolders?.find((f) => f.uri.fsPath === entry.corpus);
+    if (entry.workspaceFiles !== undefined && ws) {
+      const found = await Promise.all(this.settings.corpusGlobs.map((g) => vscode.workspace.findFiles(new vscode.RelativePattern(ws, g), '**/node_modules/**', 50_000)));
+      const files = [...new Set(found.flat().map((u) => u.fsPath))].sort();
+      return this.indexFiles(entry.corpus, files);
+    }
+    await this.indexCorpus({ corpus: entry.corpus });
+  }
+
+  private async indexFiles(corpus: string, files: string[]): Promise<void> {
+    const modelDir = this.session.requireModel();
+    const name = indexNameFor(corpus, modelDir);
+    const outputDir = this.path('indexes', name);
+    const result = await this.jobs.run({
+      kind: 'index',
+      title: `Index ${name} (${files.length} files)`,
+      op: 'index',
+      output: outputDir,
+      params: { modelDir, corpus, files, outputDir, maxSequenceLength: this.settings.maxSequenceLength, threads: this.settings.workerThreads },
+    });
+    await this.context.globalState.update('sembridge.lastIndex', name);
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
+    void vscode.window.showInformationMessage(`SemBridge: indexed ${result.documents} passages as "${name}"`);
   }
 
   private currentIndex(): string {
@@ -380,18 +545,20 @@ export class Controller implements vscode.Disposable {
     const outputDir = this.path('eval', `${safeName(basename(modelDir))}--${safeName(basename(dataset))}`);
     const result = await this.jobs.run({ kind: 'evaluate', title: `Evaluate ${basename(modelDir)} on ${basename(dataset)}`, op: 'evaluate', output: outputDir, params: { modelDir, datasetDir: dataset, outputDir, threads: this.settings.workerThreads } });
     const line = Object.entries(result.metrics)
-      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .map(([k, v]) => `${k} ${/flops|terms/i.test(k) ? formatCost(v) : v.toFixed(4)}`)
       .join(' · ');
     this.log.info(`evaluation of ${modelDir} on ${dataset}: ${line}`);
-    void vscode.window.showInformationMessage(`SemBridge: ${basename(dataset)}: ${line}`);
+    // the Evaluation view lists every run; an open inspector shows this one at once
+    InspectorPanel.active?.notify('host/changed', this.hostInfo());
+    void vscode.window.showInformationMessage(`SemBridge: ${basename(dataset)}: ${line}`, 'Open Evaluation View').then((choice) => {
+      if (choice === 'Open Evaluation View') return this.openInspector({ view: 'evaluation' });
+    });
   }
 
   private async compare(arg?: { dataset?: string; methods?: InitMethod[]; alphas?: number[] }): Promise<void> {
-    const s = this.settings;
-    const ctx = this.pathContext();
-    const sourceModel = checkInputPath(s.sourceModel, 'folder', ctx, 'sembridge.sourceModel');
-    const targetTokenizer = checkInputPath(s.targetTokenizer, 'folder', ctx, 'sembridge.targetTokenizer');
-    const bridgeModel = checkInputPath(s.bridgeModel, 'folder', ctx, 'sembridge.bridgeModel');
+    const sourceModel = this.modelInput('sourceModel').dir;
+    const targetTokenizer = this.modelInput('targetTokenizer').dir;
+    const bridgeModel = this.modelInput('bridgeModel').dir;
     const dataset = await this.pickDataset(arg?.dataset);
     if (!dataset) return;
     let methods = arg?.methods;
@@ -419,7 +586,7 @@ export class Controller implements vscode.Disposable {
       title: `Compare ${methods.length} methods on ${basename(dataset)}`,
       op: 'compare',
       output: outputDir,
-      params: { sourceModel, targetTokenizer, bridgeModel, datasetDir: dataset, methods, alphas, outputDir, cacheDir: this.path('bridge-cache'), threads: this.settings.workerThreads, bridgePooling: s.bridgePooling || undefined },
+      params: { sourceModel, targetTokenizer, bridgeModel, datasetDir: dataset, methods, alphas, outputDir, cacheDir: this.path('bridge-cache'), threads: this.settings.workerThreads, bridgePooling: this.settings.bridgePooling || undefined },
     });
     await fs.mkdir(this.path('compare'), { recursive: true });
     await fs.writeFile(this.path('compare', 'last.json'), JSON.stringify(table, null, 1));
@@ -441,6 +608,17 @@ export class Controller implements vscode.Disposable {
     void this.session.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+/** Errors that mean a bug in SemBridge rather than bad input. */
+export function isProgrammingError(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || !(e instanceof Error);
+}
+
+/** A cost figure with three significant digits (FLOPS 1,411 / 23.4 / 0.0512), never four decimals. */
+export function formatCost(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  return Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : String(Number(x.toPrecision(3)));
 }
 
 export function parseAlphas(text: string): number[] | undefined {

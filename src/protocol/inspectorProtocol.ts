@@ -10,14 +10,20 @@ export const REQUEST_TIMEOUT_MS = 15_000;
 
 export const MATCH_TYPES: readonly MatchType[] = ['exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback', 'unreachable'];
 
-export type ViewName = 'mapping' | 'expansion' | 'retrieval' | 'evaluation';
-export const VIEW_NAMES: readonly ViewName[] = ['mapping', 'expansion', 'retrieval', 'evaluation'];
+export type ViewName = 'mapping' | 'expansion' | 'retrieval' | 'evaluation' | 'report';
+export const VIEW_NAMES: readonly ViewName[] = ['mapping', 'expansion', 'retrieval', 'evaluation', 'report'];
 
 // ---------------------------------------------------------------------------------------------
 // Shapes carried by the messages
 
 export type MappingSearchMode = 'prefix' | 'substring' | 'text';
-export type MatchFilter = 'all' | 'bridged' | 'fallback';
+/** 'all' or one match kind (exact, fuzzy, symbol, role, bridged, fallback) */
+export type MatchFilter = 'all' | MatchType;
+export const MATCH_FILTERS: readonly MatchFilter[] = ['all', 'exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback'];
+
+/** The mapping table's sortable columns ('id': vocabulary order, the default). */
+export type MappingSortKey = 'id' | 'token' | 'match' | 'support' | 'topSource' | 'topCosine';
+export const MAPPING_SORT_KEYS: readonly MappingSortKey[] = ['id', 'token', 'match', 'support', 'topSource', 'topCosine'];
 
 export interface MappingQuery {
   query: string;
@@ -26,7 +32,11 @@ export interface MappingQuery {
   minSupport: number;
   offset: number;
   limit: number;
+  sort?: MappingSortKey;
+  desc?: boolean;
 }
+
+export type ExportFormat = 'csv' | 'jsonl';
 
 export interface MappingRow {
   id: number;
@@ -77,6 +87,18 @@ export interface TokenDetail {
   notes: string[];
 }
 
+/** Two names for one measure: RR@10 is what ir_measures calls MRR@10. */
+export const METRIC_ALIASES: Record<string, string> = { 'MRR@10': 'RR@10', MRR: 'RR' };
+
+/** The metric names to show: an alias whose values equal its canonical measure's in every row is dropped. */
+export function distinctMetrics(metrics: string[], rows: { metrics: Record<string, number> }[]): string[] {
+  return metrics.filter((m) => {
+    const canon = METRIC_ALIASES[m];
+    if (!canon || !metrics.includes(canon)) return true;
+    return !rows.every((r) => r.metrics[m] === r.metrics[canon] || (r.metrics[m] === undefined && r.metrics[canon] === undefined));
+  });
+}
+
 export interface SupportHistogram {
   /** bins[i] = number of bridged tokens whose support size is i (last bin: that many or more) */
   bins: number[];
@@ -90,9 +112,19 @@ export interface SparseTerm {
   weight: number;
 }
 
+/**
+ * Special and placeholder tokens ([CLS], [SEP], [PAD], [MASK], [UNK], [unused0], <s>, </s>, <pad>,
+ * <unk>, <mask>, <|endoftext|>): never an expansion term or a "nearest row" worth showing.
+ */
+export function isSpecialToken(token: string): boolean {
+  return /^\[(?:CLS|SEP|PAD|MASK|UNK|unused\d+)\]$/i.test(token) || /^<\/?(?:s|pad|unk|mask|cls|sep)>$/i.test(token) || /^<\|[^|]*\|>$/.test(token);
+}
+
 export interface SparseSummary {
   model: string;
   terms: SparseTerm[];
+  /** special tokens taken out of `terms` for display (still counted in activeDims and flops) */
+  hiddenSpecial?: number;
   activeDims: number;
   /** Σ w² over the vector: the FLOPS regulariser of a batch of one; a proxy for retrieval cost */
   flops: number;
@@ -145,10 +177,74 @@ export interface CompareTableData {
   source: string;
 }
 
+/** One "SemBridge: Evaluate…" result (its metrics.json in the extension's storage). */
+export interface EvaluationRun {
+  /** the run's folder name: <model>--<dataset> */
+  name: string;
+  model: string;
+  dataset: string;
+  /** retrieval measures (nDCG@10, R@100, …) and the cost measures FLOPS, avgQueryTerms, avgDocTerms */
+  metrics: Record<string, number>;
+  numQueries?: number;
+  numDocs?: number;
+  /** ISO date the run was written */
+  date: string;
+}
+
+/** A model's sparse behaviour on the report's probe texts. */
+export interface ProbeSummary {
+  texts: number;
+  /** mean number of active (non-zero) dimensions per text */
+  meanActive: number;
+  /** FLOPS of the probe set against itself */
+  flops: number;
+  /** the output vocabulary (dimensions) of the model */
+  vocabSize?: number;
+}
+
+/** What the transfer report view shows (from the active model's sembridge/report.json). */
+export interface TransferReportData {
+  model: string;
+  createdAt?: string;
+  method?: string;
+  alpha?: number;
+  inputs: { source?: string; targetTokenizer?: string; bridge?: string };
+  counts: Partial<Record<MatchType, number>>;
+  /** support size → number of bridged tokens */
+  supportHistogram: Record<string, number>;
+  support?: { mean: number; median: number; max: number };
+  /** stage → milliseconds, in the report's order */
+  timings: { stage: string; ms: number }[];
+  diagnostics?: { language?: string; unknownRate?: number; source: ProbeSummary; transferred: ProbeSummary };
+  /** the report's own warnings and the collapse checks on the probe texts */
+  warnings: string[];
+  collapse?: 'few-active' | 'most-active';
+}
+
+/** One corpus index in the extension's storage (from its manifest.json). */
+export interface IndexInfo {
+  name: string;
+  corpus?: string;
+  /** the model folder that built it */
+  model?: string;
+  documents?: number;
+  createdAt?: string;
+  /** the number of workspace files indexed, when the corpus was the workspace */
+  workspaceFiles?: number;
+  /** built by another model than the active one: searching it is refused; Rebuild makes a new one */
+  otherModel?: boolean;
+  problem?: string;
+}
+
 export interface HostInfo {
   activeModel?: string;
+  /** the active model is the bundled demo (tiny, untrained models): its numbers are not results */
+  demo?: boolean;
   activeModelProblem?: string;
   indexes: string[];
+  /** the indexes with what built them, and the one Retrieval searches */
+  indexInfo?: IndexInfo[];
+  currentIndex?: string;
   compareTable?: string;
   trusted: boolean;
 }
@@ -156,7 +252,7 @@ export interface HostInfo {
 /** What the webview keeps through `setState` so the panel comes back as it was. */
 export interface InspectorState {
   view: ViewName;
-  mapping: { query: string; mode: MappingSearchMode; match: MatchFilter; minSupport: number; selectedId?: number; alpha?: number; scrollTop: number };
+  mapping: { query: string; mode: MappingSearchMode; match: MatchFilter; minSupport: number; sort?: MappingSortKey; desc?: boolean; selectedId?: number; /** a previewed α, valid only for the token alphaTokenId */ alpha?: number; alphaTokenId?: number; scrollTop: number };
   expansion: { text: string };
   retrieval: { query: string };
 }
@@ -180,6 +276,8 @@ export interface RequestMap {
   'expansion/encode': { params: { text: string }; result: ExpansionResult };
   'retrieval/search': { params: { query: string; k: number }; result: SearchResult };
   'evaluation/table': { params: Record<string, never>; result: CompareTableData };
+  'evaluation/runs': { params: Record<string, never>; result: { runs: EvaluationRun[] } };
+  'report/get': { params: Record<string, never>; result: TransferReportData };
 }
 export type RequestMethod = keyof RequestMap;
 export type RequestParams<M extends RequestMethod> = RequestMap[M]['params'];
@@ -188,13 +286,19 @@ export type RequestResult<M extends RequestMethod> = RequestMap[M]['result'];
 /** webview → host, no answer */
 export interface CommandMap {
   'webview/ready': { view: ViewName };
+  /** the page's loader guard: the app did not start; rebuild the page */
+  'webview/retry': Record<string, never>;
   'retrieval/open': { path: string; line?: number };
   'host/runCommand': { command: HostCommandId };
+  /** "Export Mapping…": the rows of this query (all pages), to a CSV or JSONL file the user picks */
+  'mapping/export': { query: Omit<MappingQuery, 'offset' | 'limit'>; format: ExportFormat };
+  /** the index picker in Retrieval */
+  'index/select': { name: string };
 }
 export type CommandMethod = keyof CommandMap;
 
 /** The host commands the webview may ask to run (a closed list; nothing else is executed). */
-export const HOST_COMMANDS = ['sembridge.transfer', 'sembridge.indexCorpus', 'sembridge.evaluate', 'sembridge.compare'] as const;
+export const HOST_COMMANDS = ['sembridge.transfer', 'sembridge.indexCorpus', 'sembridge.rebuildIndex', 'sembridge.evaluate', 'sembridge.compare', 'sembridge.switchModel'] as const;
 export type HostCommandId = (typeof HOST_COMMANDS)[number];
 
 /** host → webview */
@@ -214,9 +318,15 @@ export interface RequestMessage<M extends RequestMethod = RequestMethod> {
   method: M;
   params: RequestParams<M>;
 }
+/**
+ * Why a request has no result: 'empty' is a state, not a failure (no model yet, no comparison
+ * yet), shown neutrally; 'user' is a mistake the user can fix (bad input); 'stale-index': the index
+ * was built by another model (Retrieval offers Rebuild); absent: a real error.
+ */
+export type ErrorCode = 'empty' | 'user' | 'stale-index';
 export type ResponseMessage =
   | { kind: 'response'; id: number; ok: true; result: unknown }
-  | { kind: 'response'; id: number; ok: false; error: string };
+  | { kind: 'response'; id: number; ok: false; error: string; code?: ErrorCode };
 export interface CommandMessage<M extends CommandMethod = CommandMethod> {
   kind: 'command';
   method: M;
@@ -239,8 +349,10 @@ const REQUEST_METHODS: ReadonlySet<string> = new Set<RequestMethod>([
   'expansion/encode',
   'retrieval/search',
   'evaluation/table',
+  'evaluation/runs',
+  'report/get',
 ]);
-const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'retrieval/open', 'host/runCommand']);
+const COMMAND_METHODS: ReadonlySet<string> = new Set<CommandMethod>(['webview/ready', 'webview/retry', 'index/select', 'mapping/export', 'retrieval/open', 'host/runCommand']);
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -275,10 +387,16 @@ export function restoreState(x: unknown): InspectorState {
   const m = isRecord(x.mapping) ? x.mapping : {};
   if (typeof m.query === 'string') s.mapping.query = m.query;
   if (m.mode === 'prefix' || m.mode === 'substring' || m.mode === 'text') s.mapping.mode = m.mode;
-  if (m.match === 'all' || m.match === 'bridged' || m.match === 'fallback') s.mapping.match = m.match;
+  if (typeof m.match === 'string' && (MATCH_FILTERS as readonly string[]).includes(m.match)) s.mapping.match = m.match as MatchFilter;
+  if (typeof m.sort === 'string' && (MAPPING_SORT_KEYS as readonly string[]).includes(m.sort)) s.mapping.sort = m.sort as MappingSortKey;
+  if (m.desc === true) s.mapping.desc = true;
   if (typeof m.minSupport === 'number' && m.minSupport >= 0) s.mapping.minSupport = Math.floor(m.minSupport);
   if (typeof m.selectedId === 'number' && m.selectedId >= 0) s.mapping.selectedId = Math.floor(m.selectedId);
-  if (typeof m.alpha === 'number' && m.alpha > 1) s.mapping.alpha = m.alpha;
+  // an α without the token it was set on is dropped (older states carried it over to every token)
+  if (typeof m.alpha === 'number' && m.alpha > 1 && typeof m.alphaTokenId === 'number' && m.alphaTokenId >= 0) {
+    s.mapping.alpha = m.alpha;
+    s.mapping.alphaTokenId = Math.floor(m.alphaTokenId);
+  }
   if (typeof m.scrollTop === 'number' && m.scrollTop >= 0) s.mapping.scrollTop = m.scrollTop;
   if (isRecord(x.expansion) && typeof x.expansion.text === 'string') s.expansion.text = x.expansion.text;
   if (isRecord(x.retrieval) && typeof x.retrieval.query === 'string') s.retrieval.query = x.retrieval.query;

@@ -138,6 +138,11 @@ export class FakeTextDocument {
 
 export class FakeWebviewPanel {
   readonly posted: unknown[] = [];
+  /** posts made while the panel was hidden: a hidden webview without retained context drops them */
+  readonly dropped: unknown[] = [];
+  visible = true;
+  readonly viewStateEvent = new FakeEvent<unknown>();
+  readonly onDidChangeViewState = this.viewStateEvent.event;
   readonly receive = new FakeEvent<unknown>();
   readonly disposeEvent = new FakeEvent<void>();
   disposed = false;
@@ -148,6 +153,10 @@ export class FakeWebviewPanel {
     cspSource: 'https://fake.vscode-cdn.net',
     asWebviewUri: (u: Uri) => `https://fake.vscode-cdn.net${u.fsPath}`,
     postMessage: async (m: unknown) => {
+      if (!this.visible) {
+        this.dropped.push(m);
+        return false;
+      }
       this.posted.push(m);
       return true;
     },
@@ -161,7 +170,15 @@ export class FakeWebviewPanel {
   ) {
     this.webview.options = options;
   }
-  reveal(): void {}
+  /** Another tab covers the panel (visible=false) or it comes back; fires like VS Code's event. */
+  setVisible(v: boolean): void {
+    this.visible = v;
+    this.viewStateEvent.fire({ webviewPanel: this });
+  }
+  reveal(): void {
+    // like VS Code: the panel becomes visible, but its rebuilt page still has to load and say ready
+    if (!this.visible) queueMicrotask(() => this.setVisible(true));
+  }
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -197,6 +214,9 @@ export class FakeVscodeState {
   quickPickAnswers: ((items: unknown[]) => unknown)[] = [];
   inputBoxAnswers: (string | undefined)[] = [];
   openDialogAnswers: (string[] | undefined)[] = [];
+  saveDialogAnswers: (string | undefined)[] = [];
+  /** the title of every quick pick, input box and open dialog, in order */
+  promptTitles: string[] = [];
   progress: ProgressRecord[] = [];
   log: { level: string; text: string }[] = [];
   statusBar: FakeStatusBarItem[] = [];
@@ -274,12 +294,24 @@ export function createFakeVscode(state = new FakeVscodeState()) {
       showInformationMessage: message('info'),
       showWarningMessage: message('warn'),
       showErrorMessage: message('error'),
-      showQuickPick: async (items: unknown[]) => {
+      showQuickPick: async (items: unknown[], options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
         const next = state.quickPickAnswers.shift();
         return next ? next(await items) : undefined;
       },
-      showInputBox: async () => state.inputBoxAnswers.shift(),
-      showOpenDialog: async () => state.openDialogAnswers.shift()?.map((p) => Uri.file(p)),
+      showInputBox: async (options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
+        return state.inputBoxAnswers.shift();
+      },
+      showSaveDialog: async (options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
+        const p = state.saveDialogAnswers.shift();
+        return p === undefined ? undefined : Uri.file(p);
+      },
+      showOpenDialog: async (options?: { title?: string }) => {
+        state.promptTitles.push(options?.title ?? '');
+        return state.openDialogAnswers.shift()?.map((p) => Uri.file(p));
+      },
       createWebviewPanel: (viewType: string, title: string, _col: unknown, options: Record<string, unknown>) => {
         const p = new FakeWebviewPanel(viewType, title, options);
         state.panels.push(p);

@@ -129,7 +129,54 @@ test('the inspector bundle runs under its CSP in Chromium and renders hostile te
     await page.locator('#compare-table tr.base').waitFor({ timeout: 15_000 });
     assert.equal(await page.locator('#compare-chart .bar-row').count(), 2);
     await shot('evaluation');
+
+    // keyboard: Tab reaches the mapping listbox, arrows move, Enter opens the detail
+    await page.locator('#tab-mapping').click();
+    await page.locator('#mapping-list').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    const activeId = await page.locator('#mapping-list').getAttribute('aria-activedescendant');
+    assert.equal(activeId, 'mapping-list-row-1');
+    const wantToken = await page.locator('#mapping-list-row-1').getAttribute('data-id');
+    await page.keyboard.press('Enter');
+    await page.locator(`#token-detail[data-token-id="${wantToken}"]`).waitFor({ timeout: 15_000 });
+
+    // narrow (the default side-by-side editor is ≈ 526 px): the detail stacks under the table and no number clips
+    await page.setViewportSize({ width: 520, height: 800 });
+    const table = await page.locator('#view-mapping .table').boundingBox();
+    const detail = await page.locator('#detail-pane').boundingBox();
+    assert.ok(table && detail && detail.y >= table.y + table.height - 1, `detail under the table (${JSON.stringify({ table, detail })})`);
+    const clipped = await page.evaluate(`[...document.querySelectorAll('#mapping-list .vrow .num, #view-mapping .vrow.header .cell')].filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent)`);
+    assert.deepEqual(clipped, [], 'no clipped number or header');
+    await shot('mapping-narrow');
+
+    // accessibility: axe-core in the page, zero serious or critical violations in each view
+    const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+    await page.setViewportSize({ width: 1100, height: 800 });
+    for (const view of ['mapping', 'expansion', 'retrieval', 'evaluation', 'report']) {
+      await page.locator(`#tab-${view}`).click();
+      await page.locator(`#view-${view}[data-loaded="true"]`).waitFor({ timeout: 15_000 });
+      // the CSP refuses inline scripts; axe runs through the test driver's evaluate, which it allows
+      await page.evaluate(axeSource);
+      const result = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`)) as { id: string; impact: string; help: string; nodes: string[] }[];
+      const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      assert.deepEqual(serious, [], `${view}: serious accessibility violations`);
+    }
     assert.deepEqual(problems, []);
+
+    // a page whose script cannot be read says so and offers Retry (no endless "Loading…")
+    const broken = await browser.newPage();
+    await broken.route(`${ORIGIN}/**`, (route) => {
+      const url = new URL(route.request().url());
+      if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: html });
+      return route.fulfill({ status: 404, body: '' });
+    });
+    await broken.addInitScript({ content: 'window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: () => {} });' });
+    await broken.goto(`${ORIGIN}/index.html`);
+    await broken.locator('#app[data-state="failed"] #inspector-retry').waitFor({ timeout: 15_000 });
+    assert.match(await broken.locator('#app').innerText(), /did not load \((its script|its stylesheet) could not be read\)/);
+    await broken.locator('#inspector-retry').click();
+    assert.deepEqual(await broken.evaluate('window.__posted'), [{ kind: 'command', method: 'webview/retry', params: {} }]);
   } finally {
     await browser.close();
     await session.dispose();

@@ -3,7 +3,7 @@
 // the inspector panel (CSP, messages, serializer), the hover and the status bar.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installFakeVscode, fakeExtensionContext, FakeVscodeState, FakeTextDocument, Position, Range, Selection, type FakeWebviewPanel } from '../helpers/fakeVscode';
@@ -119,6 +119,10 @@ test('the transfer command checks its paths before starting a job', async () => 
     await state.commands.get('sembridge.transfer')!({ sourceModel: modelDir, targetTokenizer: modelDir, bridgeModel: modelDir, method: 'mean', outputDir: join(modelDir, 'out') });
     assert.match(state.messages.find((m) => m.level === 'error')!.text, /overlaps the input/);
     assert.equal(state.progress.length, 0);
+    // user mistakes are one warning line each in the log, never an [error] with a stack trace
+    assert.ok(state.log.some((l) => l.level === 'warn' && /does not exist/.test(l.text)));
+    assert.ok(!state.log.some((l) => l.level === 'error'), JSON.stringify(state.log.filter((l) => l.level === 'error')));
+    assert.ok(!state.log.some((l) => /\n\s+at /.test(l.text)), 'no stack trace');
   } finally {
     ext.deactivate();
   }
@@ -141,7 +145,9 @@ test('the inspector panel: strict CSP with a nonce, limited resource roots, and 
     assert.ok(nonce.length >= 16);
     assert.match(csp, /default-src 'none'/);
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!fake\.vscode-cdn)/);
-    assert.equal((html.match(/<script /g) ?? []).length, 1);
+    // the app bundle and the loader guard, both under this load's nonce
+    assert.equal((html.match(/<script /g) ?? []).length, 2);
+    assert.equal((html.match(new RegExp(`<script nonce="${nonce}"`, 'g')) ?? []).length, 2);
     assert.ok(html.includes(`<script nonce="${nonce}" src="https://fake.vscode-cdn.net${join(repo, 'dist', 'webview', 'main.js')}"`));
     const roots = (panel.webview.options.localResourceRoots as { fsPath: string }[]).map((u) => u.fsPath).sort();
     assert.deepEqual(roots, [join(repo, 'dist', 'webview'), join(repo, 'media')]);
@@ -172,7 +178,8 @@ test('the inspector panel: strict CSP with a nonce, limited resource roots, and 
     const text = respond(panel, 4)!.result;
     assert.ok(text.tokenizedIds.length >= 2, 'pasted text is tokenized by the real target tokenizer');
     assert.equal(text.total, new Set(text.tokenizedIds).size);
-    assert.match(respond(panel, 5)!.error!, /no comparison yet/);
+    assert.match(respond(panel, 5)!.error!, /No comparison yet/);
+    assert.equal((respond(panel, 5) as { code?: string }).code, 'empty', 'an empty state, not an error');
     assert.ok(state.log.some((l) => /ignored a message: unknown request method fs\/readFile/.test(l.text)));
 
     // the serializer brings a panel back after a reload
@@ -245,30 +252,279 @@ test('window reload: deactivate then disposing the subscriptions cancels a runni
   assert.ok(state.log.some((l) => /Transfer test: cancelling/.test(l.text)), 'the cancel is logged while the channel is open');
 });
 
-test('the transfer wizard asks for each input with the settings as defaults, then checks them', async () => {
+test('the transfer wizard asks for each input with the settings as defaults, checks each folder when picked, counts steps and goes Back', async () => {
   const state = new FakeVscodeState();
   installFakeVscode(state);
   for (const k of Object.keys(require.cache)) if (k.includes(join('src', 'extension'))) delete require.cache[k];
   const { runTransferWizard } = require('../../src/extension/commands/transferWizard') as typeof import('../../src/extension/commands/transferWizard');
   const { readSettings } = require('../../src/extension/settings') as typeof import('../../src/extension/settings');
-  const other = makeKoModelFolder(join(tmp, 'other'));
-  const settings = readSettings((k) => ({ sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'focus', alpha: 3 })[k]).settings;
+  const fx = join(repo, 'test', 'fixtures');
+  const src = join(fx, 'models', 'bert-mlm-en');
+  const tok = join(fx, 'tokenizers', 'ko-wordpiece');
+  const bridge = join(fx, 'models', 'bridge-multilingual');
+  const settings = readSettings((k) => ({ sourceModel: src, targetTokenizer: tok, bridgeModel: src, method: 'focus', alpha: 3 })[k]).settings;
   const seen: string[][] = [];
   const pick = (label: RegExp) => (items: unknown[]) => {
-    const list = items as { label: string }[];
+    const list = items as { label: string; detail?: string }[];
     seen.push(list.map((i) => i.label));
-    return list.find((i) => label.test(i.label));
+    return list.find((i) => label.test(i.label) || label.test(i.detail ?? ''));
   };
-  state.quickPickAnswers.push(pick(/ko-model/), pick(/other/), pick(/ko-model/), pick(/^sembridge$/));
+  state.quickPickAnswers.push(
+    pick(/bert-mlm-en$/), // step 1: source (the setting)
+    pick(/ko-wordpiece$/), // step 2: target
+    pick(/Back/), // step 3: back to step 2
+    pick(/ko-wordpiece$/),
+    pick(/bert-mlm-en$/), // step 3: an MLM as the bridge: warned, refused (no "Use Anyway"), asked again
+    pick(/Browse/),
+    pick(/^sembridge$/),
+  );
   state.inputBoxAnswers.push('2.5', 'my-model');
-  state.openDialogAnswers.push([tmp]);
+  state.openDialogAnswers.push([bridge], [tmp]);
   const spec = await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, {}, repo);
-  assert.deepEqual(spec, { sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'sembridge', alpha: 2.5, outputDir: join(tmp, 'my-model') });
-  assert.match(seen[0][0], /ko-model/, 'the setting is offered first');
-  assert.equal(seen[3][0], 'focus', 'the method setting comes first');
+  assert.deepEqual(spec, { sourceModel: src, targetTokenizer: tok, bridgeModel: bridge, method: 'sembridge', alpha: 2.5, outputDir: join(tmp, 'my-model') });
+  assert.match(seen[0][0], /bert-mlm-en/, 'the setting is offered first');
+  assert.ok(!seen[0].some((l) => /Back/.test(l)), 'no Back on the first step');
+  assert.ok(seen[1].some((l) => /Back/.test(l)));
+  assert.equal(seen[6][0], 'focus', 'the method setting comes first');
+  const warn = state.messages.find((m) => m.level === 'warn');
+  assert.match(warn!.text, /is a masked language model \(BertForMaskedLM\), not a sentence-embedding model/);
+  assert.deepEqual(warn!.items, ['Use Anyway']);
+  assert.match(state.promptTitles[0], /\(step 1 of 6\)$/);
+  assert.match(state.promptTitles[1], /\(step 2 of 6\)$/);
+  assert.ok(state.promptTitles.some((t) => /α of α-entmax .*\(step 5 of 6\)$/.test(t)));
+  assert.ok(state.promptTitles.some((t) => /\(step 6 of 6\)$/.test(t)));
+  // insisting on the MLM bridge is allowed
+  state.messageAnswers.push({ match: 'masked language model', answer: 'Use Anyway' });
+  state.quickPickAnswers.push(pick(/bert-mlm-en$/));
+  const insisted = await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: src, targetTokenizer: tok, method: 'mean', outputDir: join(tmp, 'y') }, repo);
+  assert.equal(insisted?.bridgeModel, src);
+  // a folder that is no model is refused at once, and the step asks again
+  state.messages.length = 0;
+  state.quickPickAnswers.push(pick(/Browse/), () => undefined);
+  state.openDialogAnswers.push([tmp]);
+  assert.equal(await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { targetTokenizer: tok, bridgeModel: bridge, method: 'mean', outputDir: join(tmp, 'z') }, repo), undefined);
+  assert.match(state.messages.find((m) => m.level === 'error')!.text, /has no tokenizer|no config\.json/);
   // Escape at any step cancels without starting anything
   state.quickPickAnswers.push(() => undefined);
   assert.equal(await runTransferWizard(settings, { workspaceFolders: [], trusted: true }, {}, repo), undefined);
   // a bad α from the command arguments is refused with the range
-  await assert.rejects(runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: modelDir, targetTokenizer: other, bridgeModel: modelDir, method: 'sembridge', alpha: 0.9, outputDir: join(tmp, 'x') }, repo), /α must be between 1\.01 and 16/);
+  await assert.rejects(runTransferWizard(settings, { workspaceFolders: [], trusted: true }, { sourceModel: src, targetTokenizer: tok, bridgeModel: bridge, method: 'sembridge', alpha: 0.9, outputDir: join(tmp, 'x') }, repo), /α must be between 1\.01 and 16/);
+});
+
+test('the hover\'s inspect link reaches a hidden inspector: messages wait until the rebuilt page is ready', async () => {
+  const { state, ext } = await activate();
+  try {
+    await state.commands.get('sembridge.openInspector')!();
+    const panel = state.panels[0];
+    panel.receive.fire({ kind: 'command', method: 'webview/ready', params: { view: 'mapping' } });
+    // another tab covers the inspector: VS Code tears its page down
+    panel.setVisible(false);
+    await state.commands.get('sembridge.openInspector')!({ tokenId: 7 });
+    await new Promise((r) => setTimeout(r, 0));
+    const isShow = (m: any) => m.kind === 'notification' && m.method === 'view/show' && m.params.tokenId === 7;
+    assert.ok(!panel.dropped.some(isShow), 'not posted into the torn-down page');
+    assert.ok(!panel.posted.some(isShow), 'not before the page is ready');
+    assert.ok(panel.visible, 'revealed');
+    // the rebuilt page loads and says ready: the queued message is delivered
+    panel.receive.fire({ kind: 'command', method: 'webview/ready', params: { view: 'mapping' } });
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(panel.posted.filter(isShow).length, 1);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('selection preview: the answer for an older selection that arrives late is dropped', async () => {
+  const state = new FakeVscodeState();
+  installFakeVscode(state);
+  for (const k of Object.keys(require.cache)) if (k.includes(join('src', 'extension'))) delete require.cache[k];
+  const { SelectionPreview } = require('../../src/extension/editor/selectionPreview') as typeof import('../../src/extension/editor/selectionPreview');
+  const gates = new Map<string, (v: unknown) => void>();
+  const session = {
+    encode: (texts: string[]) => new Promise<any>((resolve) => gates.set(texts[0], () => resolve([{ model: 'm', terms: [{ id: 1, token: texts[0], weight: 1 }], activeDims: texts[0].length, flops: 1 }]))),
+  };
+  const preview = new SelectionPreview(session as never, () => true);
+  const decorated: string[] = [];
+  const doc = new FakeTextDocument('first second');
+  const editor = { document: doc, selection: new Selection(0, 0, 0, 5), visibleRanges: [], setDecorations: (_t: unknown, r: any[]) => r.forEach((d) => decorated.push(d.renderOptions.after.contentText)) };
+  state.activeTextEditor = editor;
+  const shown: string[] = [];
+  const a = preview.previewActiveSelection(async (r) => void shown.push(r.text));
+  editor.selection = new Selection(0, 6, 0, 12);
+  const b = preview.previewActiveSelection(async (r) => void shown.push(r.text));
+  await new Promise((r) => setTimeout(r, 0));
+  gates.get('second')!(undefined);
+  await b;
+  gates.get('first')!(undefined); // the slow, superseded encode finishes last
+  await a;
+  assert.deepEqual(shown, ['second']);
+  assert.equal(decorated.length, 1);
+  assert.match(decorated[0], /second/);
+  // "Clear Selection Preview" while a preview is being encoded: it does not appear afterwards
+  const c = preview.previewActiveSelection(async (r) => void shown.push(`late ${r.text}`));
+  await new Promise((r) => setTimeout(r, 0));
+  preview.clearAll();
+  gates.get('second')!(undefined);
+  await c;
+  assert.deepEqual(shown, ['second']);
+  assert.equal(decorated.length, 1);
+});
+
+test('the inspector page that did not load asks for a Retry: the host rebuilds it with a new nonce; Evaluate runs are listed', async () => {
+  const { state, ext, context } = await activate();
+  try {
+    await state.commands.get('sembridge.openInspector')!();
+    const panel = state.panels[0];
+    const first = panel.webview.html;
+    assert.match(first, /id = 'inspector-retry'/, 'the loader guard offers Retry');
+    assert.match(first, /setTimeout\(function \(\) \{ fail\('its script did not start within 10 s'\); \}, 10000\)/);
+    panel.receive.fire({ kind: 'command', method: 'webview/retry', params: {} });
+    await new Promise((r) => setTimeout(r, 0));
+    const second = panel.webview.html;
+    assert.notEqual(second, first);
+    const nonceOf = (h: string) => /script-src 'nonce-([A-Za-z0-9]+)'/.exec(h)![1];
+    assert.notEqual(nonceOf(second), nonceOf(first));
+    assert.match(second, /main\.js\?load=1"/, 'the files are asked for again');
+    assert.ok(state.log.some((l) => l.level === 'warn' && /rebuilding it \(Retry\)/.test(l.text)));
+    // "Evaluate…" results in the storage are what the Evaluation view lists
+    const run = join(context.globalStorageUri.fsPath, 'eval', 'ko-model--scifact');
+    mkdirSync(run, { recursive: true });
+    writeFileSync(join(run, 'metrics.json'), JSON.stringify({ model: '/m/ko-model', dataset: 'scifact', 'nDCG@10': 0.31, FLOPS: 12.5, numQueries: 300, seconds: 4 }));
+    mkdirSync(join(context.globalStorageUri.fsPath, 'eval', 'unfinished'), { recursive: true });
+    panel.receive.fire({ kind: 'request', id: 9, method: 'evaluation/runs', params: {} });
+    await until(() => !!respond(panel, 9), 'runs');
+    const runs = respond(panel, 9)!.result.runs;
+    assert.equal(runs.length, 1);
+    assert.deepEqual(runs[0].metrics, { 'nDCG@10': 0.31, FLOPS: 12.5 });
+    assert.equal(runs[0].dataset, 'scifact');
+    assert.equal(runs[0].numQueries, 300);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('hovers never say "weight in line 0.000"; special tokens are not expansion terms; the wizard says overlap-only rows are zeros', async () => {
+  installFakeVscode(new FakeVscodeState());
+  const { hoverMarkdown } = require('../../src/extension/editor/hoverContent') as typeof import('../../src/extension/editor/hoverContent');
+  const md = hoverMarkdown({ word: 'w', start: 0, end: 1, lineVectorMissing: false, tokens: [
+    { id: 1, token: 'a', match: 'bridged', sources: [{ id: 2, token: 's', weight: 0.01634, cosine: 0.5 }], lineWeight: 0 },
+    { id: 3, token: 'b', match: 'exact', sources: [], lineWeight: 0.0004567 },
+  ] }, 'm');
+  assert.doesNotMatch(md, /0\.000\b/);
+  assert.match(md, /not active in this line/);
+  assert.match(md, /weight in line \*\*0\.000457\*\*/);
+  assert.match(md, /\| 0\.0163 \|/);
+  const { withoutSpecialTerms } = require('../../src/extension/panel/inspectorBackend') as typeof import('../../src/extension/panel/inspectorBackend');
+  const s = withoutSpecialTerms({ model: 'm', activeDims: 5, flops: 1, terms: ['[SEP]', 'house', '[unused0]', '</s>', 'home'].map((token, id) => ({ id, token, weight: 1 })) });
+  assert.deepEqual(s.terms.map((t) => t.token), ['house', 'home']);
+  assert.equal(s.hiddenSpecial, 3);
+  assert.equal(s.activeDims, 5, 'the vector itself is reported as it is');
+  const wizard = readFileSync(join(repo, 'src', 'extension', 'commands', 'transferWizard.ts'), 'utf8');
+  assert.match(wizard, /'overlap-only': 'copy exact matches; every other new row is zeros/);
+  const reconstruct = readFileSync(join(repo, 'src', 'core', 'reconstruct.ts'), 'utf8');
+  assert.match(reconstruct, /overlap-only +new rows are ZERO/, 'the wizard says what the code does');
+});
+
+test('Switch Model… lists the storage\'s and the recent models with their report, marks the active one, and a model\'s inputs come from its report', async () => {
+  const fx = join(repo, 'test', 'fixtures');
+  let storage = '';
+  const { state, ext, api, context } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  storage = context.globalStorageUri.fsPath;
+  try {
+    await api.controller.session.whenLoaded();
+    // a transferred model in the storage, described by its report.json
+    const made = makeKoModelFolder(join(storage, 'models', 'bert-ko-sembridge'));
+    writeFileSync(
+      join(made, 'sembridge', 'report.json'),
+      JSON.stringify({
+        createdAt: '2026-12-01T10:20:00.000Z',
+        parameters: { method: 'sembridge', alpha: 4 },
+        inputs: { source: { path: join(fx, 'models', 'bert-mlm-en') }, targetTokenizer: { path: join(fx, 'tokenizers', 'ko-wordpiece'), vocabSize: 3000 }, bridge: { path: join(fx, 'models', 'bridge-multilingual') } },
+      }),
+    );
+    // the model loaded from the setting is remembered as recent
+    await until(() => (context.globalState.get('sembridge.recentModels') as string[] | undefined)?.includes(modelDir) ?? false, 'recent');
+    let items: any[] = [];
+    state.quickPickAnswers.push((list) => {
+      items = list as any[];
+      return items.find((i) => /bert-ko-sembridge/.test(i.label));
+    });
+    await state.commands.get('sembridge.switchModel')!();
+    assert.match(items.find((i) => i.dir === modelDir).label, /^\$\(check\) ko-model/, 'the active model is marked');
+    const mine = items.find((i) => /bert-ko-sembridge/.test(i.label));
+    assert.equal(mine.description, 'bert-mlm-en → ko-wordpiece');
+    assert.match(mine.detail, /^sembridge α=4 · 2026-12-01 10:20 · 3,000 tokens — /);
+    assert.match(items.find((i) => i.dir === modelDir).detail, /report\.json is missing/);
+    assert.ok(items.some((i) => /Browse/.test(i.label)));
+    assert.equal(state.config.get('sembridge.activeModel'), made);
+    await api.controller.session.whenLoaded();
+    assert.equal(api.controller.session.modelDir, made);
+    assert.deepEqual((context.globalState.get('sembridge.recentModels') as string[]).slice(0, 2), [made, modelDir]);
+    assert.match((state.statusBar[0].tooltip as { value: string }).value, /sembridge\\.activeModel, User settings/);
+    // Expansion's English side and Compare take the inputs from the report: no setting needed
+    assert.deepEqual(api.controller.modelInput('sourceModel'), { dir: join(fx, 'models', 'bert-mlm-en'), from: "bert-ko-sembridge's report.json" });
+    assert.equal(api.controller.modelInput('bridgeModel').dir, join(fx, 'models', 'bridge-multilingual'));
+    // a model without a report and no setting: says where it looked
+    await state.commands.get('sembridge.switchModel')!({ modelDir });
+    await api.controller.session.whenLoaded();
+    assert.throws(() => api.controller.modelInput('sourceModel'), /sembridge\.sourceModel: is empty and the active model's report\.json records no source model/);
+    // a folder that is no transferred model is refused
+    state.messages.length = 0;
+    await state.commands.get('sembridge.switchModel')!({ modelDir: tmp });
+    assert.match(state.messages.find((m) => m.level === 'error')!.text, /has no sembridge\/ folder/);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('index manager: indexes named after corpus and model, listed with what built them, picked from Retrieval; a stale index answers with code stale-index', async () => {
+  const { indexNameFor, listIndexes } = require('../../src/extension/model/indexRegistry') as typeof import('../../src/extension/model/indexRegistry');
+  assert.equal(indexNameFor('/data/my docs', '/models/bert-ko'), 'my_docs--bert-ko');
+  const { state, ext, api, context } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  try {
+    await api.controller.session.whenLoaded();
+    const indexes = join(context.globalStorageUri.fsPath, 'indexes');
+    for (const [name, model] of [['docs--ko-model', modelDir], ['docs--old-model', join(tmp, 'old-model')]]) {
+      mkdirSync(join(indexes, name), { recursive: true });
+      writeFileSync(join(indexes, name, 'manifest.json'), JSON.stringify({ numDocs: 12, createdAt: '2026-12-01T00:00:00Z', build: { corpusRoot: join(tmp, 'gone-corpus'), model } }));
+    }
+    const list = listIndexes(indexes, modelDir);
+    assert.deepEqual(list.map((i) => [i.name, i.otherModel, i.documents]), [['docs--ko-model', false, 12], ['docs--old-model', true, 12]]);
+    await state.commands.get('sembridge.openInspector')!();
+    const panel = state.panels[0];
+    panel.receive.fire({ kind: 'command', method: 'webview/ready', params: { view: 'retrieval' } });
+    panel.receive.fire({ kind: 'command', method: 'index/select', params: { name: 'docs--old-model' } });
+    await until(() => context.globalState.get('sembridge.lastIndex') === 'docs--old-model', 'selected');
+    const info = api.controller.hostInfo();
+    assert.equal(info.currentIndex, 'docs--old-model');
+    assert.equal(info.indexInfo!.find((i) => i.name === 'docs--old-model')!.otherModel, true);
+    assert.ok(panel.posted.some((m: any) => m.method === 'host/changed' && m.params.currentIndex === 'docs--old-model'), 'the inspector hears of it');
+    // Rebuild reads the corpus from the manifest and says when it is gone
+    await state.commands.get('sembridge.rebuildIndex')!();
+    assert.match(state.messages.find((m) => m.level === 'error')!.text, /docs--old-model: its corpus .*gone-corpus no longer exists/);
+    const { errorCodeOf } = require('../../src/extension/panel/inspectorBackend') as typeof import('../../src/extension/panel/inspectorBackend');
+    assert.equal(errorCodeOf(new Error('idx: was built by another model (model hash …)')), 'stale-index');
+    assert.equal(errorCodeOf(new Error('other')), undefined);
+  } finally {
+    ext.deactivate();
+  }
+});
+
+test('Export Mapping…: the filtered rows go to the file the user picks, written whole', async () => {
+  const { state, ext, api } = await activate((s) => s.config.set('sembridge.activeModel', modelDir));
+  try {
+    await api.controller.session.whenLoaded();
+    const out = join(tmp, 'export', 'rows.jsonl');
+    mkdirSync(join(tmp, 'export'), { recursive: true });
+    state.saveDialogAnswers.push(out);
+    await state.commands.get('sembridge.exportMapping')!({ query: { query: '', mode: 'prefix', match: 'bridged', minSupport: 2 }, format: 'jsonl' });
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const expected = makeKoMappingLines().filter((l) => l.match === 'bridged' && l.support >= 2).length;
+    assert.equal(lines.length, expected);
+    assert.ok(lines.every((l) => l.match === 'bridged' && l.support >= 2 && l.sources.length >= 1));
+    assert.match(state.messages.find((m) => m.level === 'info')!.text, new RegExp(`exported ${expected.toLocaleString('en-US')} rows to`));
+    assert.match(state.promptTitles[state.promptTitles.length - 1], /Export the filtered rows of the mapping of ko-model/);
+  } finally {
+    ext.deactivate();
+  }
 });

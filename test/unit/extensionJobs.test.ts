@@ -80,6 +80,8 @@ test('Cancel in the progress notification stops the job with CancelledError', as
   while (runs.length === 0) await new Promise((r) => setTimeout(r, 5));
   await runs[0].firstUpdate;
   runs[0].cancel!();
+  // the notification says so at once, before the worker has stopped
+  assert.equal(runs[0].updates[runs[0].updates.length - 1].message, 'cancelling…');
   // the message becomes the toast "SemBridge: index cancelled: read big"
   await assert.rejects(p, (err: Error) => err instanceof CancelledError && err.message === 'index cancelled: read big');
   assert.deepEqual(jobs.list(), []);

@@ -136,3 +136,29 @@ test('hover markdown shows hostile token strings literally', () => {
   assert.ok(md.includes('\\*model\\*'));
   assert.match(md, /weight in line \*\*0\.500\*\*/);
 });
+
+test('the mapping query filters by any match kind and sorts by a column (ties in vocabulary order); export writes every row with its sources', async () => {
+  const line = (id: number, token: string, match: string, support: number, cos: number) =>
+    JSON.stringify({ id, token, match, support, sources: Array.from({ length: support }, (_, k) => ({ id: 50 + k, token: `src${k}`, weight: 1 / support, cosine: cos - k / 100 })) });
+  const m = parseMappingJsonl([line(0, 'b', 'fuzzy', 1, 0.9), line(1, 'a,"x"', 'bridged', 3, 0.5), line(2, 'c', 'bridged', 2, 0.7), line(3, '=cmd', 'exact', 1, 1)].join('\n'));
+  const index = new MappingIndex(m);
+  const q = { query: '', mode: 'prefix' as const, match: 'all' as const, minSupport: 0, offset: 0, limit: 10 };
+  assert.deepEqual(index.query({ ...q, match: 'fuzzy' }).rows.map((r) => r.id), [0]);
+  assert.deepEqual(index.query({ ...q, match: 'exact' }).rows.map((r) => r.id), [3]);
+  assert.deepEqual(index.query({ ...q, sort: 'support', desc: true }).rows.map((r) => r.id), [1, 2, 0, 3]);
+  assert.deepEqual(index.query({ ...q, sort: 'topCosine' }).rows.map((r) => r.id), [1, 2, 0, 3]);
+  assert.deepEqual(index.query({ ...q, sort: 'id', desc: true }).rows.map((r) => r.id), [3, 2, 1, 0]);
+  const { InspectorBackend } = await import('../../src/extension/panel/inspectorBackend');
+  const backend = new InspectorBackend({ session: { index, modelDir: '/m' } as never, info: () => ({ indexes: [], trusted: true }), alpha: () => 4, search: async () => ({}) as never, compareTableFile: () => undefined });
+  const csv = await backend.exportRows({ ...q, match: 'bridged', sort: 'support', desc: true }, 'csv');
+  assert.equal(csv.rows, 2);
+  assert.deepEqual(csv.text.trim().split('\n'), [
+    'id,token,match,support,top_source,top_cosine,sources',
+    `1,"a,""x""",bridged,3,src0,${Math.fround(0.5)},src0:${Math.fround(1 / 3)} src1:${Math.fround(1 / 3)} src2:${Math.fround(1 / 3)}`,
+    `2,c,bridged,2,src0,${Math.fround(0.7)},src0:0.5 src1:0.5`,
+  ]);
+  // a cell that a spreadsheet would run as a formula is quoted and prefixed
+  assert.match((await backend.exportRows({ ...q, match: 'exact' }, 'csv')).text, /^3,"'=cmd",exact/m);
+  const jsonl = await backend.exportRows({ ...q, match: 'fuzzy' }, 'jsonl');
+  assert.deepEqual(JSON.parse(jsonl.text.trim()), { id: 0, token: 'b', match: 'fuzzy', support: 1, sources: [{ id: 50, token: 'src0', weight: 1, cosine: Math.fround(0.9) }] });
+});

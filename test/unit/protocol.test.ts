@@ -23,12 +23,12 @@ test('restoreState keeps valid fields and replaces invalid ones with defaults', 
   assert.deepEqual(restoreState(undefined), DEFAULT_STATE);
   const s = restoreState({
     view: 'retrieval',
-    mapping: { query: '학교', mode: 'text', match: 'bridged', minSupport: 2.7, selectedId: 42, alpha: 2.5, scrollTop: 440 },
+    mapping: { query: '학교', mode: 'text', match: 'bridged', minSupport: 2.7, selectedId: 42, alpha: 2.5, alphaTokenId: 42, scrollTop: 440 },
     expansion: { text: 'q' },
     retrieval: { query: 'r' },
   });
   assert.equal(s.view, 'retrieval');
-  assert.deepEqual(s.mapping, { query: '학교', mode: 'text', match: 'bridged', minSupport: 2, selectedId: 42, alpha: 2.5, scrollTop: 440 });
+  assert.deepEqual(s.mapping, { query: '학교', mode: 'text', match: 'bridged', minSupport: 2, selectedId: 42, alpha: 2.5, alphaTokenId: 42, scrollTop: 440 });
   assert.equal(s.expansion.text, 'q');
   const bad = restoreState({ view: 'settings', mapping: { mode: 'regex', match: 'x', minSupport: -1, alpha: 0.5 } });
   assert.equal(bad.view, 'mapping');

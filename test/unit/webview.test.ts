@@ -215,3 +215,277 @@ test('the app restores its state, asks for host info and announces it is ready',
   assert.equal(states[states.length - 1].view, 'mapping');
   assert.equal(states[states.length - 1].mapping.selectedId, 42);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Issue 16, "wrong data on screen"
+
+function makeApp(saved: unknown) {
+  const { InspectorApp } = load('app');
+  const posted: any[] = [];
+  const root = doc.createElement('div');
+  doc.body.appendChild(root);
+  const app = new InspectorApp(root, { postMessage: (m: unknown) => posted.push(m), getState: () => saved, setState: () => {} }, 5000);
+  const answer = (pred: (m: any) => boolean, result: unknown) => {
+    const req = [...posted].reverse().find((m) => m.kind === 'request' && pred(m));
+    assert.ok(req, 'the request was sent');
+    app.receive({ kind: 'response', id: req.id, ok: true, result });
+  };
+  return { app, root, posted, answer };
+}
+const summary = (token: string, dims: number) => ({ model: 'm', terms: [{ id: 1, token, weight: 1.5 }], activeDims: dims, flops: 2.25 });
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+test('a pushed selection preview is not overwritten by the late answer of an older encode', async () => {
+  const { app, root, posted, answer } = makeApp({ view: 'expansion', expansion: { text: 'old query' } });
+  app.start();
+  // showing the expansion view re-encodes the restored text; its answer is delayed
+  assert.ok(posted.some((m) => m.method === 'expansion/encode' && m.params.text === 'old query'));
+  app.receive({ kind: 'notification', method: 'selection/preview', params: { text: 'new selection', target: summary('NEWTERM', 1367), sourceMissing: 'x' } });
+  answer((m) => m.method === 'expansion/encode' && m.params.text === 'old query', { text: 'old query', target: summary('OLDTERM', 1411), sourceMissing: 'x' });
+  await tick();
+  const target = root.querySelector('#expansion-target')!;
+  assert.match(target.textContent, /NEWTERM/);
+  assert.doesNotMatch(target.textContent, /OLDTERM|1411/);
+  assert.equal(root.querySelector('#expansion-input')!.value, 'new selection');
+  assert.equal(root.querySelector('#expansion-result')!.getAttribute('data-text'), 'new selection');
+});
+
+test('the α slider preview belongs to the token it was set on, and the detail says where the weights come from', async () => {
+  const { app, root, answer } = makeApp({ view: 'mapping' });
+  app.start();
+  const detail = (id: number, token: string) => ({
+    id, token, match: 'bridged', support: 2, alpha: 4,
+    sources: [{ id: 10, token: 'house', weight: 0.513, cosine: 0.9 }, { id: 11, token: 'home', weight: 0.487, cosine: 0.89 }],
+    candidates: [{ id: 10, token: 'house', cosine: 0.9 }, { id: 11, token: 'home', cosine: 0.89 }, { id: 12, token: 'hut', cosine: 0.5 }],
+    nextCosine: 0.4, candidatesFrom: 'bridge-cache', notes: [],
+  });
+  app.go('mapping', { tokenId: 1 });
+  answer((m) => m.method === 'mapping/token' && m.params.id === 1, detail(1, '집'));
+  await tick();
+  // at the α the mapping was made with, the bars are the mapping file's weights
+  assert.match(root.querySelector('#alpha-summary')!.textContent, /Weights from the mapping file \(made with α = 4\)/);
+  assert.match(root.querySelector('#source-weights')!.textContent, /0\.513/);
+  const slider = root.querySelector('#alpha-slider')!;
+  slider.value = '1.5';
+  slider.fire('input');
+  assert.match(root.querySelector('#alpha-summary')!.textContent, /Preview at α = 1\.50, not the mapping file \(made with α = 4\)/);
+  // another token opens at its own α, with its file weights
+  app.go('mapping', { tokenId: 2 });
+  answer((m) => m.method === 'mapping/token' && m.params.id === 2, detail(2, '가정'));
+  await tick();
+  assert.equal(root.querySelector('#alpha-value')!.textContent, '4.00');
+  assert.match(root.querySelector('#alpha-summary')!.textContent, /Weights from the mapping file/);
+  // back to the first token: its preview α comes back
+  app.go('mapping', { tokenId: 1 });
+  answer((m) => m.method === 'mapping/token' && m.params.id === 1, detail(1, '집'));
+  await tick();
+  assert.equal(root.querySelector('#alpha-value')!.textContent, '1.50');
+  // a saved α without its token (older states) is dropped
+  const { restoreState } = require('../../src/protocol/inspectorProtocol');
+  assert.equal(restoreState({ mapping: { alpha: 2 } }).mapping.alpha, undefined);
+  assert.equal(restoreState({ mapping: { alpha: 2, alphaTokenId: 5 } }).mapping.alphaTokenId, 5);
+});
+
+test('the evaluation table marks the lowest FLOPS and the highest nDCG as best', () => {
+  const { compareTableElement, lowerIsBetter } = load('views/evaluationView');
+  assert.ok(lowerIsBetter('FLOPS') && lowerIsBetter('latency ms') && !lowerIsBetter('nDCG@10') && !lowerIsBetter('R@100'));
+  const el = compareTableElement({
+    metrics: ['nDCG@10', 'FLOPS'],
+    rows: [
+      { method: 'a', metrics: { 'nDCG@10': 0.4, FLOPS: 9.5 } },
+      { method: 'b', metrics: { 'nDCG@10': 0.3, FLOPS: 1.25 } },
+    ],
+    source: 's',
+  });
+  const best = el.querySelectorAll('.best').map((c: FakeElement) => c.textContent);
+  assert.equal(best.length, 2);
+  assert.ok(best.some((t: string) => t.startsWith('0.4')), 'highest nDCG');
+  assert.ok(best.some((t: string) => t.startsWith('1.2')), 'lowest FLOPS');
+  assert.ok(!best.some((t: string) => t.startsWith('9.5')));
+});
+
+test('"no model" and "no comparison yet" are neutral empty states; a search without hits says so; Evaluate runs are listed', async () => {
+  const { app, root, answer, posted } = makeApp({ view: 'evaluation' });
+  app.start();
+  answer((m) => m.method === 'host/info', { indexes: [], trusted: true });
+  const req = [...posted].reverse().find((m) => m.method === 'evaluation/table');
+  app.receive({ kind: 'response', id: req.id, ok: false, error: 'No comparison yet: run "SemBridge: Compare Initialisations…" to fill this table.', code: 'empty' });
+  answer((m) => m.method === 'evaluation/runs', { runs: [{ name: 'ko--scifact', model: '/m/ko', dataset: 'scifact', metrics: { 'nDCG@10': 0.3123, FLOPS: 1234.5678 }, numQueries: 300, date: '2026-12-02T06:00:00.000Z' }] });
+  await tick();
+  const banner = root.querySelector('#host-banner')!;
+  assert.equal(banner.hidden, false);
+  assert.equal(banner.getAttribute('data-kind'), 'empty');
+  assert.match(banner.className, /empty-state/);
+  const box = root.querySelector('#evaluation-error')!;
+  assert.equal(box.getAttribute('data-kind'), 'empty');
+  assert.equal(box.getAttribute('role'), 'status');
+  assert.equal(box.className, 'empty-state');
+  const runs = root.querySelector('#evaluation-runs')!;
+  assert.match(runs.textContent, /scifact/);
+  assert.match(runs.textContent, /0\.3123/);
+  assert.match(runs.textContent, /1,235/, 'FLOPS with sensible precision');
+  // a real error stays an error
+  const { errorBox } = load('context');
+  const e = errorBox('x');
+  e.show(new Error('boom'));
+  assert.equal(e.el.getAttribute('role'), 'alert');
+  assert.equal(e.el.className, 'error');
+  // a problem loading the model is a warning banner
+  app.receive({ kind: 'notification', method: 'host/changed', params: { indexes: [], trusted: true, activeModelProblem: 'x: no mapping' } });
+  assert.equal(banner.getAttribute('data-kind'), 'warning');
+  // an empty search result is said, not a blank list
+  const { RetrievalView } = load('views/retrievalView');
+  const v = new RetrievalView({ rpc: { request: async () => ({}) }, state: { retrieval: { query: '' } }, save() {}, go() {} });
+  v.render({ query: 'zzz', index: 'docs', hits: [], tookMs: 1 });
+  assert.match(v.root.querySelector('#no-hits')!.textContent, /No passage in docs shares a term with “zzz”/);
+});
+
+test('numbers a reader can trust: FLOPS and weights with significant digits, bars on honest scales, one bin per support size, RR@10 once', () => {
+  const { fmtCost, fmtWeight } = load('dom');
+  assert.equal(fmtCost(1411.23456), '1,411');
+  assert.equal(fmtCost(23.4567), '23.5');
+  assert.equal(fmtCost(0.051234), '0.0512');
+  assert.equal(fmtWeight(0.016349), '0.0163');
+  assert.equal(fmtWeight(0.015812), '0.0158');
+  assert.equal(fmtWeight(0.5134), '0.513');
+  // 40 weights of 1/40 at low α: distinct digits, bars on the scale of 1 (not stretched to look full)
+  const { tokenDetailElement } = load('views/mappingView');
+  const sources = Array.from({ length: 40 }, (_, i) => ({ id: i, token: `s${i}`, weight: i === 0 ? 0.0163 : (1 - 0.0163) / 39, cosine: 0.5 }));
+  const el = tokenDetailElement({ id: 1, token: 't', match: 'bridged', support: 40, alpha: 1.1, sources, candidates: sources.map(({ id, token, cosine }) => ({ id, token, cosine })), candidatesFrom: 'mapping', notes: [] }, 1.1, () => {});
+  const first = el.querySelectorAll('.bar-row')[0];
+  assert.equal(first.querySelector('.bar-value')!.textContent, '0.0163');
+  assert.equal(first.querySelector('.bar-fill')!.style.width, '1.63%');
+  // the support histogram: sizes 1–5 are five columns, labelled
+  const { supportBins, columnChart } = load('charts');
+  const bins = [0, 10, 7, 3, 0, 1, ...new Array(27).fill(0)];
+  const b = supportBins(bins);
+  assert.deepEqual(b.counts, [10, 7, 3, 0, 1]);
+  assert.deepEqual(b.labels, ['1', '2', '3', '4', '5']);
+  const chart = columnChart('h', b.counts, (i: number) => b.labels[i], 't');
+  assert.equal(chart.querySelectorAll('rect').length, 5);
+  assert.deepEqual(chart.querySelectorAll('text').filter((t: FakeElement) => t.getAttribute('text-anchor') === 'middle').map((t: FakeElement) => t.textContent), ['1', '2', '3', '4', '5']);
+  // RR@10 and MRR@10 with the same values: one column
+  const { compareTableElement } = load('views/evaluationView');
+  const table = compareTableElement({ metrics: ['nDCG@10', 'RR@10', 'MRR@10', 'FLOPS'], rows: [{ method: 'a', metrics: { 'nDCG@10': 0.4, 'RR@10': 0.35, 'MRR@10': 0.35, FLOPS: 1234.567 } }], source: 's' });
+  const heads = table.querySelectorAll('th').map((t: FakeElement) => t.textContent);
+  assert.ok(heads.some((t: string) => t.startsWith('RR@10')));
+  assert.ok(!heads.some((t: string) => t.startsWith('MRR@10')));
+  assert.match(table.textContent, /1,235/);
+  assert.doesNotMatch(table.textContent, /1234\.5670/);
+  // the expansion: FLOPS with its unit and 3 significant digits; both columns on one scale
+  const { summaryElement } = load('views/expansionView');
+  const s = summaryElement('x', 'T', { model: 'm', terms: [{ id: 1, token: 'a', weight: 0.5 }], activeDims: 1367, flops: 23.45678, hiddenSpecial: 2 }, undefined, undefined, 2);
+  assert.match(s.textContent, /1,367 active dimensions · FLOPS \(Σ w²\) 23\.5/);
+  assert.match(s.textContent, /2 special tokens/);
+  assert.equal(s.querySelector('.bar-fill')!.style.width, '25.00%');
+});
+
+test('Retrieval: an index picker with what built each index, and Rebuild when the index belongs to another model', async () => {
+  const { RetrievalView } = load('views/retrievalView');
+  const commands: any[] = [];
+  let fail: any;
+  const ctx = { rpc: { request: async () => { if (fail) throw fail; return {}; }, command: (m: string, p: unknown) => commands.push([m, p]) }, state: { retrieval: { query: 'q' } }, save() {}, go() {} };
+  const v = new RetrievalView(ctx);
+  v.showIndexes({ indexes: ['a', 'b'], currentIndex: 'b', indexInfo: [{ name: 'a', model: '/m/ko', documents: 3 }, { name: 'b', model: '/m/old', corpus: '/c', documents: 1200, otherModel: true }] });
+  const options = v.root.querySelectorAll('option').map((o: FakeElement) => o.textContent);
+  assert.deepEqual(options, ['a', 'b (built by another model)']);
+  assert.equal(v.root.querySelector('#rebuild-index')!.hidden, false);
+  assert.match(v.root.querySelector('#index-note')!.textContent, /1,200 passages · from \/c · built by old · not the active model/);
+  v.root.querySelector('#index-picker')!.value = 'a';
+  v.root.querySelector('#index-picker')!.fire('change');
+  assert.deepEqual(commands.pop(), ['index/select', { name: 'a' }]);
+  v.root.querySelector('#rebuild-index')!.fire('click');
+  assert.deepEqual(commands.pop(), ['host/runCommand', { command: 'sembridge.rebuildIndex' }]);
+  v.showIndexes({ indexes: ['a'], currentIndex: 'a', indexInfo: [{ name: 'a', model: '/m/ko' }] });
+  assert.equal(v.root.querySelector('#rebuild-index')!.hidden, true);
+  // a search refused as stale shows the Rebuild button
+  const { RequestError } = load('rpc');
+  fail = new RequestError('a: was built by another model', 'stale-index');
+  v.root.querySelector('#retrieval-search')!.value = 'x';
+  await v.search();
+  assert.equal(v.root.querySelector('#rebuild-index')!.hidden, false);
+  // no index at all: a neutral empty state
+  v.showIndexes({ indexes: [] });
+  assert.match(v.root.querySelector('#index-note')!.textContent, /No index yet/);
+});
+
+test('the transfer report view: counts with shares, one bin per support size, both models on the probe texts, the collapse warning', () => {
+  const { reportElement } = load('views/reportView');
+  const el = reportElement({
+    model: '/x/bert-ko', method: 'sembridge', alpha: 4, createdAt: '2026-12-01T10:20:00Z', inputs: { source: '/m/en', targetTokenizer: '/t/ko', bridge: '/b' },
+    counts: { exact: 100, bridged: 900, total: 1000 } as never, supportHistogram: { '1': 4, '2': 3, '5': 1 }, support: { mean: 2, median: 2, max: 5 },
+    timings: [{ stage: 'bridge', ms: 1234 }, { stage: 'init', ms: 340 }],
+    diagnostics: { source: { texts: 20, meanActive: 140.4, flops: 12.34, vocabSize: 30522 }, transferred: { texts: 20, meanActive: 1.5, flops: 0.0123, vocabSize: 32000 } },
+    warnings: ['Collapse: the new model activates only 1.5 dimensions per probe text'], collapse: 'few-active',
+  });
+  assert.match(el.querySelector('#report-counts')!.textContent, /exact100 ?10\.0%bridged900 ?90\.0%/);
+  assert.equal(el.querySelector('#report-support')!.querySelectorAll('rect').length, 5, 'sizes 1..5');
+  const probe = el.querySelector('#report-probe')!.textContent;
+  assert.match(probe, /source \(English\)140/);
+  assert.match(probe, /transferred1\.5/);
+  assert.match(probe, /0\.0123/);
+  assert.equal(el.querySelectorAll('.collapsed').length, 1);
+  assert.match(el.querySelector('#report-warnings')!.textContent, /Collapse/);
+  assert.match(el.querySelector('#report-timings')!.textContent, /1\.23 s/);
+  assert.match(el.querySelector('#report-timings')!.textContent, /340 ms/);
+});
+
+test('keyboard: the mapping table and the expansion terms are listboxes (arrows move, Enter opens), columns sort, filters cover every match kind, rows export', async () => {
+  const { app, root, posted } = makeApp({ view: 'mapping' });
+  const rows = Array.from({ length: 30 }, (_, i) => ({ id: 100 + i, token: `t${i}`, match: 'bridged', support: 2, topSource: 's', topCosine: 0.5 }));
+  app.start();
+  const answerQueries = async () => {
+    for (const m of posted.filter((x) => x.method === 'mapping/query' && !x.answered)) {
+      m.answered = true;
+      app.receive({ kind: 'response', id: m.id, ok: true, result: { total: 30, offset: m.params.offset, rows: rows.slice(m.params.offset, m.params.offset + m.params.limit) } });
+    }
+    await tick();
+    await tick();
+  };
+  await answerQueries();
+  const list = root.querySelector('#mapping-list')!;
+  assert.equal(list.getAttribute('role'), 'listbox');
+  assert.equal(list.tabIndex, 0);
+  const options = list.querySelectorAll('[role="option"]');
+  assert.ok(options.length >= 10);
+  assert.ok(options.every((o: FakeElement) => o.getAttribute('aria-selected') === 'false'));
+  list.fire('keydown', { key: 'ArrowDown' });
+  list.fire('keydown', { key: 'ArrowDown' });
+  assert.equal(list.getAttribute('aria-activedescendant'), 'mapping-list-row-1');
+  assert.match(root.querySelector('#mapping-list-row-1')!.className, /active/);
+  list.fire('keydown', { key: 'Enter' });
+  assert.ok(posted.some((m) => m.method === 'mapping/token' && m.params.id === 101), 'Enter opens the detail of the active row');
+  assert.equal(root.querySelector('#mapping-list-row-1')!.getAttribute('aria-selected'), 'true');
+  // every match kind is a filter
+  assert.deepEqual(root.querySelector('#mapping-match')!.querySelectorAll('option').map((o: FakeElement) => o.getAttribute('value')), ['all', 'exact', 'fuzzy', 'symbol', 'role', 'bridged', 'fallback']);
+  // a column header sorts (numbers largest first), a second click reverses
+  const support = root.querySelector('[data-sort="support"]')!;
+  support.fire('click');
+  await tick();
+  let q = [...posted].reverse().find((m) => m.method === 'mapping/query');
+  assert.deepEqual([q.params.sort, q.params.desc], ['support', true]);
+  assert.equal(root.querySelector('[data-sort="support"]')!.getAttribute('data-sort-dir'), 'descending');
+  assert.match(root.querySelector('[data-sort="support"]')!.getAttribute('aria-label')!, /support, sorted descending/);
+  root.querySelector('[data-sort="support"]')!.fire('click');
+  await tick();
+  q = [...posted].reverse().find((m) => m.method === 'mapping/query');
+  assert.deepEqual([q.params.sort, q.params.desc], ['support', false]);
+  // export sends the filters and sort of what is shown
+  root.querySelector('#export-csv')!.fire('click');
+  const ex = posted[posted.length - 1];
+  assert.equal(ex.method, 'mapping/export');
+  assert.equal(ex.params.format, 'csv');
+  assert.equal(ex.params.query.sort, 'support');
+  // expansion terms: a listbox; Enter opens the term in the mapping view
+  const { summaryElement } = load('views/expansionView');
+  const opened: number[] = [];
+  const s = summaryElement('x', 'T', { model: 'm', terms: [{ id: 7, token: 'a', weight: 1 }, { id: 9, token: 'b', weight: 0.5 }], activeDims: 2, flops: 1 }, undefined, (id: number) => opened.push(id));
+  const lb = s.querySelector('#x-terms')!;
+  assert.equal(lb.getAttribute('role'), 'listbox');
+  assert.equal(lb.getAttribute('tabindex'), '0');
+  lb.fire('keydown', { key: 'ArrowDown' });
+  lb.fire('keydown', { key: 'ArrowDown' });
+  lb.fire('keydown', { key: 'Enter' });
+  assert.deepEqual(opened, [9]);
+  assert.equal(lb.getAttribute('aria-activedescendant'), 'x-terms-item-1');
+});

@@ -1,6 +1,6 @@
 // Retrieval view: query the indexed corpus; ranked hits with score, snippet (matched terms
 // highlighted, as text), per-term contribution bars, and a click to open the passage's file.
-import type { SearchHit, SearchResult } from '../../src/protocol/inspectorProtocol';
+import type { HostInfo, IndexInfo, SearchHit, SearchResult } from '../../src/protocol/inspectorProtocol';
 import { h, replace, fmt, highlighted } from '../dom';
 import { barChart } from '../charts';
 import { errorBox, markLoaded, type View, type ViewContext } from '../context';
@@ -29,7 +29,7 @@ export function hitElement(hit: SearchHit, open?: (loc: { path: string; line?: n
   const header = h('div', { class: 'hit-header' }, h('span', { class: 'rank' }, `#${hit.rank}`), title, h('span', { class: 'score' }, `score ${fmt(hit.score)}`));
   const el = h(
     'article',
-    { class: 'hit', 'data-doc-id': hit.docId },
+    { class: 'hit', role: 'listitem', 'data-doc-id': hit.docId },
     header,
     h('div', { class: 'hit-snippet' }, highlighted(hit.snippet, hit.highlights)),
     hitTerms(hit),
@@ -51,7 +51,11 @@ export class RetrievalView implements View {
   private readonly input: HTMLInputElement;
   private readonly hits = h('div', { id: 'hits', role: 'list' });
   private readonly meta = h('div', { id: 'retrieval-meta', class: 'muted' });
+  private readonly empty = h('div', { id: 'retrieval-empty' });
   private readonly error = errorBox('retrieval-error');
+  private readonly picker = h('select', { id: 'index-picker', 'aria-label': 'index to search' });
+  private readonly indexNote = h('div', { id: 'index-note', class: 'muted' });
+  private readonly rebuild = h('vscode-button', { id: 'rebuild-index', secondary: true, hidden: true }, 'Rebuild with the Active Model');
   private request = 0;
 
   constructor(private readonly ctx: ViewContext) {
@@ -66,10 +70,47 @@ export class RetrievalView implements View {
     });
     const run = h('vscode-button', { id: 'retrieval-run' }, 'Search');
     run.addEventListener('click', () => void this.search());
-    this.root = h('section', { id: 'view-retrieval', class: 'view' }, this.error.el, h('div', { class: 'toolbar' }, this.input, run), this.meta, this.hits);
+    const add = h('vscode-button', { id: 'index-corpus', secondary: true }, 'Index Corpus…');
+    add.addEventListener('click', () => this.ctx.rpc.command('host/runCommand', { command: 'sembridge.indexCorpus' }));
+    this.rebuild.addEventListener('click', () => this.ctx.rpc.command('host/runCommand', { command: 'sembridge.rebuildIndex' }));
+    this.picker.addEventListener('change', () => this.ctx.rpc.command('index/select', { name: this.picker.value }));
+    this.root = h(
+      'section',
+      { id: 'view-retrieval', class: 'view' },
+      h('div', { class: 'toolbar' }, h('label', { for: 'index-picker' }, 'index '), this.picker, add, this.rebuild),
+      this.indexNote,
+      this.error.el,
+      h('div', { class: 'toolbar' }, this.input, run),
+      this.meta,
+      this.empty,
+      this.hits,
+    );
+  }
+
+  /** The index picker: every index with its corpus and model; one built by another model is marked. */
+  showIndexes(info: Pick<HostInfo, 'indexInfo' | 'currentIndex' | 'indexes'>): void {
+    const list: IndexInfo[] = info.indexInfo ?? info.indexes.map((name) => ({ name }));
+    replace(this.picker, ...list.map((i) => h('option', { value: i.name, selected: i.name === info.currentIndex }, `${i.name}${i.otherModel ? ' (built by another model)' : ''}`)));
+    this.picker.value = info.currentIndex ?? '';
+    this.picker.disabled = list.length === 0;
+    const cur = list.find((i) => i.name === info.currentIndex);
+    this.rebuild.hidden = !cur?.otherModel;
+    if (list.length === 0) replace(this.indexNote, h('span', { class: 'empty-state', role: 'status' }, 'No index yet: "Index Corpus…" encodes a folder, a .jsonl corpus or the workspace with the active model.'));
+    else if (cur)
+      replace(
+        this.indexNote,
+        [cur.documents !== undefined ? `${cur.documents.toLocaleString('en-US')} passages` : undefined, cur.corpus ? `from ${cur.corpus}` : undefined, cur.model ? `built by ${cur.model.split(/[\\/]/).pop()}` : undefined, cur.otherModel ? 'not the active model: Rebuild to search it' : undefined]
+          .filter(Boolean)
+          .join(' · '),
+      );
+    else replace(this.indexNote);
   }
 
   refresh(): void {
+    void this.ctx.rpc.request('host/info', {}).then(
+      (info) => this.showIndexes(info),
+      () => undefined,
+    );
     markLoaded(this.root);
     if (this.ctx.state.retrieval.query.trim()) void this.search();
   }
@@ -86,7 +127,8 @@ export class RetrievalView implements View {
   render(r: SearchResult): void {
     replace(this.meta, `${r.hits.length} hits in ${r.index} · ${r.tookMs.toFixed(0)} ms`);
     replace(this.hits, ...r.hits.map((hit) => hitElement(hit, (loc) => this.ctx.rpc.command('retrieval/open', loc))));
-    if (r.hits.length === 0) this.hits.appendChild(h('div', { class: 'muted' }, 'No document matches any term of the query.'));
+    // outside the list (a list holds only its items)
+    replace(this.empty, r.hits.length === 0 ? h('div', { id: 'no-hits', class: 'empty-state', role: 'status' }, `No passage in ${r.index} shares a term with “${r.query}”. Try other words, or check that the index was built with the active model.`) : null);
     markLoaded(this.root);
   }
 
@@ -100,7 +142,11 @@ export class RetrievalView implements View {
       const r = await this.ctx.rpc.request('retrieval/search', { query, k: 20 });
       if (req === this.request) this.render(r);
     } catch (err) {
-      if (req === this.request) this.error.show(err);
+      if (req === this.request) {
+        this.error.show(err);
+        // an index built by another model: the way out is one click away
+        if ((err as { code?: unknown }).code === 'stale-index') this.rebuild.hidden = false;
+      }
     } finally {
       this.hits.removeAttribute('aria-busy');
     }

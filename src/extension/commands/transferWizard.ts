@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import { ALPHA_RANGE, type Settings } from '../settings';
+import { checkFolderFor, type FolderRole } from './folderChecks';
 import { checkInputPath, checkOutputFolder, type PathContext } from '../paths';
 import type { TransferChoice } from '../worker/operations';
 
@@ -22,8 +23,13 @@ const METHOD_HELP: Record<InitMethod, string> = {
   mean: 'mean of all source rows (a baseline)',
   gaussian: 'samples from a Gaussian fitted per dimension',
   'multivariate-gaussian': 'samples from a multivariate Gaussian of the source rows',
-  'overlap-only': 'copy exact matches, everything else from the mean',
+  'overlap-only': 'copy exact matches; every other new row is zeros (bias 0), as the paper\'s code starts',
 };
+
+const BACK = '$(arrow-left) Back';
+
+/** What a step returns: a value, Back (one step up), or undefined (Escape: the wizard ends). */
+type StepResult<T> = { value: T } | 'back' | undefined;
 
 async function pickModelPath(
   what: string,
@@ -31,21 +37,42 @@ async function pickModelPath(
   current: string,
   demo: string | undefined,
   ctx: PathContext,
-): Promise<string | undefined> {
+  step: string,
+  canGoBack: boolean,
+): Promise<StepResult<string>> {
   type Item = vscode.QuickPickItem & { value: string };
   const items: Item[] = [];
   if (current) items.push({ label: `$(settings-gear) ${basename(current)}`, description: `from ${settingKey}`, detail: current, value: current });
   if (demo && existsSync(demo)) items.push({ label: `$(beaker) ${basename(demo)}`, description: 'bundled demo fixture', detail: demo, value: demo });
   items.push({ label: '$(folder-opened) Browse…', value: '' });
-  const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: `SemBridge: ${what}`, ignoreFocusOut: true });
+  if (canGoBack) items.push({ label: BACK, value: BACK });
+  const pick = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: `SemBridge: ${what} (${step})`, ignoreFocusOut: true });
   if (!pick) return undefined;
+  if (pick.value === BACK) return 'back';
   let value = pick.value;
   if (!value) {
-    const uris = await vscode.window.showOpenDialog({ title: `SemBridge: ${what}`, canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this folder' });
+    const uris = await vscode.window.showOpenDialog({ title: `SemBridge: ${what} (${step})`, canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this folder' });
     if (!uris?.[0]) return undefined;
     value = uris[0].fsPath;
   }
-  return checkInputPath(value, 'folder', ctx, settingKey);
+  return { value: checkInputPath(value, 'folder', ctx, settingKey) };
+}
+
+/**
+ * Checks a picked folder for its role at once. A problem is shown and the step asks again; a
+ * warning (e.g. an MLM as the bridge) needs "Use Anyway". Returns false when the step must repeat.
+ */
+async function acceptFolder(role: FolderRole, dir: string): Promise<boolean> {
+  const c = await checkFolderFor(role, dir);
+  if (c.problem) {
+    void vscode.window.showErrorMessage(`SemBridge: ${c.problem}. Pick another folder.`);
+    return false;
+  }
+  if (c.warning) {
+    const choice = await vscode.window.showWarningMessage(`SemBridge: ${c.warning}. Use it anyway?`, { modal: true }, 'Use Anyway');
+    return choice === 'Use Anyway';
+  }
+  return true;
 }
 
 export function parseAlpha(text: string): number | string {
@@ -62,68 +89,110 @@ export async function runTransferWizard(
   extensionDir: string,
 ): Promise<Omit<TransferArgs, 'activate'> | undefined> {
   const demo = join(extensionDir, 'dist', 'demo');
-  const sourceModel = args.sourceModel
-    ? checkInputPath(args.sourceModel, 'folder', ctx, 'sourceModel')
-    : await pickModelPath('English source encoder (a SPLADE / masked-LM folder)', 'sembridge.sourceModel', settings.sourceModel, join(demo, 'bert-mlm-en'), ctx);
-  if (!sourceModel) return undefined;
-  const targetTokenizer = args.targetTokenizer
-    ? checkInputPath(args.targetTokenizer, 'folder', ctx, 'targetTokenizer')
-    : await pickModelPath('target-language tokenizer folder', 'sembridge.targetTokenizer', settings.targetTokenizer, join(demo, 'ko-wordpiece'), ctx);
-  if (!targetTokenizer) return undefined;
-  const bridgeModel = args.bridgeModel
-    ? checkInputPath(args.bridgeModel, 'folder', ctx, 'bridgeModel')
-    : await pickModelPath('multilingual bridge model', 'sembridge.bridgeModel', settings.bridgeModel, join(demo, 'bridge-multilingual'), ctx);
-  if (!bridgeModel) return undefined;
-
-  let method = args.method;
-  if (method !== undefined && !(INIT_METHODS as readonly string[]).includes(method)) throw new Error(`method must be one of ${INIT_METHODS.join(', ')}`);
-  if (!method) {
-    const ordered = [settings.method, ...INIT_METHODS.filter((m) => m !== settings.method)];
-    const pick = await vscode.window.showQuickPick(
-      ordered.map((m) => ({ label: m, description: m === settings.method ? '(sembridge.method)' : undefined, detail: METHOD_HELP[m] })),
-      { title: 'SemBridge: initialisation method', ignoreFocusOut: true },
-    );
-    if (!pick) return undefined;
-    method = pick.label as InitMethod;
-  }
-
-  let alpha = args.alpha ?? settings.alpha;
-  if (args.alpha === undefined && method === 'sembridge') {
-    const text = await vscode.window.showInputBox({
-      title: 'SemBridge: α of α-entmax (1 < α; larger = sparser)',
-      value: String(settings.alpha),
-      ignoreFocusOut: true,
-      validateInput: (v) => {
-        const r = parseAlpha(v);
-        return typeof r === 'string' ? r : undefined;
+  if (args.method !== undefined && !(INIT_METHODS as readonly string[]).includes(args.method)) throw new Error(`method must be one of ${INIT_METHODS.join(', ')}`);
+  const v: { sourceModel?: string; targetTokenizer?: string; bridgeModel?: string; method?: InitMethod; alpha: number; parent?: string; outputDir?: string } = {
+    sourceModel: args.sourceModel ? checkInputPath(args.sourceModel, 'folder', ctx, 'sourceModel') : undefined,
+    targetTokenizer: args.targetTokenizer ? checkInputPath(args.targetTokenizer, 'folder', ctx, 'targetTokenizer') : undefined,
+    bridgeModel: args.bridgeModel ? checkInputPath(args.bridgeModel, 'folder', ctx, 'bridgeModel') : undefined,
+    method: args.method,
+    alpha: args.alpha ?? settings.alpha,
+    outputDir: args.outputDir,
+  };
+  const folderStep = (key: 'sourceModel' | 'targetTokenizer' | 'bridgeModel', role: FolderRole, what: string, settingKey: string, current: string, demoDir: string) => ({
+    given: () => !!args[key],
+    run: async (step: string, canGoBack: boolean): Promise<StepResult<true>> => {
+      for (;;) {
+        const r = await pickModelPath(what, settingKey, current, demoDir, ctx, step, canGoBack);
+        if (r === undefined || r === 'back') return r;
+        if (await acceptFolder(role, r.value)) {
+          v[key] = r.value;
+          return { value: true };
+        }
+      }
+    },
+  });
+  const steps: { given(): boolean; skip?(): boolean; run(step: string, canGoBack: boolean): Promise<StepResult<true>> }[] = [
+    folderStep('sourceModel', 'source', 'English source encoder (a SPLADE / masked-LM folder)', 'sembridge.sourceModel', settings.sourceModel, join(demo, 'bert-mlm-en')),
+    folderStep('targetTokenizer', 'target', 'target-language tokenizer folder', 'sembridge.targetTokenizer', settings.targetTokenizer, join(demo, 'ko-wordpiece')),
+    folderStep('bridgeModel', 'bridge', 'multilingual bridge model (a sentence-embedding model)', 'sembridge.bridgeModel', settings.bridgeModel, join(demo, 'bridge-multilingual')),
+    {
+      given: () => args.method !== undefined,
+      run: async (step, canGoBack) => {
+        const ordered = [settings.method, ...INIT_METHODS.filter((m) => m !== settings.method)];
+        const items: (vscode.QuickPickItem & { back?: boolean })[] = ordered.map((m) => ({ label: m, description: m === settings.method ? '(sembridge.method)' : undefined, detail: METHOD_HELP[m] }));
+        if (canGoBack) items.push({ label: BACK, back: true });
+        const pick = await vscode.window.showQuickPick(items, { title: `SemBridge: initialisation method (${step})`, ignoreFocusOut: true });
+        if (!pick) return undefined;
+        if (pick.back) return 'back';
+        v.method = pick.label as InitMethod;
+        return { value: true };
       },
-    });
-    if (text === undefined) return undefined;
-    alpha = parseAlpha(text) as number;
+    },
+    {
+      given: () => args.alpha !== undefined,
+      // counted until a method other than sembridge is chosen
+      skip: () => v.method !== undefined && v.method !== 'sembridge',
+      run: async (step) => {
+        const text = await vscode.window.showInputBox({
+          title: `SemBridge: α of α-entmax (1 < α; larger = sparser) (${step})`,
+          value: String(settings.alpha),
+          ignoreFocusOut: true,
+          validateInput: (x) => {
+            const r = parseAlpha(x);
+            return typeof r === 'string' ? r : undefined;
+          },
+        });
+        if (text === undefined) return undefined;
+        v.alpha = parseAlpha(text) as number;
+        return { value: true };
+      },
+    },
+    {
+      given: () => args.outputDir !== undefined,
+      run: async (step) => {
+        const parent = await vscode.window.showOpenDialog({
+          title: `SemBridge: folder in which to create the transferred model (${step})`,
+          canSelectFolders: true,
+          canSelectFiles: false,
+          openLabel: 'Create the model here',
+        });
+        if (!parent?.[0]) return undefined;
+        const suggested = `${basename(v.sourceModel!)}-${basename(v.targetTokenizer!)}-${v.method}${v.method === 'sembridge' ? `-a${v.alpha}` : ''}`;
+        const name = await vscode.window.showInputBox({
+          title: `SemBridge: name of the new model folder (${step})`,
+          value: suggested,
+          ignoreFocusOut: true,
+          validateInput: (x) => (/^[^/\\]+$/.test(x.trim()) && x.trim() !== '.' && x.trim() !== '..' ? undefined : 'a folder name, without slashes'),
+        });
+        if (!name) return undefined;
+        v.outputDir = join(parent[0].fsPath, name.trim());
+        return { value: true };
+      },
+    },
+  ];
+  // the steps the user is asked: those not given by the command's arguments
+  const asked = steps.filter((s) => !s.given());
+  let i = 0;
+  while (i < asked.length) {
+    const s = asked[i];
+    if (s.skip?.()) {
+      i++;
+      continue;
+    }
+    const shown = asked.filter((x) => !x.skip?.());
+    const r = await s.run(`step ${shown.indexOf(s) + 1} of ${shown.length}`, i > 0);
+    if (r === undefined) return undefined;
+    if (r === 'back') {
+      do i--;
+      while (i > 0 && asked[i].skip?.());
+      continue;
+    }
+    i++;
   }
+  const { sourceModel, targetTokenizer, bridgeModel, method, alpha } = v;
   const checked = parseAlpha(String(alpha));
   if (typeof checked === 'string') throw new Error(checked);
-
-  let outputDir = args.outputDir;
-  if (!outputDir) {
-    const parent = await vscode.window.showOpenDialog({
-      title: 'SemBridge: folder in which to create the transferred model',
-      canSelectFolders: true,
-      canSelectFiles: false,
-      openLabel: 'Create the model here',
-    });
-    if (!parent?.[0]) return undefined;
-    const suggested = `${basename(sourceModel)}-${basename(targetTokenizer)}-${method}${method === 'sembridge' ? `-a${alpha}` : ''}`;
-    const name = await vscode.window.showInputBox({
-      title: 'SemBridge: name of the new model folder',
-      value: suggested,
-      ignoreFocusOut: true,
-      validateInput: (v) => (/^[^/\\]+$/.test(v.trim()) && v.trim() !== '.' && v.trim() !== '..' ? undefined : 'a folder name, without slashes'),
-    });
-    if (!name) return undefined;
-    outputDir = join(parent[0].fsPath, name.trim());
-  }
-  outputDir = checkOutputFolder(outputDir, [sourceModel, targetTokenizer, bridgeModel], ctx, 'output folder');
+  const outputDir = checkOutputFolder(v.outputDir!, [sourceModel!, targetTokenizer!, bridgeModel!], ctx, 'output folder');
   let replace = false;
   if (existsSync(outputDir) && readdirSync(outputDir).length > 0 && !args.outputDir) {
     const ok = await vscode.window.showWarningMessage(`${outputDir} is not empty. Replace it with the new model?`, { modal: true }, 'Replace');
@@ -131,5 +200,5 @@ export async function runTransferWizard(
     // confirmed: a folder that is not a SemBridge model is moved aside (outputGuard.ts), never deleted
     replace = true;
   }
-  return { sourceModel, targetTokenizer, bridgeModel, method, alpha, outputDir, ...(replace ? { replace } : {}) };
+  return { sourceModel: sourceModel!, targetTokenizer: targetTokenizer!, bridgeModel: bridgeModel!, method: method!, alpha, outputDir, ...(replace ? { replace } : {}) };
 }

@@ -65,19 +65,26 @@ export function hoverMarkdown(info: HoverInfo, modelName: string): string {
   lines.push(`**SemBridge** · ${markdownCode(info.word)} → ${info.tokens.length} target token${info.tokens.length === 1 ? '' : 's'} · _${escapeMarkdownText(modelName)}_`);
   lines.push('');
   for (const t of info.tokens) {
-    const weight = t.lineWeight === undefined ? '' : ` · weight in line **${t.lineWeight.toFixed(3)}**`;
+    // a zero weight is "not active", never "weight in line 0.000"; others keep 3 significant digits
+    const weight = t.lineWeight === undefined ? '' : t.lineWeight > 0 ? ` · weight in line **${significant(t.lineWeight)}**` : ' · not active in this line';
     lines.push(`${markdownCode(t.token)} — ${t.match ?? 'not in mapping'}${weight} · [inspect](${openInspectorLink(t.id)} "Open this token in the SemBridge inspector")`);
     if (t.sources.length) {
       lines.push('');
       lines.push('| source | weight | cosine |');
       lines.push('|---|---:|---:|');
       // a `|` splits a GFM table cell even inside a code span, unless escaped
-      for (const s of t.sources) lines.push(`| ${markdownCode(s.token).replace(/\|/g, '\\|')} | ${s.weight.toFixed(3)} | ${s.cosine.toFixed(3)} |`);
+      for (const s of t.sources) lines.push(`| ${markdownCode(s.token).replace(/\|/g, '\\|')} | ${significant(s.weight)} | ${s.cosine.toFixed(3)} |`);
     }
     lines.push('');
   }
   if (info.lineVectorMissing) lines.push('_The sparse representation of this line is not cached yet._');
   return lines.join('\n');
+}
+
+/** Three significant digits (0.0163, 0.513, 1.25): small weights stay distinguishable. */
+export function significant(x: number): string {
+  if (x === 0) return '0';
+  return Math.abs(x) >= 0.1 ? x.toFixed(3) : x.toPrecision(3);
 }
 
 /** Escapes text placed outside code spans. */

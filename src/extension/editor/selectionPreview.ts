@@ -4,14 +4,16 @@
 // inspector's expansion view.
 import * as vscode from 'vscode';
 import type { ModelSession } from '../model/modelSession';
-import type { ExpansionResult, SparseSummary } from '../../protocol/inspectorProtocol';
+import { withoutSpecialTerms } from '../panel/inspectorBackend';
+import { isSpecialToken, type ExpansionResult, type SparseSummary } from '../../protocol/inspectorProtocol';
 
 export function decorationText(s: SparseSummary, terms = 6): string {
   const top = s.terms
+    .filter((t) => !isSpecialToken(t.token))
     .slice(0, terms)
     .map((t) => `${t.token} ${t.weight.toFixed(2)}`)
     .join(' · ');
-  return ` ⟶ ${top}${s.terms.length > terms ? ' …' : ''} (${s.activeDims} dims, FLOPS ${s.flops.toFixed(2)})`;
+  return ` ⟶ ${top}${s.terms.length > terms ? ' …' : ''} (${s.activeDims} dims, FLOPS ${Number(s.flops.toPrecision(3))})`;
 }
 
 export class SelectionPreview implements vscode.Disposable {
@@ -20,9 +22,11 @@ export class SelectionPreview implements vscode.Disposable {
     rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
   });
   private decorated?: vscode.TextEditor;
+  /** bumped per preview: an answer for an older selection that arrives late is dropped */
+  private seq = 0;
 
   constructor(
-    private readonly session: ModelSession,
+    private readonly session: Pick<ModelSession, 'encode'>,
     private readonly decorationsEnabled: () => boolean,
     /** encodes with sembridge.sourceModel; throws, saying why, when that model is unset or unusable */
     private readonly encodeWithSource?: (text: string) => Promise<SparseSummary>,
@@ -34,16 +38,19 @@ export class SelectionPreview implements vscode.Disposable {
     const sel = editor.selection;
     const text = editor.document.getText(sel.isEmpty ? editor.document.lineAt(sel.active.line).range : sel);
     if (!text.trim()) throw new Error('the selection is empty');
+    const seq = ++this.seq;
     // the English side is optional: its failure is shown in the expansion view, not raised
     const source = this.encodeSource(text);
     const [summary] = await this.session.encode([text]);
+    const sourcePart = await source;
+    if (seq !== this.seq) return; // a newer selection was previewed meanwhile
     this.clear();
     if (this.decorationsEnabled()) {
       const end = sel.isEmpty ? editor.document.lineAt(sel.active.line).range.end : sel.end;
       editor.setDecorations(this.decoration, [{ range: new vscode.Range(end, end), renderOptions: { after: { contentText: decorationText(summary) } } }]);
       this.decorated = editor;
     }
-    await show({ text, target: summary, ...(await source) });
+    await show({ text, target: withoutSpecialTerms(summary), ...sourcePart, ...(sourcePart.source ? { source: withoutSpecialTerms(sourcePart.source) } : {}) });
   }
 
   private async encodeSource(text: string): Promise<Pick<ExpansionResult, 'source' | 'sourceMissing'>> {
@@ -53,6 +60,12 @@ export class SelectionPreview implements vscode.Disposable {
     } catch (err) {
       return { sourceMissing: (err as Error).message };
     }
+  }
+
+  /** "Clear Selection Preview": also drops a preview still being encoded, so it does not appear after the clear. */
+  clearAll(): void {
+    this.seq++;
+    this.clear();
   }
 
   clear(): void {

@@ -188,9 +188,9 @@ export class MappingIndex {
   query(q: MappingQuery, tokenizedIds?: number[]): MappingPage {
     const limit = Math.max(0, Math.min(500, Math.floor(q.limit)));
     const offset = Math.max(0, Math.floor(q.offset));
-    const cacheKey = JSON.stringify([q.query, q.mode, q.match, q.minSupport, tokenizedIds ?? null]);
+    const cacheKey = JSON.stringify([q.query, q.mode, q.match, q.minSupport, q.sort ?? 'id', !!q.desc, tokenizedIds ?? null]);
     if (cacheKey !== this.lastKey) {
-      this.lastIds = this.filter(q, tokenizedIds);
+      this.lastIds = this.sorted(this.filter(q, tokenizedIds), q);
       this.lastKey = cacheKey;
     }
     const rows: MappingRow[] = [];
@@ -201,15 +201,40 @@ export class MappingIndex {
     return { total: this.lastIds.length, offset, rows, tokenizedIds };
   }
 
+  /** Every id of the query, in its order (the export's rows). */
+  ids(q: Omit<MappingQuery, 'offset' | 'limit'>, tokenizedIds?: number[]): Uint32Array {
+    return this.sorted(this.filter({ ...q, offset: 0, limit: 0 }, tokenizedIds), q);
+  }
+
+  /** Sorted by a column (stable: ties keep vocabulary order); 'id' keeps the filter's order. */
+  private sorted(ids: Uint32Array, q: Pick<MappingQuery, 'sort' | 'desc'>): Uint32Array {
+    const key = q.sort ?? 'id';
+    const m = this.mapping;
+    const dir = q.desc ? -1 : 1;
+    if (key === 'id') return q.desc ? ids.slice().reverse() : ids;
+    const arr = Array.from(ids);
+    const first = (id: number) => (m.offsets[id + 1] > m.offsets[id] ? m.offsets[id] : -1);
+    const cmp: (a: number, b: number) => number =
+      key === 'support'
+        ? (a, b) => m.support[a] - m.support[b]
+        : key === 'match'
+          ? (a, b) => MATCH_TYPES[m.match[a]].localeCompare(MATCH_TYPES[m.match[b]])
+          : key === 'topCosine'
+            ? (a, b) => (first(a) < 0 ? -Infinity : m.cosines[first(a)]) - (first(b) < 0 ? -Infinity : m.cosines[first(b)])
+            : key === 'topSource'
+              ? (a, b) => (first(a) < 0 ? '' : m.sourceTokens[m.sourceIds[first(a)]] ?? '').localeCompare(first(b) < 0 ? '' : m.sourceTokens[m.sourceIds[first(b)]] ?? '')
+              : (a, b) => m.tokens[a].localeCompare(m.tokens[b]);
+    arr.sort((a, b) => dir * cmp(a, b) || a - b);
+    return Uint32Array.from(arr);
+  }
+
   private filter(q: MappingQuery, tokenizedIds?: number[]): Uint32Array {
     const m = this.mapping;
-    const bridged = MATCH_CODE.get('bridged')!;
-    const fallback = MATCH_CODE.get('fallback')!;
+    const want = q.match && q.match !== 'all' ? MATCH_CODE.get(q.match) : undefined;
     const keep = (id: number): boolean => {
       const code = m.match[id];
       if (code === NO_LINE) return false;
-      if (q.match === 'bridged' && code !== bridged) return false;
-      if (q.match === 'fallback' && code !== fallback) return false;
+      if (want !== undefined && code !== want) return false;
       return m.support[id] >= q.minSupport;
     };
     const out: number[] = [];

@@ -2,9 +2,18 @@
 // parsed messages here, and tests call it directly against a real mapping and real workers.
 import { promises as fs } from 'node:fs';
 import type { ModelSession } from '../model/modelSession';
-import { sourcesOf, matchTypeOf } from '../mapping/compactMapping';
+import { readTransferReport } from '../model/transferReport';
+import { sourcesOf, matchTypeOf, mappingRow } from '../mapping/compactMapping';
 import {
+  isSpecialToken,
+  MATCH_FILTERS,
+  MAPPING_SORT_KEYS,
+  type ExportFormat,
+  type MappingSortKey,
+  type MatchFilter,
   type CompareTableData,
+  type ErrorCode,
+  type EvaluationRun,
   type ExpansionResult,
   type HostInfo,
   type MappingQuery,
@@ -26,9 +35,27 @@ export interface BackendDeps {
   encodeWithSource?(text: string): Promise<SparseSummary>;
   /** path of the last compare table JSON (written by "Compare Initialisations…") */
   compareTableFile(): string | undefined;
+  /** the folder holding one sub-folder (with metrics.json) per "Evaluate…" run */
+  evaluationDir?(): string;
 }
 
-class BadParams extends Error {}
+/** A request the user can fix (bad input); answered with code 'user'. */
+export class BadParams extends Error {
+  readonly code = 'user' as const;
+}
+/** Nothing to show yet (no model, no comparison): answered with code 'empty', shown neutrally. */
+export class EmptyState extends Error {
+  readonly code = 'empty' as const;
+}
+
+/** The protocol's error code of what a handler threw. */
+export function errorCodeOf(err: unknown): ErrorCode | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'empty' || code === 'user' || code === 'stale-index') return code;
+  // the core's refusal of an index built by another model
+  if (/was built by another model/.test((err as Error)?.message ?? '')) return 'stale-index';
+  return undefined;
+}
 
 function int(x: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) throw new BadParams(`${name} must be an integer in [${min}, ${max}]`);
@@ -38,6 +65,12 @@ function str(x: unknown, name: string, maxLen = 10_000): string {
   if (typeof x !== 'string') throw new BadParams(`${name} must be a string`);
   if (x.length > maxLen) throw new BadParams(`${name} is longer than ${maxLen} characters`);
   return x;
+}
+
+/** The summary for display: special tokens out of the term list, counted in hiddenSpecial. */
+export function withoutSpecialTerms(s: SparseSummary): SparseSummary {
+  const terms = s.terms.filter((t) => !isSpecialToken(t.token));
+  return terms.length === s.terms.length ? s : { ...s, terms, hiddenSpecial: (s.hiddenSpecial ?? 0) + s.terms.length - terms.length };
 }
 
 function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -85,36 +118,80 @@ export class InspectorBackend {
       }
       case 'evaluation/table':
         return (await this.compareTable()) as RequestResult<M>;
+      case 'report/get': {
+        const dir = this.deps.session.modelDir;
+        if (!dir) throw new EmptyState('No active model yet: the report of a transfer appears here.');
+        return (await readTransferReport(dir)) as RequestResult<M>;
+      }
+      case 'evaluation/runs':
+        return { runs: await this.evaluationRuns() } as RequestResult<M>;
       default:
         throw new BadParams(`unknown request ${String(msg.method)}`);
     }
   }
 
   private mappingIndex() {
-    const index = this.deps.session.index;
-    if (!index) this.deps.session.requireModel();
+    const session = this.deps.session;
+    const index = session.index;
+    if (index) return index;
+    // no model at all is a state to show neutrally; a model that failed to load is an error
+    if (!session.modelDir && !session.loadProblem) throw new EmptyState('No active model yet: run "SemBridge: Transfer Encoder to Target Language…" or "SemBridge: Switch Model…".');
+    session.requireModel();
     return index!;
   }
 
-  private async query(p: Record<string, unknown>) {
+  /** A mapping query from the webview, checked field by field (unknown values fall back to defaults). */
+  parseQuery(p: Record<string, unknown>): MappingQuery {
     const mode = p.mode === 'substring' || p.mode === 'text' ? p.mode : 'prefix';
-    const match = p.match === 'bridged' || p.match === 'fallback' ? p.match : 'all';
-    const q: MappingQuery = {
+    const match = typeof p.match === 'string' && (MATCH_FILTERS as readonly string[]).includes(p.match) ? (p.match as MatchFilter) : 'all';
+    const sort = typeof p.sort === 'string' && (MAPPING_SORT_KEYS as readonly string[]).includes(p.sort) ? (p.sort as MappingSortKey) : undefined;
+    return {
       query: str(p.query, 'query'),
       mode,
       match,
       minSupport: int(p.minSupport ?? 0, 'minSupport', 0, 1_000_000),
       offset: int(p.offset ?? 0, 'offset'),
       limit: int(p.limit ?? 100, 'limit', 0, 500),
+      sort,
+      desc: p.desc === true,
     };
+  }
+
+  /** The target ids a 'text' query's pasted text becomes (the real target tokenizer, in the worker). */
+  async tokenizedIds(q: MappingQuery): Promise<number[] | undefined> {
+    if (q.mode !== 'text' || !q.query.trim()) return undefined;
+    const dir = this.deps.session.requireModel();
+    const [analysis] = await this.deps.session.call('analyzeLines', { modelDir: dir, lines: [q.query] });
+    return analysis.words.flatMap((w) => w.ids);
+  }
+
+  private async query(p: Record<string, unknown>) {
+    const q = this.parseQuery(p);
     const index = this.mappingIndex();
-    let ids: number[] | undefined;
-    if (mode === 'text' && q.query.trim()) {
-      const dir = this.deps.session.requireModel();
-      const [analysis] = await this.deps.session.call('analyzeLines', { modelDir: dir, lines: [q.query] });
-      ids = analysis.words.flatMap((w) => w.ids);
+    return index.query(q, await this.tokenizedIds(q));
+  }
+
+  /** "Export Mapping…": every row of the query with all its sources, as CSV or JSONL text. */
+  async exportRows(p: Record<string, unknown>, format: ExportFormat): Promise<{ text: string; rows: number }> {
+    const q = this.parseQuery({ ...p, offset: 0, limit: 0 });
+    const index = this.mappingIndex();
+    const ids = index.ids(q, await this.tokenizedIds(q));
+    const m = index.mapping;
+    const lines: string[] = [];
+    const csv = (s: string | number) => {
+      const t = String(s);
+      return /[",\n\r]/.test(t) || /^[=+\-@]/.test(t) ? `"${(/^[=+\-@]/.test(t) ? "'" : '') + t.replace(/"/g, '""')}"` : t;
+    };
+    if (format === 'csv') lines.push('id,token,match,support,top_source,top_cosine,sources');
+    for (const id of ids) {
+      const row = mappingRow(m, id);
+      if (!row) continue;
+      const sources = sourcesOf(m, id);
+      if (format === 'csv')
+        lines.push([row.id, csv(row.token), row.match, row.support, csv(row.topSource), row.topCosine, csv(sources.map((s) => `${s.token}:${s.weight}`).join(' '))].join(','));
+      else lines.push(JSON.stringify({ id: row.id, token: row.token, match: row.match, support: row.support, sources: sources.map((s) => ({ id: s.id, token: s.token, weight: s.weight, cosine: s.cosine })) }));
     }
-    return index.query(q, ids);
+    return { text: lines.join('\n') + '\n', rows: ids.length };
   }
 
   private async token(id: number): Promise<TokenDetail> {
@@ -152,7 +229,7 @@ export class InspectorBackend {
         detail.nextCosine = extra.nextCosine;
       }
       detail.bias = extra.bias;
-      detail.neighbours = extra.neighbours;
+      detail.neighbours = extra.neighbours?.filter((n) => !isSpecialToken(n.token));
       detail.notes.push(...extra.notes);
     } catch (err) {
       detail.notes.push(`Bias, nearest rows and the full cosine list: ${(err as Error).message}`);
@@ -163,10 +240,10 @@ export class InspectorBackend {
   private async expansion(text: string): Promise<ExpansionResult> {
     if (!text.trim()) throw new BadParams('type a query first');
     const [target] = await this.deps.session.encode([text]);
-    const result: ExpansionResult = { text, target };
+    const result: ExpansionResult = { text, target: withoutSpecialTerms(target) };
     if (this.deps.encodeWithSource) {
       try {
-        result.source = await this.deps.encodeWithSource(text);
+        result.source = withoutSpecialTerms(await this.deps.encodeWithSource(text));
       } catch (err) {
         result.sourceMissing = (err as Error).message;
       }
@@ -174,9 +251,43 @@ export class InspectorBackend {
     return result;
   }
 
+  /** The "Evaluate…" runs in the storage, newest first; a folder without a readable metrics.json is skipped. */
+  private async evaluationRuns(): Promise<EvaluationRun[]> {
+    const dir = this.deps.evaluationDir?.();
+    if (!dir) return [];
+    let names: string[];
+    try {
+      names = (await fs.readdir(dir)).filter((n) => !n.startsWith('.'));
+    } catch {
+      return [];
+    }
+    const runs: EvaluationRun[] = [];
+    for (const name of names) {
+      const file = `${dir}/${name}/metrics.json`;
+      try {
+        const [raw, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+        const j = JSON.parse(raw) as Record<string, unknown>;
+        const metrics: Record<string, number> = {};
+        for (const [k, v] of Object.entries(j)) if (typeof v === 'number' && !['numQueries', 'numDocs', 'qrelsUnknownDocuments', 'seconds'].includes(k)) metrics[k] = v;
+        runs.push({
+          name,
+          model: typeof j.model === 'string' ? j.model : name.split('--')[0],
+          dataset: typeof j.dataset === 'string' ? j.dataset : name.split('--')[1] ?? '',
+          metrics,
+          numQueries: typeof j.numQueries === 'number' ? j.numQueries : undefined,
+          numDocs: typeof j.numDocs === 'number' ? j.numDocs : undefined,
+          date: st.mtime.toISOString(),
+        });
+      } catch {
+        /* not a finished run */
+      }
+    }
+    return runs.sort((a, b) => b.date.localeCompare(a.date));
+  }
+
   private async compareTable(): Promise<CompareTableData> {
     const file = this.deps.compareTableFile();
-    if (!file) throw new BadParams('no comparison yet: run "SemBridge: Compare Initialisations…"');
+    if (!file) throw new EmptyState('No comparison yet: run "SemBridge: Compare Initialisations…" to fill this table.');
     let data: CompareTableData;
     try {
       data = JSON.parse(await fs.readFile(file, 'utf8')) as CompareTableData;

@@ -10,7 +10,7 @@ import {
   type NotificationMethod,
   type ViewName,
 } from '../../protocol/inspectorProtocol';
-import type { InspectorBackend } from './inspectorBackend';
+import { errorCodeOf, type InspectorBackend } from './inspectorBackend';
 import { inspectorHtml, makeNonce } from './webviewHtml';
 
 export const INSPECTOR_VIEW_TYPE = 'sembridge.inspector';
@@ -55,9 +55,18 @@ export class InspectorPanel {
     return InspectorPanel.current;
   }
 
+  private loads = 0;
+  /** set by the controller: makes `name` the index Retrieval searches */
+  static onSelectIndex?: (name: string) => Promise<void>;
+  /** set by the controller: "Export Mapping…" of the rows of `query` */
+  static onExportMapping?: (query: Record<string, unknown>, format: 'csv' | 'jsonl') => Promise<void>;
+  private get onSelectIndex() {
+    return InspectorPanel.onSelectIndex;
+  }
+
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
+    private readonly extensionUri: vscode.Uri,
     private readonly backend: InspectorBackend,
     private readonly log: PanelLog,
   ) {
@@ -65,23 +74,55 @@ export class InspectorPanel {
     InspectorPanel.current = this;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.png');
     const webview = panel.webview;
-    const asUri = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...parts)).toString();
+    this.render();
+    this.disposables.push(
+      webview.onDidReceiveMessage((m) => void this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+      // a hidden panel's webview is torn down (no retainContextWhenHidden) and rebuilt on reveal;
+      // until the new page says `webview/ready` again, notifications wait in the queue
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+    );
+  }
+
+  /** (Re)builds the page; a retry asks for the files again past any cached failure. */
+  private render(): void {
+    const webview = this.panel.webview;
+    const n = this.loads++;
+    const bust = n ? `?load=${n}` : '';
+    const asUri = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...parts)).toString() + bust;
+    this.ready = false;
     webview.html = inspectorHtml({
       cspSource: webview.cspSource,
       nonce: makeNonce(),
       scriptUri: asUri('dist', 'webview', 'main.js'),
       styleUri: asUri('media', 'inspector.css'),
     });
-    this.disposables.push(
-      webview.onDidReceiveMessage((m) => void this.onMessage(m)),
-      panel.onDidDispose(() => this.dispose()),
-    );
   }
 
   notify<M extends NotificationMethod>(method: M, params: NotificationMap[M]): void {
     const msg: HostToWebview = { kind: 'notification', method, params };
-    if (this.ready) void this.panel.webview.postMessage(msg);
-    else this.queue.push(msg);
+    if (this.ready && this.panel.visible !== false) void this.post(msg);
+    else this.enqueue(msg);
+  }
+
+  /** Only the newest preview and the newest view/show matter once the page is back. */
+  private enqueue(msg: HostToWebview): void {
+    if (msg.kind === 'notification' && (msg.method === 'selection/preview' || msg.method === 'view/show')) {
+      const i = this.queue.findIndex((m) => m.kind === 'notification' && m.method === msg.method);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
+    this.queue.push(msg);
+  }
+
+  /** Posts; a message the webview did not take (it was being torn down) goes back to the queue. */
+  private async post(msg: HostToWebview): Promise<void> {
+    const delivered = await this.panel.webview.postMessage(msg);
+    if (!delivered && msg.kind === 'notification') {
+      this.ready = false;
+      this.enqueue(msg);
+    }
   }
 
   private async onMessage(raw: unknown): Promise<void> {
@@ -95,7 +136,8 @@ export class InspectorPanel {
       try {
         reply = { kind: 'response', id: msg.id, ok: true, result: await this.backend.handle(msg) };
       } catch (err) {
-        reply = { kind: 'response', id: msg.id, ok: false, error: (err as Error).message };
+        const code = errorCodeOf(err);
+        reply = { kind: 'response', id: msg.id, ok: false, error: (err as Error).message, ...(code ? { code } : {}) };
       }
       void this.panel.webview.postMessage(reply);
       return;
@@ -103,8 +145,25 @@ export class InspectorPanel {
     switch (msg.method) {
       case 'webview/ready': {
         this.ready = true;
-        for (const m of this.queue.splice(0)) void this.panel.webview.postMessage(m);
+        for (const m of this.queue.splice(0)) void this.post(m);
         this.backend.warmUp();
+        break;
+      }
+      case 'webview/retry': {
+        this.log.warn('inspector: the page did not load; rebuilding it (Retry)');
+        this.render();
+        break;
+      }
+      case 'mapping/export': {
+        const { query, format } = msg.params as { query: unknown; format: unknown };
+        if ((format === 'csv' || format === 'jsonl') && query && typeof query === 'object' && InspectorPanel.onExportMapping) await InspectorPanel.onExportMapping(query as Record<string, unknown>, format);
+        else this.log.warn(`inspector: refused an export request (format ${String(format)})`);
+        break;
+      }
+      case 'index/select': {
+        const name = (msg.params as { name: unknown }).name;
+        if (typeof name === 'string' && this.onSelectIndex) await this.onSelectIndex(name);
+        else this.log.warn(`inspector: refused to select index ${String(name)}`);
         break;
       }
       case 'retrieval/open': {

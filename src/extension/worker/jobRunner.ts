@@ -25,6 +25,9 @@ export interface ProgressUpdate {
   message: string;
 }
 
+/** How long a cancelled job's worker process may take to stop before it is killed (README: 3 s). */
+export const CANCEL_GRACE_MS = 3000;
+
 /** What a progress notification offers: updates, and a cancel request from the user. */
 export interface JobUi {
   /** tells the user a job waits for another of its kind */
@@ -121,6 +124,7 @@ export class JobRunner {
       const cancelledMessage = `${spec.kind} cancelled: ${spec.title}`;
       let client: WorkerClient | undefined;
       let jobId = 0;
+      let reportProgress: ((u: ProgressUpdate) => void) | undefined;
       const finish = () => {
         const i = this.jobs.indexOf(job);
         if (i >= 0) this.jobs.splice(i, 1);
@@ -137,7 +141,10 @@ export class JobRunner {
             finish();
           } else if (client) {
             this.log.info(`${spec.title}: cancelling`);
-            client.cancel(jobId);
+            // said at once in the notification; the worker process is killed if it has not stopped
+            // within the grace the README promises
+            reportProgress?.({ message: 'cancelling…' });
+            client.cancel(jobId, CANCEL_GRACE_MS);
           }
         },
         start: () => {
@@ -147,6 +154,7 @@ export class JobRunner {
           const t0 = Date.now();
           void this.ui
             .withProgress(spec.title, async (report, onCancel) => {
+              reportProgress = report;
               onCancel(() => job.cancel());
               client = new WorkerClient(this.script, `sembridge-${spec.kind}`, 'process');
               const run = client.run(spec.op, spec.params, {
@@ -154,7 +162,7 @@ export class JobRunner {
                 onLog: (level, message) => this.log[level](`${spec.title}: ${message}`),
               });
               jobId = run.jobId;
-              if (cancelled) client.cancel(jobId);
+              if (cancelled) client.cancel(jobId, CANCEL_GRACE_MS);
               try {
                 return await run.result;
               } finally {
