@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { loadBeirDataset } from '../../core/corpus/dataset';
 import { loadSparseEncoder } from '../../core/encode/sparseEncoder';
 import { SemBridgeError } from '../../core/errors';

@@ -1,6 +1,6 @@
 // `sembridge export`: bulk-ingest files, mapping and query body for OpenSearch / Elasticsearch
 // (or plain JSONL), plus the encoder's ONNX and tokenizer files.
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { loadCorpus } from '../../core/corpus/dataset';
 import { DEFAULT_PASSAGE_WINDOW } from '../../core/corpus/passages';

@@ -2,7 +2,7 @@
 // changed workspace files.
 import { existsSync, promises as fs } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { loadCorpus } from '../../core/corpus/dataset';
 import { DEFAULT_PASSAGE_WINDOW } from '../../core/corpus/passages';

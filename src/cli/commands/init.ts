@@ -1,11 +1,12 @@
 // `sembridge init`: transfers a source sparse encoder to a target tokenizer through a bridge model.
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { runInit } from '../../core/init';
 import { SemBridgeError } from '../../core/errors';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
 import { interruptSignal, progressPrinter } from './progressLine';
+import { checkTokenizerOption } from '../inputChecks';
 
 /** The options `init` and `compare` share: the three inputs and every knob of the transfer. */
 export const TRANSFER_OPTIONS = {
@@ -67,6 +68,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'out'] as const)
       if (!values[req]) throw new SemBridgeError('is required', `--${req}`);
+    await checkTokenizerOption(values['target-tokenizer']!, '--target-tokenizer');
     const method = parseMethod(values.method!);
     const alpha = parseAlpha(values.alpha!);
     const seed = Number(values.seed);
@@ -99,9 +101,9 @@ sembridge/report.json. The source folder is never modified; the output appears o
   },
 };
 
-export function parseMethod(v: string): InitMethod {
+export function parseMethod(v: string, option = '--method'): InitMethod {
   if (!(INIT_METHODS as readonly string[]).includes(v))
-    throw new SemBridgeError(`unknown method '${v}' (one of ${INIT_METHODS.join(', ')})`, '--method');
+    throw new SemBridgeError(`unknown method '${v}' (one of ${INIT_METHODS.join(', ')})`, option);
   return v as InitMethod;
 }
 

@@ -1,7 +1,7 @@
 // `sembridge reconstruct`: matrix mode. Bridge vectors and source embeddings in, the rows of the new
 // target tokens out, both as safetensors; no tokenizer or model involved. A stable contract for
 // scripts and for comparing with other implementations.
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { SafetensorsReader, writeSafetensors, type TensorToWrite } from '../../core/io/safetensors';
 import { initializeNewTokens, type InitInputs } from '../../core/reconstruct';
