@@ -1,6 +1,7 @@
 // `sembridge init`: transfers a source sparse encoder to a target tokenizer through a bridge model.
 import { parseCliArgs as parseArgs } from '../args';
 import { runInit } from '../../core/init';
+import { MAX_ALPHA } from '../../core/entmax';
 import { SemBridgeError } from '../../core/errors';
 import { INIT_METHODS, type InitMethod } from '../../core/types';
 import type { CliCommand } from '../command';
@@ -109,7 +110,7 @@ export function parseMethod(v: string, option = '--method'): InitMethod {
 
 export function parseAlpha(v: string): number {
   const a = Number(v);
-  if (!Number.isFinite(a) || a <= 1) throw new SemBridgeError(`must be a number > 1, got '${v}'`, '--alpha');
+  if (!Number.isFinite(a) || a <= 1 || a > MAX_ALPHA) throw new SemBridgeError(`must be a number > 1 and ≤ ${MAX_ALPHA}, got '${v}'`, '--alpha');
   return a;
 }
 

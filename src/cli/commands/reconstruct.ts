@@ -2,6 +2,7 @@
 // target tokens out, both as safetensors; no tokenizer or model involved. A stable contract for
 // scripts and for comparing with other implementations.
 import { parseCliArgs as parseArgs } from '../args';
+import { parseAlpha } from './init';
 import { SemBridgeError } from '../../core/errors';
 import { SafetensorsReader, writeSafetensors, type TensorToWrite } from '../../core/io/safetensors';
 import { initializeNewTokens, type InitInputs } from '../../core/reconstruct';
@@ -58,8 +59,7 @@ OUT:
     }
     let alpha = Number.NaN;
     if (values.alpha !== undefined) {
-      alpha = Number(values.alpha);
-      if (!Number.isFinite(alpha) || !(alpha > 1)) throw new SemBridgeError(`must be a number > 1, got '${values.alpha}'`, '--alpha');
+      alpha = parseAlpha(values.alpha);
     } else if (method === 'sembridge') {
       throw new SemBridgeError('is required for --method sembridge (the paper uses 4)', '--alpha');
     }
