@@ -7,6 +7,7 @@ import { memoisedFileHash } from '../bridge/bridgeCache';
 import { hashFiles, inspectModelFolder, modelFilesOf, type HfModelFolder, type SpladePoolingConfig } from '../model/hfFolder';
 import { buildOnnxFromConfig, createSession, loadOnnxModel } from '../onnx';
 import { tensorDataBytes } from '../onnx/modelIO';
+import { assertFiniteWeights } from '../onnx/finiteWeights';
 import { appendSpladePooling } from './spladeGraph';
 import { loadOrt } from '../ort';
 import type { SparseVector } from '../types';
@@ -179,6 +180,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     if (opts.poolInGraph !== false) {
       // Preferred: the graph itself pools, so only [batch, vocab] leaves onnxruntime.
       const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx) : await buildOnnxFromConfig(modelDir, { head: 'mlm' });
+      assertFiniteWeights(graph, folder.files.onnx ?? modelDir);
       try {
         appendSpladePooling(graph, pooling);
         if (tensorDataBytes(graph.proto) < 2 ** 31 - 1) {
