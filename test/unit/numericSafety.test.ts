@@ -82,3 +82,39 @@ test('finite inputs near the float32 limit that overflow are refused, nothing wr
     assert.equal(existsSync(out), false, method);
   }
 });
+
+test('reconstruct refuses a shape or dtype the header already shows before reading any tensor data', async () => {
+  const { SafetensorsReader } = await import('../../src/core/io/safetensors');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-hdr-'));
+  const cases: [Record<string, { dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }>, RegExp][] = [
+    [{ target_bridge: { dtype: 'F32', shape: [5, 4], data: matrix(5, 4, 2) } }, /target_bridge.*dimension 4/],
+    [{ source_bridge: { dtype: 'F32', shape: [7, 3], data: matrix(7, 3, 1) } }, /source_bridge.*7 rows/],
+    [{ source_bias: { dtype: 'F32', shape: [9], data: matrix(9, 1, 1) } }, /source_bias.*must be \[8\]/],
+    [{ target_bridge: { dtype: 'I32', shape: [5, 3], data: new Int32Array(15) } }, /target_bridge.*dtype I32/],
+  ];
+  const proto = SafetensorsReader.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const original = proto.readFloat32;
+  let reads = 0;
+  proto.readFloat32 = function (this: unknown, ...a: unknown[]) {
+    reads++;
+    return original.apply(this, a);
+  };
+  try {
+    for (const [override, pattern] of cases) {
+      const path = join(dir, 'in.safetensors');
+      writeFileSync(path, encodeSafetensors({
+        source_bridge: { dtype: 'F32', shape: [8, 3], data: matrix(8, 3, 1) },
+        target_bridge: { dtype: 'F32', shape: [5, 3], data: matrix(5, 3, 2) },
+        source_embeddings: { dtype: 'F32', shape: [8, 4], data: matrix(8, 4, 3) },
+        ...override,
+      }));
+      reads = 0;
+      const r = await runCli(['reconstruct', '--input', path, '--alpha', '4', '--output', join(dir, 'out.safetensors')]);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, pattern);
+      assert.equal(reads, 0, `${pattern}: ${reads} tensor(s) read before the refusal`);
+    }
+  } finally {
+    proto.readFloat32 = original;
+  }
+});
