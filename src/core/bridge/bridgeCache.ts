@@ -73,9 +73,12 @@ export async function readCachedVectors(cacheDir: string, key: string): Promise<
   } catch {
     return undefined;
   }
+  if (!meta || !Number.isSafeInteger(meta.rows) || !Number.isSafeInteger(meta.cols) || meta.rows < 0 || meta.cols <= 0) return undefined;
   if (buf.byteLength !== meta.rows * meta.cols * 4) return undefined;
   const data = new Float32Array(meta.rows * meta.cols);
   new Uint8Array(data.buffer).set(buf);
+  // a damaged entry is recomputed, not trusted: the embedder never writes NaN or ±Inf
+  for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) return undefined;
   return { rows: meta.rows, cols: meta.cols, data };
 }
 
