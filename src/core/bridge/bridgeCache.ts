@@ -77,8 +77,9 @@ export async function readCachedVectors(cacheDir: string, key: string): Promise<
   if (buf.byteLength !== meta.rows * meta.cols * 4) return undefined;
   const data = new Float32Array(meta.rows * meta.cols);
   new Uint8Array(data.buffer).set(buf);
-  // a damaged entry is recomputed, not trusted: the embedder never writes NaN or ±Inf
-  for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) return undefined;
+  // a damaged entry is recomputed, not trusted: normalised vectors are never infinite (a zero
+  // vector's NaN row is legitimate and becomes a fallback row)
+  for (let i = 0; i < data.length; i++) if (data[i] === Infinity || data[i] === -Infinity) return undefined;
   return { rows: meta.rows, cols: meta.cols, data };
 }
 
