@@ -77,6 +77,7 @@ OUT:
     const threads = values.threads === undefined ? undefined : positiveInt(values.threads, '--threads');
 
     const inputs = await readInputs(values.input);
+    if (method === 'focus' && !inputs.overlapSourceIds) throw new SemBridgeError("has no tensor 'overlap_source_ids', which --method focus needs", values.input);
     const signal = interruptSignal();
     try {
       const result = await initializeNewTokens(method, {
@@ -150,6 +151,11 @@ export async function readInputs(path: string): Promise<MatrixInputs> {
         if (ids[i] < 0 || ids[i] >= vs) throw mismatch(name, `id ${ids[i]} at index ${i} is outside the ${vs} source rows`);
       }
       out[key] = Uint32Array.from(ids);
+    }
+    // the core refuses these too, but names only the tensor
+    for (const [name, data] of [['source_embeddings', sourceEmbeddings.data], ['source_decoder', out.sourceDecoder?.data], ['source_bias', out.sourceBias]] as const) {
+      const i = data ? data.findIndex((v) => !Number.isFinite(v)) : -1;
+      if (i >= 0) throw mismatch(name, `value ${i} is ${data![i]}; the source weights must be finite`);
     }
     return out;
   } finally {
