@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -76,4 +76,21 @@ test('readLines: CRLF, BOM, no final newline, gzip, and a line over the limit sk
   assert.equal(lines[1][1], '');
   assert.match(lines[1][2]!, /over the .* limit; skipped/);
   assert.deepEqual(lines[2], [3, 'c', undefined]);
+});
+
+test('invalid UTF-8 in config.json or modules.json is refused with the line, not replaced by U+FFFD', async () => {
+  const { readJsonFile } = await import('../../src/core/fsUtil');
+  const { runCli } = await import('../helpers/captureCli');
+  const { cpSync } = await import('node:fs');
+  const dir = tmp();
+  const p = join(dir, 'config.json');
+  writeFileSync(p, Buffer.concat([Buffer.from('{\n  "a": 1,\n  "name": "'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n}\n')]));
+  await assert.rejects(readJsonFile(p), /config\.json: is not valid UTF-8 text \(line 3\)/);
+  const model = join(dir, 'model');
+  cpSync(join(__dirname, '..', 'fixtures', 'models', 'bert-mlm-en'), model, { recursive: true });
+  const modules = join(model, 'modules.json');
+  writeFileSync(modules, Buffer.concat([Buffer.from(readFileSync(modules)).subarray(0, 10), Buffer.from([0xff]), Buffer.from(readFileSync(modules)).subarray(10)]));
+  const r = await runCli(['encode', '--model', model, 'text']);
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /modules\.json: is not valid UTF-8 text \(line \d+\)/);
 });
