@@ -2,8 +2,8 @@
 // English SPLADE-style model to a Korean tokenizer with the fixture bridge model, encode a Korean
 // sentence, then index, search and evaluate the Korean test collection (base model vs transferred).
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseCliArgs as parseArgs } from '../args';
 import { loadBeirDataset } from '../../core/corpus/dataset';
@@ -36,7 +36,8 @@ export const command: CliCommand = {
 Runs the whole SemBridge chain on the bundled fixtures (tiny models, no network): init (English
 bert-mlm-en -> Korean WordPiece, fixture bridge model), encode a Korean sentence, index + search + eval
 on the Korean test collection for the source model and the transferred one. Writes the transferred model
-and the index under --out (default: a new temporary folder) and prints a short summary.`,
+and the index under --out (default: sembridge-demo-USER in the temporary folder, replaced by each run)
+and prints a short summary and the next commands to try.`,
 
   async run(args) {
     const { values } = parseArgs({ args, options: { out: { type: 'string' }, verbose: { type: 'boolean', default: false } } });
@@ -49,7 +50,9 @@ and the index under --out (default: a new temporary folder) and prints a short s
     };
     for (const [what, p] of Object.entries(paths))
       if (!existsSync(p)) throw new SemBridgeError(`the demo's ${what} fixture is missing (the demo runs from a source checkout)`, p);
-    const out = values.out ?? (await mkdtemp(join(tmpdir(), 'sembridge-demo-')));
+    // one fixed default folder, replaced by each run (a new temp folder per run piled up)
+    const out = values.out ?? join(tmpdir(), `sembridge-demo-${userInfo().username.replace(/[^\w.-]/g, '_')}`);
+    await mkdir(out, { recursive: true });
     const model = join(out, 'model-ko');
     const progress = progressPrinter(!values.verbose);
 
@@ -90,6 +93,10 @@ and the index under --out (default: a new temporary folder) and prints a short s
       console.log(`   transferred model (Korean vocab.): ${fmt(evNew)}`);
       console.log(`   index saved to ${join(out, 'index-ko')}`);
       console.log('(fixture models are tiny and untrained as retrievers: the numbers show the chain works, not retrieval quality)');
+      console.log(`\nnext steps (the demo's outputs stay in ${out}; the next demo run replaces them):`);
+      console.log(`  sembridge encode --model ${model} "${sentence}"`);
+      console.log(`  sembridge search --index ${join(out, 'index-ko')} "${q.text}"`);
+      console.log('  sembridge init --source DIR --target-tokenizer DIR --bridge DIR --out DIR   (your own models; see sembridge init --help)');
     } finally {
       await encoder.dispose();
       await base.dispose();

@@ -98,6 +98,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
       { onProgress: progressPrinter(values.quiet), signal },
     ).finally(() => signal.dispose());
     printSummary(summary.report);
+    console.log(`model written to ${values.out} (report: ${values.out}/sembridge/report.json)`);
     return 0;
   },
 };
