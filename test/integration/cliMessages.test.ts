@@ -42,3 +42,25 @@ test('demo reuses one default folder instead of a new temp folder per run, and p
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('init --alpha 1e4 writes only finite rows and bias', async (t) => {
+  if (!ready) return t.skip('fixtures not generated yet');
+  const { withSafetensors } = await import('../../src/core/io/safetensors');
+  const dir = mkdtempSync(join(tmpdir(), 'sb-a1e4-'));
+  try {
+    const out = join(dir, 'model');
+    const r = await runCli(['init', '--source', join(FIX, 'models', 'bert-mlm-en'), '--target-tokenizer', join(FIX, 'tokenizers', 'ko-wordpiece'),
+      '--bridge', join(FIX, 'models', 'bridge-multilingual'), '--out', out, '--cache', join(dir, 'cache'), '--alpha', '1e4', '--quiet', '--no-diagnostics']);
+    assert.equal(r.code, 0, r.err);
+    await withSafetensors(join(out, 'model.safetensors'), async (f) => {
+      for (const name of f.names()) {
+        if (f.info(name).dtype !== 'F32') continue;
+        const v = await f.readFloat32(name);
+        const bad = v.findIndex((x) => !Number.isFinite(x));
+        assert.equal(bad, -1, `${name}[${bad}] = ${v[bad]}`);
+      }
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -89,6 +89,8 @@ OUT:
         threads,
         onProgress: stderrProgress(),
         signal,
+      }).catch((err) => {
+        throw withInputFile(err, values.input!);
       });
       const tensors: Record<string, TensorToWrite> = {
         target_embeddings: { dtype: 'F32', shape: [result.embeddings.rows, result.embeddings.cols], data: result.embeddings.data },
@@ -195,4 +197,21 @@ function checkInputHeader(reader: SafetensorsReader, path: string): void {
     if (shape.length !== 1) throw bad(name, `must be 1-D, but its shape is [${shape.join(', ')}]`);
     if (!INT_DTYPES.has(dtype)) throw bad(name, `has dtype ${dtype}; an integer tensor is needed`);
   }
+}
+
+const TENSOR_OF_INPUT: Record<string, string> = {
+  sourceBridge: 'source_bridge',
+  targetBridge: 'target_bridge',
+  sourceEmbeddings: 'source_embeddings',
+  sourceDecoder: 'source_decoder',
+  sourceBias: 'source_bias',
+  candidateSourceIds: 'candidate_source_ids',
+  overlapSourceIds: 'overlap_source_ids',
+};
+
+/** The core names its inputs (sourceBridge, …); the user knows the file and its tensor names. */
+function withInputFile(err: unknown, path: string): unknown {
+  if (!(err instanceof SemBridgeError) || !err.subject || !(err.subject in TENSOR_OF_INPUT)) return err;
+  const message = err.message.slice(err.subject.length + 2).replace(/candidateSourceIds/g, 'candidate_source_ids');
+  return new SemBridgeError(`tensor '${TENSOR_OF_INPUT[err.subject]}': ${message}`, path);
 }

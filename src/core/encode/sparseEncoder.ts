@@ -245,11 +245,19 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     const ids = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength });
     const b = ids.length;
     const s = Math.max(...ids.map((r) => r.length));
-    const pad = BigInt(this.tokenizer.specialTokens.pad ?? 0);
+    const padId = this.tokenizer.specialTokens.pad ?? 0;
+    // an inconsistent tokenizer (ids missing or beyond the model's rows) must not reach onnxruntime
+    const checkId = (id: unknown, what: string) => {
+      if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= this.vocabSize)
+        throw new SemBridgeError(`the tokenizer gives ${what} ${String(id)}, not an id of the model's ${this.vocabSize} tokens; its tokenizer files are inconsistent`, this.tokenizer.path);
+    };
+    checkId(padId, 'the padding id');
+    const pad = BigInt(padId);
     const inputIds = new BigInt64Array(b * s).fill(pad);
     const mask = new BigInt64Array(b * s);
     ids.forEach((row, i) =>
       row.forEach((id, j) => {
+        checkId(id, 'token id');
         inputIds[i * s + j] = BigInt(id);
         mask[i * s + j] = 1n;
       }),
