@@ -19,6 +19,7 @@ const MODEL = join(FIX, 'models', 'bert-mlm-en');
 const ST_MODEL = join(FIX, 'models', 'distilbert-mlm-en');
 const BRIDGE = join(FIX, 'models', 'bridge-multilingual');
 const KO_TOK = join(FIX, 'tokenizers', 'ko-wordpiece');
+const HI_TOK = join(FIX, 'tokenizers', 'hi-wordpiece');
 const BEIR = join(FIX, 'corpus', 'ko');
 export const ready = existsSync(join(MODEL, 'onnx', 'model.onnx')) && existsSync(join(BRIDGE, 'onnx', 'model.onnx'));
 
@@ -226,14 +227,15 @@ export function kinds(base: Base): Kind[] {
     {
       name: 'target tokenizer (init)',
       costPerCase: 2.5,
-      cases: 10,
+      cases: 12,
       async make(rng, dir) {
         const tok = join(dir, 'tok');
-        cpSync(KO_TOK, tok, { recursive: true });
-        const name = rng.pick(['vocab.txt', 'vocab.txt', 'tokenizer_config.json']);
+        const name = rng.pick(['vocab.txt', 'vocab.txt', 'tokenizer_config.json', 'tokenizer.json', 'tokenizer.json']);
+        // ko-wordpiece has only vocab.txt; hi-wordpiece a tokenizer.json
+        cpSync(name === 'tokenizer.json' ? HI_TOK : KO_TOK, tok, { recursive: true });
         const file = join(tok, name);
         const label = name === 'vocab.txt' ? write(file, mutateLines(rng, readFileSync(file))) : (() => {
-          const m = mutateJson(rng, JSON.parse(readFileSync(file, 'utf8')));
+          const m = mutateJson(rng, JSON.parse(readFileSync(file, 'utf8')), (p) => p[0] === 'model' || p[0] === 'added_tokens');
           writeFileSync(file, JSON.stringify(m.value));
           return m.label;
         })();
