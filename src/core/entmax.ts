@@ -35,7 +35,7 @@ export const MAX_ALPHA = 1e6;
 
 export function checkAlpha(alpha: number, subject = 'alpha'): void {
   if (typeof alpha !== 'number' || !Number.isFinite(alpha) || !(alpha > 1) || alpha > MAX_ALPHA) {
-    throw new SemBridgeError(`entmax α must be a number with 1 < α ≤ ${MAX_ALPHA}, got ${alpha}`, subject);
+    throw new SemBridgeError(`entmax α must be a finite number > 1 and ≤ ${MAX_ALPHA}, got ${alpha}`, subject);
   }
 }
 

@@ -40,7 +40,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --bridge DIR              multilingual dense model (sentence-transformers folder with onnx/model.onnx)
   --out DIR                 output folder (replaced when it exists)
   --method NAME             ${INIT_METHODS.join(' | ')} (default sembridge)
-  --alpha A                 entmax alpha, > 1 (default 4)
+  --alpha A                 entmax alpha, 1 < A ≤ 1e6 (default 4)
   --fuzzy                   also match tokens ignoring case and the word-start marker
   --match-symbols           match numbers and punctuation ignoring position
   --keep-special-sources    keep source special tokens and [unused] entries as candidates (the paper's code)

@@ -30,7 +30,7 @@ OUT:
 
   --input FILE        input safetensors
   --output FILE       output safetensors (written atomically)
-  --alpha A           entmax α > 1 (required for sembridge; the paper uses 4)
+  --alpha A           entmax α, 1 < α ≤ 1e6 (required for sembridge; the paper uses 4)
   --method NAME       ${INIT_METHODS.join(' | ')} (default sembridge)
   --seed N            seed of the sampled methods and fallback rows (default 42)
   --top-k K           neighbours of topk-softmax (default 10)
