@@ -84,3 +84,9 @@ test('progress off a terminal: a line per stage, then every interval, with perce
   for (let i = 0; i <= 10; i++) slow({ stage: 'encode', done: i, total: 10 });
   assert.equal(throttled.length, 2, 'the first line and the last');
 });
+
+test('reconstruct with a missing input says "file not found"', async () => {
+  const r = await runCli(['reconstruct', '--input', '/nope/in.safetensors', '--alpha', '4', '--output', join(tmpdir(), 'sb-never.safetensors')]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /\/nope\/in\.safetensors: file not found/);
+});
