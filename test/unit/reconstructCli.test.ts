@@ -166,5 +166,5 @@ test('the command is registered and reports errors through the CLI with exit cod
   } finally {
     console.error = original;
   }
-  assert.match(errors.join('\n'), /sembridge reconstruct: \/nonexistent\/x\.safetensors: cannot open: ENOENT/);
+  assert.match(errors.join('\n'), /sembridge reconstruct: \/nonexistent\/x\.safetensors: file not found/);
 });
