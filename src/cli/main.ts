@@ -5,6 +5,8 @@ process.env.ORT_DISABLE_TELEMETRY = '1';
 
 import { SemBridgeError, CancelledError } from '../core/errors';
 import type { CliCommand } from './command';
+import { UsageError } from './args';
+import { describeUnexpected } from './userErrors';
 
 const registry: Record<string, () => Promise<{ command: CliCommand }>> = {
   // name: () => import('./commands/name'),
@@ -47,6 +49,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await command.run(rest)) ?? 0;
   } catch (err) {
+    if (err instanceof UsageError) {
+      const first = command.help.split('\n')[0];
+      console.error(`sembridge ${name}: ${err.message}\n${first.startsWith('usage:') ? first : `usage: ${first}`}`);
+      return 2;
+    }
     if (err instanceof SemBridgeError) {
       console.error(`sembridge ${name}: ${err.message}`);
       return 1;
@@ -55,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`sembridge ${name}: cancelled`);
       return 130;
     }
-    throw err;
+    const { message, code } = describeUnexpected(err);
+    console.error(`sembridge ${name}: ${message}`);
+    return code;
   }
 }
 
@@ -63,8 +72,8 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      console.error(err);
-      process.exit(1);
+      console.error(`sembridge: ${describeUnexpected(err).message}`);
+      process.exit(describeUnexpected(err).code);
     },
   );
 }

@@ -27,21 +27,34 @@ export function onMalformedOption(value: string | undefined): OnMalformed {
   throw new SemBridgeError(`must be 'skip' or 'stop', got '${value}'`, '--on-malformed');
 }
 
-/** Throttled one-line progress on stderr (silent when stderr is not a terminal, unless forced). */
-export function stderrProgress(force = false): (p: ProgressReport) => void {
-  const tty = process.stderr.isTTY;
+/**
+ * Progress on stderr: one line rewritten in place on a terminal; otherwise (a log, a pipe) a new line
+ * at each stage change, every few seconds and at the end, so long jobs are visible in logs too.
+ */
+export function stderrProgress(options: { tty?: boolean; intervalMs?: number; write?: (s: string) => void } = {}): (p: ProgressReport) => void {
+  const tty = options.tty ?? process.stderr.isTTY === true;
+  const interval = options.intervalMs ?? (tty ? 250 : 3000);
+  const write = options.write ?? ((s: string) => void process.stderr.write(s));
   let last = 0;
+  let lastStage = '';
+  let stageStart = { stage: '', at: Date.now(), done: 0 };
   return (p) => {
-    if (!tty && !force) return;
     const now = Date.now();
-    if (now - last < 250 && p.done !== p.total) return;
+    if (p.stage !== stageStart.stage) stageStart = { stage: p.stage, at: now, done: p.done };
+    // reports without a rate (queries, export) get one from the stage's own start
+    const seconds = (now - stageStart.at) / 1000;
+    const ownRate = seconds > 0.5 && p.done > stageStart.done ? (p.done - stageStart.done) / seconds : undefined;
+    p = { ...p, rate: p.rate ?? ownRate, etaSeconds: p.etaSeconds ?? (ownRate ? (p.total - p.done) / ownRate : undefined) };
+    const finished = p.done === p.total;
+    if (now - last < interval && !finished && p.stage === lastStage) return;
     last = now;
+    lastStage = p.stage;
     const pct = p.total ? ((100 * p.done) / p.total).toFixed(0) : '?';
     const rate = p.rate ? ` ${p.rate.toFixed(1)}/s` : '';
-    const eta = p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) ? ` eta ${Math.ceil(p.etaSeconds)}s` : '';
+    const eta = !finished && p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) ? ` ${Math.ceil(p.etaSeconds)} s left` : '';
     const line = `${p.stage}: ${p.done}/${p.total} (${pct}%)${rate}${eta}`;
-    if (tty) process.stderr.write(`\r${line}\x1b[K${p.done === p.total ? '\n' : ''}`);
-    else if (p.done === p.total) process.stderr.write(line + '\n');
+    if (tty) write(`\r${line}\x1b[K${finished ? '\n' : ''}`);
+    else write(line + '\n');
   };
 }
 

@@ -26,9 +26,16 @@ export interface SortedEntmaxResult {
   rawSum: number;
 }
 
+/**
+ * The largest α accepted. The float64 solver is stable far beyond it, but from α ≈ 10³ on the
+ * weights already equal argmax's (shared among exact ties) for any float64 cosines, so larger values
+ * only ask for overflow in (α−1)·score.
+ */
+export const MAX_ALPHA = 1e6;
+
 export function checkAlpha(alpha: number, subject = 'alpha'): void {
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || !(alpha > 1)) {
-    throw new SemBridgeError(`entmax α must be a finite number > 1, got ${alpha}`, subject);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha) || !(alpha > 1) || alpha > MAX_ALPHA) {
+    throw new SemBridgeError(`entmax α must be a finite number > 1 and ≤ ${MAX_ALPHA}, got ${alpha}`, subject);
   }
 }
 
@@ -165,6 +172,7 @@ export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEnt
     return { v: s - 1, dv: ds };
   };
   let d: number;
+  let uAtTies: number | undefined; // p < 1: the weight of x_k and its ties, solved for directly
   if (p >= 1) {
     let lo = 0;
     let hi = dMax;
@@ -186,6 +194,12 @@ export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEnt
       let s = u;
       let ds = 1;
       for (let i = 0; i < k - 1; i++) {
+        // a tie with x_k has weight u exactly; through δ = u^(α−1) it would underflow to 0 at large α
+        if (delta[i] === 0) {
+          s += u;
+          ds += 1;
+          continue;
+        }
         const b = delta[i] + dd;
         const w = powP(b);
         s += w;
@@ -207,11 +221,12 @@ export function entmaxSortedRoot(z: ArrayLike<number>, alpha: number): SortedEnt
       u = next;
     }
     d = powAm1(u);
+    uAtTies = u;
   }
   const weights = new Float64Array(n);
   let sum = 0;
   for (let i = 0; i < k; i++) {
-    const w = powP(delta[i] + d);
+    const w = delta[i] === 0 && uAtTies !== undefined ? uAtTies : powP(delta[i] + d);
     weights[i] = w;
     sum += w;
   }

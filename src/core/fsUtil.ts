@@ -14,12 +14,13 @@ export async function pathExists(p: string): Promise<boolean> {
 
 /** Reads and parses a JSON file, naming the file in any error. */
 export async function readJsonFile<T = Record<string, unknown>>(path: string): Promise<T> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fs.readFile(path, 'utf8');
+    bytes = await fs.readFile(path);
   } catch (err) {
     throw new SemBridgeError(`cannot read: ${(err as Error).message}`, path);
   }
+  const text = decodeUtf8Strict(bytes, path);
   try {
     return JSON.parse(text) as T;
   } catch (err) {
@@ -50,4 +51,29 @@ export function realPathLoose(p: string): string {
 export function isSameOrInside(parent: string, child: string): boolean {
   const rel = relative(parent, child);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** UTF-8 text, refusing invalid bytes (instead of turning them into U+FFFD) with the line they are on. */
+export function decodeUtf8Strict(bytes: Uint8Array, path: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    // locate the first bad byte for the message: decode growing line prefixes
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i === bytes.length || bytes[i] === 0x0a) {
+        try {
+          strictUtf8.decode(bytes.subarray(start, i));
+        } catch {
+          break;
+        }
+        line++;
+        start = i + 1;
+      }
+    }
+    throw new SemBridgeError(`is not valid UTF-8 text (line ${line})`, path);
+  }
 }

@@ -235,7 +235,28 @@ export async function initializeNewTokens(method: InitMethod, inputs: InitInputs
   } finally {
     if (engine && !x.engine) await engine.release();
   }
+  checkOutputsFinite(result);
   return result;
+}
+
+/**
+ * Finite inputs can still give non-finite rows (sums and variances of values near the float32 limit
+ * overflow); such a model or file must never be written, so the result is refused here.
+ */
+function checkOutputsFinite(result: InitResult): void {
+  const parts: [string, Float32Array, number][] = [['target_embeddings', result.embeddings.data, result.embeddings.cols]];
+  if (result.decoder) parts.push(['target_decoder', result.decoder.data, result.decoder.cols]);
+  if (result.bias) parts.push(['target_bias', result.bias, 1]);
+  for (const [name, data, cols] of parts) {
+    for (let i = 0; i < data.length; i++) {
+      if (Number.isFinite(data[i])) continue;
+      const where = cols > 1 ? `row ${Math.floor(i / cols)}` : `entry ${i}`;
+      throw new SemBridgeError(
+        `method '${result.method}' gives ${data[i]} in ${where} of the new ${name}: the source values are too large for float32 arithmetic (|x| near 3.4e38); nothing was written`,
+        name,
+      );
+    }
+  }
 }
 
 async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x: InitInputs, result: InitResult, engine: MatmulEngine): Promise<void> {

@@ -166,7 +166,7 @@ test('the command is registered and reports errors through the CLI with exit cod
   } finally {
     console.error = original;
   }
-  assert.match(errors.join('\n'), /sembridge reconstruct: \/nonexistent\/x\.safetensors: cannot open: ENOENT/);
+  assert.match(errors.join('\n'), /sembridge reconstruct: \/nonexistent\/x\.safetensors: file not found/);
 });
 
 test('--output is never the input, and a file reconstruct did not write is replaced only with --force', async () => {

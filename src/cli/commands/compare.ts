@@ -1,6 +1,6 @@
 // `sembridge compare`: initialisation methods side by side, zero-shot, on the same data.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { writeFile } from 'node:fs/promises';
 import { writeFolderAtomically } from '../../core/atomicOutput';
 import { checkOutputTarget } from '../../core/outputGuard';
@@ -14,6 +14,7 @@ import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
 import { parseAlpha, parseBridgePooling, parseMethod, TRANSFER_OPTIONS } from './init';
 import { interruptSignal, progressPrinter } from './progressLine';
+import { checkTokenizerOption } from '../inputChecks';
 
 const DEFAULT_METHODS = 'sembridge,focus,topk-softmax,multivariate-gaussian,gaussian,mean,random';
 
@@ -57,8 +58,9 @@ method is seeded, so the table is the same from run to run.
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'data'] as const)
       if (!values[req]) throw new SemBridgeError('is required', `--${req}`);
+    await checkTokenizerOption(values['target-tokenizer']!, '--target-tokenizer');
     if (values['keep-models'] && !values.out) throw new SemBridgeError('needs --out', '--keep-models');
-    const methods = [...new Set(values.methods!.split(',').map((m) => parseMethod(m.trim())))];
+    const methods = [...new Set(values.methods!.split(',').map((m) => parseMethod(m.trim(), '--methods')))];
     const alphas = [...new Set(values.alpha!.split(',').map((a) => parseAlpha(a.trim())))].sort((a, b) => a - b);
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');

@@ -3,7 +3,7 @@
 // sentence, then index, search and evaluate the Korean test collection (base model vs transferred).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { writeFolderAtomically } from '../../core/atomicOutput';
 import { defaultCacheDir } from '../../core/bridge/bridgeCache';
 import { loadBeirDataset } from '../../core/corpus/dataset';

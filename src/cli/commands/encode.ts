@@ -1,5 +1,5 @@
 // `sembridge encode --model DIR "text" ...`: prints each text's heaviest expansion terms.
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { loadSparseEncoder } from '../../core/encode/sparseEncoder';
 import type { CliCommand } from '../command';

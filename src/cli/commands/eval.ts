@@ -1,6 +1,6 @@
 // `sembridge eval --model DIR --data DIR`: encode, index, search and score a test collection.
 import { open } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { describeQrelsCheck, loadBeirDataset, loadSeparateDataset, type Dataset } from '../../core/corpus/dataset';
 import { writeTrecRun } from '../../core/corpus/trecFiles';

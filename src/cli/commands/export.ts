@@ -2,7 +2,7 @@
 // SQL for pgvector, or JSONL (token strings, or token ids for Qdrant / Milvus), plus the encoder's
 // ONNX and tokenizer files, and a check of what the engine's weight quantisation does to the top 10.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { loadCorpus } from '../../core/corpus/dataset';
 import { loadJsonlQueries } from '../../core/corpus/jsonlCorpus';

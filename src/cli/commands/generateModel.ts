@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { readMergedVocab, writeRandomBertModel } from '../../core/model/randomModel';
 import type { CliCommand } from '../command';

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { lockOutput } from '../../core/atomicOutput';
 import { lockWaitMs } from '../../core/fileLock';
 import { checkOutputTarget } from '../../core/outputGuard';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { loadCorpus } from '../../core/corpus/dataset';
 import { DEFAULT_PASSAGE_WINDOW } from '../../core/corpus/passages';

@@ -1,8 +1,9 @@
 // `sembridge init`: transfers a source sparse encoder to a target tokenizer through a bridge model.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { BRIDGE_POOLING_MODES, type BridgePoolingMode } from '../../core/bridge/bridgePooling';
 import { runInit } from '../../core/init';
+import { MAX_ALPHA } from '../../core/entmax';
 import { SemBridgeError } from '../../core/errors';
 import { withReferenceCompat } from '../../core/tokens/referenceCompat';
 import { inspectModelFolder } from '../../core/model/hfFolder';
@@ -10,6 +11,7 @@ import { INIT_METHODS, type InitMethod } from '../../core/types';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
 import { interruptSignal, progressPrinter } from './progressLine';
+import { checkTokenizerOption } from '../inputChecks';
 
 /** The options `init` and `compare` share: the three inputs and every knob of the transfer. */
 export const TRANSFER_OPTIONS = {
@@ -47,7 +49,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --out DIR                 output folder (an existing one is replaced only when it is a SemBridge model)
   --force                   replace an --out that is not a SemBridge model (moved aside, not deleted)
   --method NAME             ${INIT_METHODS.join(' | ')} (default sembridge)
-  --alpha A                 entmax alpha, > 1 (default 4)
+  --alpha A                 entmax alpha, 1 < A ≤ 1e6 (default 4)
   --fuzzy                   also match tokens ignoring case and the word-start marker
   --match-symbols           match numbers and punctuation ignoring position
   --keep-special-sources    keep source special tokens and [unused] entries as candidates (the paper's code)
@@ -87,6 +89,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'out'] as const)
       if (!values[req]) throw new SemBridgeError('is required', `--${req}`);
+    await checkTokenizerOption(values['target-tokenizer']!, '--target-tokenizer');
     const method = parseMethod(values.method!);
     const alpha = parseAlpha(values.alpha!);
     const seed = Number(values.seed);
@@ -133,9 +136,9 @@ export function quoteArg(p: string): string {
   return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
 }
 
-export function parseMethod(v: string): InitMethod {
+export function parseMethod(v: string, option = '--method'): InitMethod {
   if (!(INIT_METHODS as readonly string[]).includes(v))
-    throw new SemBridgeError(`unknown method '${v}' (one of ${INIT_METHODS.join(', ')})`, '--method');
+    throw new SemBridgeError(`unknown method '${v}' (one of ${INIT_METHODS.join(', ')})`, option);
   return v as InitMethod;
 }
 
@@ -159,7 +162,7 @@ export function parseBridgePooling(values: { 'bridge-pooling'?: string; 'bridge-
 
 export function parseAlpha(v: string): number {
   const a = Number(v);
-  if (!Number.isFinite(a) || a <= 1) throw new SemBridgeError(`must be a number > 1, got '${v}'`, '--alpha');
+  if (!Number.isFinite(a) || a <= 1 || a > MAX_ALPHA) throw new SemBridgeError(`must be a number > 1 and ≤ ${MAX_ALPHA}, got '${v}'`, '--alpha');
   return a;
 }
 

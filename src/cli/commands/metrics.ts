@@ -1,5 +1,5 @@
 // `sembridge metrics --qrels FILE --run FILE`: trec_eval-compatible metrics for any TREC run.
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { loadQrels, loadTrecRun } from '../../core/corpus/trecFiles';
 import { DEFAULT_MEASURES, evaluateRun, metricsToJson } from '../../core/eval/metrics';

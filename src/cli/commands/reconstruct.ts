@@ -1,7 +1,9 @@
 // `sembridge reconstruct`: matrix mode. Bridge vectors and source embeddings in, the rows of the new
 // target tokens out, both as safetensors; no tokenizer or model involved. A stable contract for
 // scripts and for comparing with other implementations.
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
+import { parseAlpha } from './init';
+import { checkInputHeader, withInputFile } from '../matrixInputs';
 import { SemBridgeError } from '../../core/errors';
 import { SafetensorsReader, writeSafetensors, type TensorToWrite } from '../../core/io/safetensors';
 import { initializeNewTokens, type InitInputs } from '../../core/reconstruct';
@@ -31,7 +33,7 @@ OUT:
   --input FILE        input safetensors
   --output FILE       output safetensors (written atomically; an existing file only when reconstruct wrote it)
   --force             replace an --output that reconstruct did not write
-  --alpha A           entmax α > 1 (required for sembridge; the paper uses 4)
+  --alpha A           entmax α, 1 < α ≤ 1e6 (required for sembridge; the paper uses 4)
   --method NAME       ${INIT_METHODS.join(' | ')} (default sembridge)
   --seed N            seed of the sampled methods and fallback rows (default 42)
   --top-k K           neighbours of topk-softmax (default 10)
@@ -61,8 +63,7 @@ OUT:
     }
     let alpha = Number.NaN;
     if (values.alpha !== undefined) {
-      alpha = Number(values.alpha);
-      if (!Number.isFinite(alpha) || !(alpha > 1)) throw new SemBridgeError(`must be a number > 1, got '${values.alpha}'`, '--alpha');
+      alpha = parseAlpha(values.alpha);
     } else if (method === 'sembridge') {
       throw new SemBridgeError('is required for --method sembridge (the paper uses 4)', '--alpha');
     }
@@ -81,6 +82,7 @@ OUT:
 
     await checkOutputFile(values.output, { inputs: [values.input], force: values.force, option: '--output', what: "a file written by 'sembridge reconstruct'", isOurs: writtenByReconstruct });
     const inputs = await readInputs(values.input);
+    if (method === 'focus' && !inputs.overlapSourceIds) throw new SemBridgeError("has no tensor 'overlap_source_ids', which --method focus needs", values.input);
     const signal = interruptSignal();
     try {
       const result = await initializeNewTokens(method, {
@@ -92,6 +94,8 @@ OUT:
         threads,
         onProgress: stderrProgress(),
         signal,
+      }).catch((err) => {
+        throw withInputFile(err, values.input!);
       });
       const tensors: Record<string, TensorToWrite> = {
         target_embeddings: { dtype: 'F32', shape: [result.embeddings.rows, result.embeddings.cols], data: result.embeddings.data },
@@ -141,18 +145,11 @@ export async function readInputs(path: string): Promise<MatrixInputs> {
     for (const name of ['source_bridge', 'target_bridge', 'source_embeddings']) {
       if (!reader.has(name)) throw new SemBridgeError(`missing tensor '${name}' (has: ${reader.names().join(', ') || 'none'})`, path);
     }
+    checkInputHeader(reader, path);
     const sourceEmbeddings = await reader.readMatrix('source_embeddings');
     const vs = sourceEmbeddings.rows;
     const mismatch = (name: string, what: string) => new SemBridgeError(`tensor '${name}': ${what}`, path);
-    const sourceBridgeShape = reader.info('source_bridge').shape;
-    if (sourceBridgeShape.length === 2 && sourceBridgeShape[0] !== vs) {
-      throw mismatch('source_bridge', `has ${sourceBridgeShape[0]} rows but source_embeddings has ${vs} (one bridge vector per source token)`);
-    }
     const sourceBridge = await reader.readMatrix('source_bridge');
-    const targetShape = reader.info('target_bridge').shape;
-    if (targetShape.length === 2 && targetShape[1] !== sourceBridge.cols) {
-      throw mismatch('target_bridge', `has dimension ${targetShape[1]} but source_bridge has ${sourceBridge.cols}`);
-    }
     const targetBridge = await reader.readMatrix('target_bridge');
     const out: MatrixInputs = { sourceEmbeddings, sourceBridge, targetBridge };
     if (reader.has('source_decoder')) {
@@ -172,6 +169,11 @@ export async function readInputs(path: string): Promise<MatrixInputs> {
         if (ids[i] < 0 || ids[i] >= vs) throw mismatch(name, `id ${ids[i]} at index ${i} is outside the ${vs} source rows`);
       }
       out[key] = Uint32Array.from(ids);
+    }
+    // the core refuses these too, but names only the tensor
+    for (const [name, data] of [['source_embeddings', sourceEmbeddings.data], ['source_decoder', out.sourceDecoder?.data], ['source_bias', out.sourceBias]] as const) {
+      const i = data ? data.findIndex((v) => !Number.isFinite(v)) : -1;
+      if (i >= 0) throw mismatch(name, `value ${i} is ${data![i]}; the source weights must be finite`);
     }
     return out;
   } finally {

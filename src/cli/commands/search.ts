@@ -1,5 +1,5 @@
 // `sembridge search --index DIR "query"`: ranked hits with per-term explanations.
-import { parseArgs } from 'node:util';
+import { parseCliArgs as parseArgs } from '../args';
 import { SemBridgeError } from '../../core/errors';
 import { loadSparseEncoder } from '../../core/encode/sparseEncoder';
 import { loadIndex, readManifest } from '../../core/index/indexStore';

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { writeFileAtomically } from '../atomicOutput';
 import { hashFile } from '../model/hfFolder';
 import type { Matrix } from '../types';
@@ -50,6 +51,10 @@ export function bridgeCacheKey(parts: BridgeCacheKeyParts): string {
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
 }
 
+function crc32Hex(bytes: Uint8Array): string {
+  return (crc32(bytes) >>> 0).toString(16).padStart(8, '0');
+}
+
 function vectorPaths(cacheDir: string, key: string): { bin: string; meta: string } {
   const dir = join(cacheDir, 'bridge', key.slice(0, 2));
   return { bin: join(dir, `${key}.f32`), meta: join(dir, `${key}.json`) };
@@ -58,6 +63,8 @@ function vectorPaths(cacheDir: string, key: string): { bin: string; meta: string
 interface CacheMeta {
   rows: number;
   cols: number;
+  /** CRC-32 of the .f32 file: a damaged entry is a miss, never wrong vectors */
+  crc32?: string;
   parts: BridgeCacheKeyParts;
   createdAt: string;
 }
@@ -73,9 +80,14 @@ export async function readCachedVectors(cacheDir: string, key: string): Promise<
   } catch {
     return undefined;
   }
+  if (!meta || !Number.isSafeInteger(meta.rows) || !Number.isSafeInteger(meta.cols) || meta.rows < 0 || meta.cols <= 0) return undefined;
   if (buf.byteLength !== meta.rows * meta.cols * 4) return undefined;
+  if (typeof meta.crc32 !== 'string' || meta.crc32 !== crc32Hex(buf)) return undefined;
   const data = new Float32Array(meta.rows * meta.cols);
   new Uint8Array(data.buffer).set(buf);
+  // a damaged entry is recomputed, not trusted: normalised vectors are never infinite (a zero
+  // vector's NaN row is legitimate and becomes a fallback row)
+  for (let i = 0; i < data.length; i++) if (data[i] === Infinity || data[i] === -Infinity) return undefined;
   return { rows: meta.rows, cols: meta.cols, data };
 }
 
@@ -89,7 +101,8 @@ export async function writeCachedVectors(
   const p = vectorPaths(cacheDir, key);
   await fs.mkdir(join(p.bin, '..'), { recursive: true });
   await writeFileAtomically(p.bin, new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength));
-  const meta: CacheMeta = { rows: m.rows, cols: m.cols, parts, createdAt: new Date().toISOString() };
+  const bytes = new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const meta: CacheMeta = { rows: m.rows, cols: m.cols, crc32: crc32Hex(bytes), parts, createdAt: new Date().toISOString() };
   await writeFileAtomically(p.meta, JSON.stringify(meta, null, 1));
 }
 

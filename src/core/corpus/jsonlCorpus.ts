@@ -4,6 +4,7 @@
 import { SemBridgeError } from '../errors';
 import { assertReadableFile, readLines } from './lineReader';
 import type { Loaded, LoadProblem, OnMalformed, Passage, Query } from './types';
+import { rawTopLevelValue } from './rawJson';
 
 export interface JsonlOptions {
   onMalformed?: OnMalformed;
@@ -34,7 +35,11 @@ async function readRecords(path: string, what: string, opts: JsonlOptions): Prom
     if (opts.onMalformed === 'stop') throw new SemBridgeError(`line ${line}: ${message}`, path);
     problems.push({ file: path, line, message });
   };
-  for await (const [n, line] of readLines(path)) {
+  for await (const [n, line, problem] of readLines(path)) {
+    if (problem) {
+      fail(n, problem);
+      continue;
+    }
     if (line.trim() === '') continue;
     let obj: unknown;
     try {
@@ -48,9 +53,17 @@ async function readRecords(path: string, what: string, opts: JsonlOptions): Prom
       continue;
     }
     const rec = obj as Record<string, unknown>;
-    const id = pick(rec, ID_KEYS);
+    const idKey = ID_KEYS.find((k) => rec[k] !== undefined && rec[k] !== null);
+    const id = idKey === undefined ? undefined : rec[idKey];
     if (typeof id !== 'string' && typeof id !== 'number') {
       fail(n, `no id (expected one of ${ID_KEYS.join(', ')})`);
+      continue;
+    }
+    // a numeric id keeps the exact text of the line: 12345678901234567891, 1e400 and 1.50 must still
+    // match the qrels, which are text
+    const sid = typeof id === 'number' ? rawTopLevelValue(line, idKey!) ?? String(id) : id;
+    if (sid.trim() === '') {
+      fail(n, `empty id in "${idKey}"`);
       continue;
     }
     const text = pick(rec, TEXT_KEYS);
@@ -58,7 +71,6 @@ async function readRecords(path: string, what: string, opts: JsonlOptions): Prom
       fail(n, `no text (expected a string in one of ${TEXT_KEYS.join(', ')})`);
       continue;
     }
-    const sid = String(id);
     if (seen.has(sid)) {
       fail(n, `duplicate id '${sid}'`);
       continue;

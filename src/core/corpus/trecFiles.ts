@@ -27,7 +27,11 @@ export async function loadQrels(path: string, opts: { onMalformed?: OnMalformed 
     if (opts.onMalformed === 'stop') throw new SemBridgeError(`line ${line}: ${message}`, path);
     problems.push({ file: path, line, message });
   };
-  for await (const [n, line] of readLines(path)) {
+  for await (const [n, line, problem] of readLines(path)) {
+    if (problem) {
+      fail(n, problem);
+      continue;
+    }
     if (line.trim() === '') continue;
     const cols = line.trim().split(/\s+/);
     if (!format) {
@@ -65,7 +69,12 @@ export async function loadTopics(path: string, opts: { onMalformed?: OnMalformed
   await assertReadableFile(path, 'topics file');
   const items: Query[] = [];
   const problems: LoadProblem[] = [];
-  for await (const [n, line] of readLines(path)) {
+  for await (const [n, line, problem] of readLines(path)) {
+    if (problem) {
+      if (opts.onMalformed === 'stop') throw new SemBridgeError(`line ${n}: ${problem}`, path);
+      problems.push({ file: path, line: n, message: problem });
+      continue;
+    }
     if (line.trim() === '') continue;
     const tab = line.indexOf('\t');
     if (tab <= 0) {
@@ -88,7 +97,8 @@ export async function loadTopics(path: string, opts: { onMalformed?: OnMalformed
 export async function loadTrecRun(path: string): Promise<Run> {
   await assertReadableFile(path, 'run file');
   const perQuery = new Map<string, Map<string, number>>();
-  for await (const [n, line] of readLines(path)) {
+  for await (const [n, line, problem] of readLines(path)) {
+    if (problem) throw new SemBridgeError(`line ${n}: ${problem}`, path);
     if (line.trim() === '') continue;
     const cols = line.trim().split(/\s+/);
     if (cols.length !== 6) throw new SemBridgeError(`line ${n}: expected 6 columns 'qid Q0 docid rank score tag', found ${cols.length}`, path);

@@ -7,6 +7,7 @@ import { memoisedFileHash } from '../bridge/bridgeCache';
 import { hashFiles, inspectModelFolder, modelFilesOf, type HfModelFolder, type SpladePoolingConfig } from '../model/hfFolder';
 import { buildOnnxFromConfig, createSession, loadOnnxModel } from '../onnx';
 import { tensorDataBytes } from '../onnx/modelIO';
+import { assertFiniteWeights } from '../onnx/finiteWeights';
 import { appendSpladePooling } from './spladeGraph';
 import { readQueryWeights, staticQueryVector } from '../model/routerModel';
 import { loadOrt } from '../ort';
@@ -196,6 +197,7 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     if (opts.poolInGraph !== false) {
       // Preferred: the graph itself pools, so only [batch, vocab] leaves onnxruntime.
       const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx) : await buildOnnxFromConfig(mlmDir, { head: 'mlm' });
+      assertFiniteWeights(graph, folder.files.onnx ?? mlmDir);
       try {
         appendSpladePooling(graph, pooling);
         if (tensorDataBytes(graph.proto) < 2 ** 31 - 1) {
@@ -269,11 +271,19 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     const ids = this.tokenizer.encodeBatch(texts, { maxLength: this.maxLength });
     const b = ids.length;
     const s = Math.max(...ids.map((r) => r.length));
-    const pad = BigInt(this.tokenizer.specialTokens.pad ?? 0);
+    const padId = this.tokenizer.specialTokens.pad ?? 0;
+    // an inconsistent tokenizer (ids missing or beyond the model's rows) must not reach onnxruntime
+    const checkId = (id: unknown, what: string) => {
+      if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= this.vocabSize)
+        throw new SemBridgeError(`the tokenizer gives ${what} ${String(id)}, not an id of the model's ${this.vocabSize} tokens; its tokenizer files are inconsistent`, this.tokenizer.path);
+    };
+    checkId(padId, 'the padding id');
+    const pad = BigInt(padId);
     const inputIds = new BigInt64Array(b * s).fill(pad);
     const mask = new BigInt64Array(b * s);
     ids.forEach((row, i) =>
       row.forEach((id, j) => {
+        checkId(id, 'token id');
         inputIds[i * s + j] = BigInt(id);
         mask[i * s + j] = 1n;
       }),

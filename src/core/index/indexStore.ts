@@ -18,6 +18,7 @@ import { writeFolderAtomically, type WriteFolderOptions } from '../atomicOutput'
 import { SemBridgeError } from '../errors';
 import type { EncoderIdentity } from '../encode/encoderTypes';
 import { SparseIndex, type IndexedDoc } from './sparseIndex';
+import { parseDocsJsonl, validateManifestFields, validatePostings } from './validateIndex';
 
 export const INDEX_FORMAT = 'sembridge-sparse-index';
 export const INDEX_FORMAT_VERSION = 1;
@@ -113,10 +114,12 @@ export async function readManifest(dir: string): Promise<IndexManifest> {
   } catch (err) {
     throw new SemBridgeError(`manifest is not valid JSON: ${(err as Error).message}`, path);
   }
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new SemBridgeError('manifest is not a JSON object', path);
   if (m.format !== INDEX_FORMAT) throw new SemBridgeError(`not a SemBridge sparse index (format '${m.format}')`, path);
   if (m.version !== INDEX_FORMAT_VERSION) {
     throw new SemBridgeError(`index format version ${m.version} is not supported (this build reads version ${INDEX_FORMAT_VERSION}); rebuild the index`, path);
   }
+  validateManifestFields(m, path);
   return m;
 }
 
@@ -146,11 +149,13 @@ export async function loadIndex(dir: string, opts: LoadIndexOptions = {}): Promi
   const V = u32[2];
   const total = u32[4];
   if (V !== manifest.vocabSize || u32[3] !== manifest.numDocs) throw new SemBridgeError('postings header disagrees with manifest.json', postingsPath);
+  if (total !== manifest.numPostings) throw new SemBridgeError('postings header disagrees with manifest.json', postingsPath);
   if (aligned.byteLength !== HEADER_BYTES + 4 * (V + 1) + 4 * V + 8 * total) throw new SemBridgeError('postings file has the wrong length', postingsPath);
   const offBase = HEADER_BYTES / 4;
   const maxBase = offBase + V + 1;
   const slotBase = maxBase + V;
   const wBase = slotBase + total;
+  validatePostings(u32, f32, { vocabSize: V, numDocs: manifest.numDocs, numPostings: total, offBase, maxBase, slotBase, wBase }, postingsPath);
   const docs: Uint32Array[] = new Array(V);
   const weights: Float32Array[] = new Array(V);
   for (let t = 0; t < V; t++) {
@@ -160,9 +165,7 @@ export async function loadIndex(dir: string, opts: LoadIndexOptions = {}): Promi
     weights[t] = f32.subarray(wBase + a, wBase + b);
   }
   const maxW = Float32Array.from(f32.subarray(maxBase, maxBase + V));
-  const docTable: IndexedDoc[] = [];
-  const lines = docsText.toString('utf8').split('\n');
-  for (let i = 0; i < lines.length; i++) if (lines[i] !== '') docTable.push(JSON.parse(lines[i]) as IndexedDoc);
+  const docTable: IndexedDoc[] = parseDocsJsonl(docsText.toString('utf8'), join(dir, 'docs.jsonl'));
   if (docTable.length !== manifest.numDocs) throw new SemBridgeError(`has ${docTable.length} documents, manifest says ${manifest.numDocs}`, join(dir, 'docs.jsonl'));
   const index = new SparseIndex(identity, { docs, weights, maxW, docTable });
   if (opts.expect) index.assertCompatible(opts.expect, dir);

@@ -166,7 +166,8 @@ async function openForReading(path: string): Promise<fs.FileHandle> {
   try {
     return await fs.open(path, 'r');
   } catch (err) {
-    throw new SemBridgeError(`cannot open: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, path);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SemBridgeError(code === 'ENOENT' ? 'file not found' : `cannot open: ${code ?? (err as Error).message}`, path);
   }
 }
 

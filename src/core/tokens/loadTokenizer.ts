@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SemBridgeError } from '../errors';
 import { documentModelDir } from '../model/routerModel';
+import { boundedPrefix } from './boundedPrefix';
 import { bertNormalize, bertPreTokenize, type BertNormalizerOptions } from './bertText';
 import { bridgeString, canonicalToken, type TokenConventions, type TokenizerFamily } from './canonical';
 import { SPECIAL_TOKEN_ROLES, type EncodeOptions, type LoadedTokenizer, type SpecialTokenIds } from './types';
@@ -382,6 +383,7 @@ export async function loadTokenizer(pathToDirOrFile: string): Promise<LoadedToke
 
   const encode = (text: string, options: EncodeOptions = {}): number[] => {
     const addSpecialTokens = options.addSpecialTokens ?? true;
+    if (options.maxLength !== undefined) text = boundedPrefix(text, options.maxLength, (t) => tokenizer.encode(t, { add_special_tokens: false }).length);
     const full = tokenizer.encode(text, { add_special_tokens: addSpecialTokens });
     const limit = options.maxLength;
     if (limit === undefined || full.length <= limit) return full;
