@@ -9,8 +9,8 @@
 //                    slots    u32[numPostings]
 //                    weights  f32[numPostings]
 //   docs.jsonl     one line per slot: {"id","title"?,"text","source"?,"nnz"}
-// Loading keeps `postings.bin` as one buffer with views per term, so memory is proportional to
-// the postings. Writing goes through a temporary folder renamed into place.
+// Loading keeps `postings.bin` as one buffer with three views (offsets, slots, weights), so memory
+// is proportional to the postings. Writing goes through a temporary folder renamed into place.
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -43,11 +43,9 @@ function hex32(n: number): string {
 }
 
 export function serializePostings(index: SparseIndex): { bytes: Buffer; docs: IndexedDoc[] } {
-  const { docs, weights, maxW, docTable } = index.exportPostings();
+  const { offsets, slots, weights, maxW, docTable } = index.exportPostings();
   const V = index.vocabSize;
-  let total = 0;
-  for (const d of docs) total += d.length;
-  if (total > 0xffffffff) throw new SemBridgeError('more than 2^32 postings; split the corpus', 'index');
+  const total = offsets[V];
   const size = HEADER_BYTES + 4 * (V + 1) + 4 * V + 8 * total;
   const buf = Buffer.alloc(size);
   const u32 = new Uint32Array(buf.buffer, buf.byteOffset, size / 4);
@@ -60,16 +58,10 @@ export function serializePostings(index: SparseIndex): { bytes: Buffer; docs: In
   const offBase = HEADER_BYTES / 4;
   const maxBase = offBase + V + 1;
   const slotBase = maxBase + V;
-  const wBase = slotBase + total;
-  let off = 0;
-  for (let t = 0; t < V; t++) {
-    u32[offBase + t] = off;
-    u32.set(docs[t], slotBase + off);
-    f32.set(weights[t], wBase + off);
-    off += docs[t].length;
-  }
-  u32[offBase + V] = off;
+  u32.set(offsets.subarray(0, V + 1), offBase);
   f32.set(maxW.subarray(0, V), maxBase);
+  u32.set(slots.subarray(0, total), slotBase);
+  f32.set(weights.subarray(0, total), slotBase + total);
   return { bytes: buf, docs: docTable };
 }
 
@@ -156,18 +148,13 @@ export async function loadIndex(dir: string, opts: LoadIndexOptions = {}): Promi
   const slotBase = maxBase + V;
   const wBase = slotBase + total;
   validatePostings(u32, f32, { vocabSize: V, numDocs: manifest.numDocs, numPostings: total, offBase, maxBase, slotBase, wBase }, postingsPath);
-  const docs: Uint32Array[] = new Array(V);
-  const weights: Float32Array[] = new Array(V);
-  for (let t = 0; t < V; t++) {
-    const a = u32[offBase + t];
-    const b = u32[offBase + t + 1];
-    docs[t] = u32.subarray(slotBase + a, slotBase + b);
-    weights[t] = f32.subarray(wBase + a, wBase + b);
-  }
+  const offsets = u32.subarray(offBase, offBase + V + 1);
+  const slots = u32.subarray(slotBase, slotBase + total);
+  const weights = f32.subarray(wBase, wBase + total);
   const maxW = Float32Array.from(f32.subarray(maxBase, maxBase + V));
   const docTable: IndexedDoc[] = parseDocsJsonl(docsText.toString('utf8'), join(dir, 'docs.jsonl'));
   if (docTable.length !== manifest.numDocs) throw new SemBridgeError(`has ${docTable.length} documents, manifest says ${manifest.numDocs}`, join(dir, 'docs.jsonl'));
-  const index = new SparseIndex(identity, { docs, weights, maxW, docTable });
+  const index = new SparseIndex(identity, { offsets, slots, weights, maxW, docTable });
   if (opts.expect) index.assertCompatible(opts.expect, dir);
   return { index, manifest };
 }
