@@ -1,6 +1,7 @@
 import { promises as fs, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SemBridgeError } from './errors';
+import { firstInvalidUtf8 } from './tokens/canonical';
 
 /** Whether a file or folder exists (any access error counts as absent). */
 export async function pathExists(p: string): Promise<boolean> {
@@ -53,27 +54,17 @@ export function isSameOrInside(parent: string, child: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/** UTF-8 text, refusing invalid bytes (instead of turning them into U+FFFD) with the line they are on. */
+/**
+ * The bytes as text; invalid UTF-8 is refused with its line (Node would put U+FFFD in silently).
+ * A leading byte-order mark is kept, as Python's "utf-8" codec keeps it.
+ */
 export function decodeUtf8Strict(bytes: Uint8Array, path: string): string {
   try {
-    return strictUtf8.decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    // locate the first bad byte for the message: decode growing line prefixes
+    const at = Math.max(0, firstInvalidUtf8(bytes));
     let line = 1;
-    let start = 0;
-    for (let i = 0; i <= bytes.length; i++) {
-      if (i === bytes.length || bytes[i] === 0x0a) {
-        try {
-          strictUtf8.decode(bytes.subarray(start, i));
-        } catch {
-          break;
-        }
-        line++;
-        start = i + 1;
-      }
-    }
-    throw new SemBridgeError(`is not valid UTF-8 text (line ${line})`, path);
+    for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++;
+    throw new SemBridgeError(`invalid UTF-8 at line ${line} (byte offset ${at})`, path);
   }
 }

@@ -85,12 +85,12 @@ test('invalid UTF-8 in config.json or modules.json is refused with the line, not
   const dir = tmp();
   const p = join(dir, 'config.json');
   writeFileSync(p, Buffer.concat([Buffer.from('{\n  "a": 1,\n  "name": "'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n}\n')]));
-  await assert.rejects(readJsonFile(p), /config\.json: is not valid UTF-8 text \(line 3\)/);
+  await assert.rejects(readJsonFile(p), /config\.json: invalid UTF-8 at line 3 \(byte offset \d+\)/);
   const model = join(dir, 'model');
   cpSync(join(__dirname, '..', 'fixtures', 'models', 'bert-mlm-en'), model, { recursive: true });
   const modules = join(model, 'modules.json');
   writeFileSync(modules, Buffer.concat([Buffer.from(readFileSync(modules)).subarray(0, 10), Buffer.from([0xff]), Buffer.from(readFileSync(modules)).subarray(10)]));
   const r = await runCli(['encode', '--model', model, 'text']);
   assert.equal(r.code, 1, r.err);
-  assert.match(r.err, /modules\.json: is not valid UTF-8 text \(line \d+\)/);
+  assert.match(r.err, /modules\.json: invalid UTF-8 at line \d+ \(byte offset \d+\)/);
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BridgeModel } from '../../src/core/bridge/bridgeModel';
 import { loadTokenizer } from '../../src/core/tokens';
-import { decodeUtf8Strict } from '../../src/core/tokens/validateTokenizer';
+import { decodeUtf8Strict } from '../../src/core/fsUtil';
 
 const FIX = join(__dirname, '..', 'fixtures');
 const work = mkdtempSync(join(tmpdir(), 'sb-tokval-'));

@@ -11,7 +11,8 @@ import { boundedPrefix } from './boundedPrefix';
 import { bertNormalize, bertPreTokenize, type BertNormalizerOptions } from './bertText';
 import { bridgeString, canonicalToken, type TokenConventions, type TokenizerFamily } from './canonical';
 import { SPECIAL_TOKEN_ROLES, type EncodeOptions, type LoadedTokenizer, type SpecialTokenIds } from './types';
-import { decodeUtf8Strict, validateTokenizerJson } from './validateTokenizer';
+import { decodeUtf8Strict } from '../fsUtil';
+import { validateTokenizerJson } from './validateTokenizer';
 import { parseVocabTxt, synthesiseWordPieceJson, type AddedTokenJson, type TokenizerConfig } from './wordpieceJson';
 
 /** Tokenizer classes that Python rebuilds as BertTokenizer (see wordpieceJson.ts), and the model types that imply them. */

@@ -4,27 +4,12 @@
 // goes to transformers.js as is.
 import { promises as fs } from 'node:fs';
 import { SemBridgeError } from '../errors';
-import { firstInvalidUtf8 } from './canonical';
+import { decodeUtf8Strict } from '../fsUtil';
 import { parseVocabTxt } from './wordpieceJson';
 
 type Json = Record<string, unknown>;
 
 const MODEL_TYPES = ['WordPiece', 'BPE', 'Unigram', 'WordLevel'];
-
-/**
- * The bytes as text; invalid UTF-8 is refused with its line (Node would put U+FFFD in silently).
- * A leading byte-order mark is kept, as Python's "utf-8" codec keeps it.
- */
-export function decodeUtf8Strict(bytes: Uint8Array, path: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    const at = Math.max(0, firstInvalidUtf8(bytes));
-    let line = 1;
-    for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++;
-    throw new SemBridgeError(`invalid UTF-8 at line ${line} (byte offset ${at})`, path);
-  }
-}
 
 export interface TokenizerJsonCheck {
   /** ids no token has, allowed because vocab.txt explains them (see validateTokenizerJson) */
