@@ -78,3 +78,9 @@ def check_train_record(row: dict, test_articles: set[int], where: str) -> None:
 
 def load_test_articles() -> set[int]:
     return set(json.loads((HERE / "splits.json").read_text())["test"])
+
+
+def copy_tokenizer(src: Path, dst: Path) -> None:
+    for f in src.iterdir():
+        if f.is_file() and f.name != "README.md":
+            shutil.copy(f, dst / f.name)
