@@ -31,8 +31,8 @@ def english_pairs(cache: Path, wordnet_pairs: int, qa_repeat: int, seed: int) ->
 
 
 def train_sparse(model, pairs: list[tuple[str, str]], seed: int, steps: int, batch: int, lr: float, lambda_q: float, lambda_d: float,
-                 work: Path, callbacks=None) -> list[dict]:
-    """One SparseEncoderTrainer run; returns the trainer's log (loss per step)."""
+                 work: Path, callbacks=None, epochs: int | None = None) -> list[dict]:
+    """One SparseEncoderTrainer run (`steps` steps, or `epochs` epochs when given); returns the loss per step."""
     from datasets import Dataset
     from sentence_transformers.sparse_encoder import SparseEncoderTrainer, SparseEncoderTrainingArguments
     from sentence_transformers.sparse_encoder.losses import SparseMultipleNegativesRankingLoss, SpladeLoss
@@ -41,7 +41,7 @@ def train_sparse(model, pairs: list[tuple[str, str]], seed: int, steps: int, bat
     ds = Dataset.from_dict({"anchor": [a for a, _ in pairs], "positive": [b for _, b in pairs]})
     loss = SpladeLoss(model, loss=SparseMultipleNegativesRankingLoss(model), query_regularizer_weight=lambda_q, document_regularizer_weight=lambda_d)
     args = SparseEncoderTrainingArguments(
-        output_dir=str(work), max_steps=steps, per_device_train_batch_size=batch, learning_rate=lr, warmup_steps=max(1, steps // 10),
+        output_dir=str(work), max_steps=-1 if epochs else steps, num_train_epochs=epochs or 1, per_device_train_batch_size=batch, learning_rate=lr, warmup_steps=max(1, (steps or epochs * -(-len(pairs) // batch)) // 10),
         seed=seed, data_seed=seed, logging_steps=1, save_strategy="no", report_to="none", use_cpu=True, dataloader_num_workers=0,
         batch_sampler=BatchSamplers.NO_DUPLICATES, disable_tqdm=True,
     )
