@@ -29,6 +29,8 @@ from common import REPO, TARGET_LANGS, write_json  # noqa: E402
 
 STAGES = ["data", "ext", "tokenizers", "mlm", "splade", "bridge", "bm25", "en-check", "compare", "table", "finetune", "plot"]
 SEEDED = {"mlm", "splade", "bridge", "en-check", "compare", "finetune"}
+DEPS = {"tokenizers": ["data", "ext"], "bm25": ["data"], "mlm": ["data", "ext"], "splade": ["mlm"], "bridge": ["tokenizers"],
+        "en-check": ["splade"], "compare": ["splade", "bridge", "tokenizers"], "finetune": ["compare"]}
 
 # Sizes. "full" is what the README's time budget is for; nothing in it was chosen by looking at test articles.
 PROFILES = {
@@ -92,9 +94,14 @@ def main() -> int:
     results_dir = root / "results" if a.smoke else HERE / "results"
     timings: dict[str, float] = {}
 
+    def stamp_path(name: str, seed: int | None) -> Path:
+        return root / "stamps" / (f"{name}-seed{seed}.json" if seed is not None and name in SEEDED else f"{name}.json")
+
     def stage(name: str, params, fn, seed: int | None = None):
-        stamp = root / "stamps" / (f"{name}-seed{seed}.json" if seed is not None else f"{name}.json")
-        key = stamp_key(params)
+        stamp = stamp_path(name, seed)
+        # a rerun upstream stage changes its stamp, so everything downstream reruns too
+        deps = {d: (stamp_path(d, seed).read_text() if stamp_path(d, seed).exists() else None) for d in DEPS.get(name, [])}
+        key = stamp_key([params, deps])
         if name not in force and stamp.exists() and json.loads(stamp.read_text()).get("key") == key:
             print(f"[{name}{'' if seed is None else f' seed {seed}'}] up to date, skipped")
             return json.loads(stamp.read_text()).get("result")

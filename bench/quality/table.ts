@@ -35,13 +35,13 @@ export function entriesFromCompareJson(raw: unknown, lang: string, where: string
   });
 }
 
-/** The BM25 row of one language from `sembridge metrics --json` output. */
-export function entryFromMetricsJson(raw: unknown, lang: string, where: string): CompareEntry {
+/** One row of one language from `sembridge metrics --json` (BM25) or `sembridge eval --json` (the English control) output. */
+export function entryFromMetricsJson(raw: unknown, lang: string, where: string, method = BM25_METHOD): CompareEntry {
   if (!raw || typeof raw !== 'object') throw new SemBridgeError('not a JSON object of metrics', where);
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(raw)) if (typeof v === 'number' && Number.isFinite(v) && k !== 'numQueries') metrics[k] = v;
   if (metrics['nDCG@10'] === undefined) throw new SemBridgeError("has no 'nDCG@10'", where);
-  return { method: BM25_METHOD, alpha: null, dataset: lang, metrics };
+  return { method, alpha: null, dataset: lang, metrics };
 }
 
 export interface QualityTable {
@@ -132,8 +132,9 @@ export function qualityTableToMarkdown(t: QualityTable): string {
 
 /**
  * CLI: node --import tsx bench/quality/table.ts --runs DIR --out DIR
- * reads DIR/seed-<s>/compare/<lang>/compare.json and DIR/seed-<s>/bm25/<lang>.metrics.json (BM25 has no seed
- * dependence but is read per seed so the layout is uniform), writes quality-table.{md,json} into --out.
+ * reads DIR/seed-<s>/compare/<lang>/compare.json, DIR/seed-<s>/bm25/<lang>.metrics.json (BM25 has no seed
+ * dependence but is read per seed so the layout is uniform) and DIR/seed-<s>/en/eval.json (the English SPLADE on
+ * English test articles, as the "base" row's en column), writes quality-table.{md,json} into --out.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string' }, out: { type: 'string' } } });
@@ -154,6 +155,8 @@ async function main(): Promise<void> {
       const lm = /^(.+)\.metrics\.json$/.exec(f);
       if (lm) entries.push(entryFromMetricsJson(await readJsonFile(join(bmDir, f)), lm[1], join(bmDir, f)));
     }
+    const enEval = join(values.runs, name, 'en', 'eval.json');
+    if (await fs.access(enEval).then(() => true, () => false)) entries.push(entryFromMetricsJson(await readJsonFile(enEval), 'en', enEval, 'base'));
     if (entries.length) runs.push({ seed: Number(m[1]), entries });
   }
   if (!runs.length) throw new SemBridgeError('no seed-<N>/compare/<lang>/compare.json found', values.runs);

@@ -58,7 +58,7 @@ def run(cache: Path, mlm_dir: Path, out: Path, seed: int, threads: int, steps: i
     seed_everything(seed, threads)
     pairs = english_pairs(cache, wordnet_pairs, qa_repeat, seed)
     mlm = MLMTransformer(str(mlm_dir), max_seq_length=max_seq_length)
-    model = SparseEncoder(modules=[mlm, SpladePooling(pooling_strategy="max", embedding_dimension=mlm.get_embedding_dimension())])
+    model = SparseEncoder(modules=[mlm, SpladePooling(pooling_strategy="max", embedding_dimension=mlm.auto_model.config.vocab_size)])
     t0 = time.time()
     with atomic_dir(out) as tmp:
         log = train_sparse(model, pairs, seed, steps, batch, lr, lambda_q, lambda_d, tmp / "_trainer")
