@@ -134,13 +134,14 @@ export function qualityTableToMarkdown(t: QualityTable): string {
  * CLI: node --import tsx bench/quality/table.ts --runs DIR --out DIR
  * reads DIR/seed-<s>/compare/<lang>/compare.json, DIR/seed-<s>/bm25/<lang>.metrics.json (BM25 has no seed
  * dependence but is read per seed so the layout is uniform) and DIR/seed-<s>/en/eval.json (the English SPLADE on
- * English test articles, as the "base" row's en column), writes quality-table.{md,json} into --out.
+ * English test articles), writes quality-table.{md,json} (target languages) and english-control.{md,json} into --out.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string' }, out: { type: 'string' } } });
   if (!values.runs) throw new SemBridgeError('is required', '--runs');
   if (!values.out) throw new SemBridgeError('is required', '--out');
   const runs: Array<{ seed: number; entries: CompareEntry[] }> = [];
+  const englishRuns: typeof runs = [];
   for (const name of (await fs.readdir(values.runs)).sort()) {
     const m = /^seed-(\d+)$/.exec(name);
     if (!m) continue;
@@ -155,9 +156,19 @@ async function main(): Promise<void> {
       const lm = /^(.+)\.metrics\.json$/.exec(f);
       if (lm) entries.push(entryFromMetricsJson(await readJsonFile(join(bmDir, f)), lm[1], join(bmDir, f)));
     }
+    // the English control (source model and BM25 on English test articles) is its own table: not part of the targets' average
+    const english = entries.filter((e) => e.dataset === 'en');
     const enEval = join(values.runs, name, 'en', 'eval.json');
-    if (await fs.access(enEval).then(() => true, () => false)) entries.push(entryFromMetricsJson(await readJsonFile(enEval), 'en', enEval, 'base'));
-    if (entries.length) runs.push({ seed: Number(m[1]), entries });
+    if (await fs.access(enEval).then(() => true, () => false)) english.push(entryFromMetricsJson(await readJsonFile(enEval), 'en', enEval, 'splade-en'));
+    const targets = entries.filter((e) => e.dataset !== 'en');
+    if (targets.length) runs.push({ seed: Number(m[1]), entries: targets });
+    if (english.length) englishRuns.push({ seed: Number(m[1]), entries: english });
+  }
+  if (englishRuns.length) {
+    const e = buildQualityTable(englishRuns);
+    await fs.mkdir(values.out, { recursive: true });
+    await writeFileAtomically(join(values.out, 'english-control.md'), qualityTableToMarkdown(e) + '\n');
+    await writeFileAtomically(join(values.out, 'english-control.json'), JSON.stringify(qualityTableToJson(e), null, 2) + '\n');
   }
   if (!runs.length) throw new SemBridgeError('no seed-<N>/compare/<lang>/compare.json found', values.runs);
   const t = buildQualityTable(runs);

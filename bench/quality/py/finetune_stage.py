@@ -40,8 +40,16 @@ def evaluator(cache: Path, lang: str):
                                                show_progress_bar=False, batch_size=32, accuracy_at_k=[1], precision_recall_at_k=[100], map_at_k=[10])
 
 
+EVAL_MAX_LENGTH = 256  # evaluation sees whole sentences (TS compare does too: with it, epoch 0 matches compare's zero-shot cell)
+
+
 def ndcg(ev, model) -> float:
-    res = ev(model)
+    train_len = model.max_seq_length
+    model.max_seq_length = EVAL_MAX_LENGTH
+    try:
+        res = ev(model)
+    finally:
+        model.max_seq_length = train_len
     key = next(k for k in res if k.endswith("dot_ndcg@10"))
     return float(res[key])
 
