@@ -180,7 +180,10 @@ def main() -> int:
 
             F = dict(P["finetune"])
             langs = F.pop("langs")
-            stage("finetune", [P["compare"], F], lambda: finetune_stage.run(root, sd / "compare", sd / "finetune", langs, seed=seed, threads=a.threads, **F), seed)
+            cmp_stamp = stamp_path("compare", seed)
+            resume_key = stamp_key([cmp_stamp.read_text() if cmp_stamp.exists() else None, F, langs, finetune_stage.EVAL_MAX_LENGTH])
+            stage("finetune", [P["compare"], F], lambda: finetune_stage.run(root, sd / "compare", sd / "finetune", langs, seed=seed, threads=a.threads,
+                                                                             resume_key=resume_key, **F), seed)
 
     if "table" in stages:
         stage("table", {"seeds": seeds, "t": time.time()}, lambda: subprocess.run(

@@ -55,7 +55,8 @@ def ndcg(ev, model) -> float:
 
 
 def run(cache: Path, compare_dir: Path, out: Path, langs: list[str], inits: list[str], seed: int, threads: int, epochs: int, batch: int, lr: float,
-        lambda_q: float, lambda_d: float, max_seq_length: int) -> dict:
+        lambda_q: float, lambda_d: float, max_seq_length: int, resume_key: str = "") -> dict:
+    """resume_key identifies the inputs (the compare stamp and these settings): a log with another key is redone."""
     from sentence_transformers import SparseEncoder
     from transformers import TrainerCallback
 
@@ -69,9 +70,9 @@ def run(cache: Path, compare_dir: Path, out: Path, langs: list[str], inits: list
         ev = evaluator(cache, lang)
         for init in inits:
             log_path = out / f"{lang}-{init}.json"
-            if log_path.exists():
+            if log_path.exists() and json.loads(log_path.read_text()).get("resume_key") == resume_key:
                 summary[f"{lang}/{init}"] = json.loads(log_path.read_text())["ndcg_per_epoch"]
-                continue  # resumable per (language, init)
+                continue  # an interrupted run resumes per (language, init)
             src = compare_dir / lang / "models" / init
             if not src.exists():
                 print(f"finetune: skipping {lang}/{init}: {src} not found (not among the compared methods?)")
@@ -90,7 +91,7 @@ def run(cache: Path, compare_dir: Path, out: Path, langs: list[str], inits: list
 
             losses = train_sparse(model, pairs, seed, 0, batch, lr, lambda_q, lambda_d, work, callbacks=[EpochEval()], epochs=epochs)
             shutil.rmtree(work, ignore_errors=True)
-            write_json(log_path, {"lang": lang, "init": init, "seed": seed, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "batch": batch, "lr": lr,
+            write_json(log_path, {"resume_key": resume_key, "lang": lang, "init": init, "seed": seed, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "batch": batch, "lr": lr,
                                   "pairs": len(pairs), "seconds": round(time.time() - t0, 1), "ndcg_per_epoch": curve, "loss_per_step": losses})
             summary[f"{lang}/{init}"] = curve
     return summary
