@@ -225,5 +225,5 @@ export async function prepareQualityData(opts: { dataDir: string; outDir: string
     };
     await fs.writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     return manifest;
-  });
+  }, { kind: 'benchmark-data', inputs: [dataDir] });
 }

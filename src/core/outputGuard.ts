@@ -10,7 +10,7 @@ import { version as toolVersion } from '../../package.json';
 import { SemBridgeError } from './errors';
 import { isSameOrInside, realPathLoose } from './fsUtil';
 
-export const OUTPUT_KINDS = ['model', 'index', 'export', 'comparison', 'demo', 'evaluation', 'bridge-folder'] as const;
+export const OUTPUT_KINDS = ['model', 'index', 'export', 'comparison', 'demo', 'evaluation', 'bridge-folder', 'benchmark-data'] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 /** The marker's path inside an output folder. */
@@ -88,6 +88,7 @@ const KIND_NAMES: Record<OutputKind, string> = {
   demo: 'a SemBridge demo folder',
   evaluation: 'a SemBridge evaluation',
   'bridge-folder': 'a SemBridge bridge folder',
+  'benchmark-data': 'a SemBridge benchmark data folder',
 };
 
 /**
