@@ -36,3 +36,6 @@ export async function runCli(argv: string[]): Promise<CliResult> {
 
 /** A stack trace line as Node prints them. */
 export const STACK_LINE = /^\s+at .+(\(|:\d+:\d+)/m;
+
+/** The same, with the arguments spread: `await cli('index', '--model', dir)`. */
+export const cli = (...argv: string[]): Promise<CliResult> => runCli(argv);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/captureCli';
@@ -16,32 +16,14 @@ test('init says where it wrote the model', async (t) => {
     const r = await runCli(['init', '--source', join(FIX, 'models', 'bert-mlm-en'), '--target-tokenizer', join(FIX, 'tokenizers', 'ko-wordpiece'),
       '--bridge', join(FIX, 'models', 'bridge-multilingual'), '--out', out, '--cache', join(dir, 'cache'), '--quiet', '--no-diagnostics']);
     assert.equal(r.code, 0, r.err);
-    assert.ok(r.out.includes(`model written to ${out}`), r.out);
+    assert.ok(r.out.includes(`wrote the model to ${out}`), r.out);
+    assert.match(r.out, /next: sembridge encode --model /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('demo reuses one default folder instead of a new temp folder per run, and prints next steps', async (t) => {
-  if (!ready) return t.skip('fixtures not generated yet');
-  const tmp = mkdtempSync(join(tmpdir(), 'sb-demo-tmp-'));
-  const saved = process.env.TMPDIR;
-  process.env.TMPDIR = tmp;
-  try {
-    for (let i = 0; i < 2; i++) {
-      const r = await runCli(['demo']);
-      assert.equal(r.code, 0, r.err);
-      assert.match(r.out, /next steps/);
-      assert.match(r.out, /sembridge search --index /);
-    }
-    const made = readdirSync(tmp).filter((n) => n.startsWith('sembridge-demo'));
-    assert.equal(made.length, 1, made.join(', '));
-  } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
-    rmSync(tmp, { recursive: true, force: true });
-  }
-});
+// the demo's one reused folder and its next steps: test/integration/outputFolders.test.ts
 
 test('init --alpha 1e4 writes only finite rows and bias', async (t) => {
   if (!ready) return t.skip('fixtures not generated yet');

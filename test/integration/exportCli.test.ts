@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli } from '../helpers/cliInProcess';
+import { cli } from '../helpers/captureCli';
 
 const FIX = join(__dirname, '..', 'fixtures');
 const MODEL = join(FIX, 'models', 'bert-mlm-en');

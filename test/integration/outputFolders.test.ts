@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli } from '../helpers/cliInProcess';
+import { cli } from '../helpers/captureCli';
 import { outputLockPath } from '../../src/core/atomicOutput';
 import { hashFolder } from '../../src/core/model/hfFolder';
 import { OUTPUT_MARKER, outputKindOf } from '../../src/core/outputGuard';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import { cli } from '../helpers/cliInProcess';
+import { cli } from '../helpers/captureCli';
 import { loadSparseEncoder } from '../../src/core/encode/sparseEncoder';
 import { exactQuerySql, sparsevecLiteral } from '../../src/core/export/pgvectorSql';
 
