@@ -611,19 +611,39 @@ export class SparseIndex {
   private selectCandidates(list: Uint32Array | null, count: number, threshold: number, slack: number): number {
     const acc = this.acc;
     const ubRest = this.ubRest;
-    const alive = this.alive;
     const seen = this.seen;
     const cand = this.cand;
+    // the bound compared without the slack: a ≥ need ⇔ (a + ub)·(1+ε) + slack ≥ θ, up to rounding
+    // that only keeps more candidates (need is lowered by a relative 1e-9)
+    const need = (threshold - slack) / UB_SLACK;
     let nc = 0;
-    for (let i = 0; i < count; i++) {
-      const d = list === null ? i : list[i];
-      const a = acc[d];
-      if (a > 0 && (a + ubRest[d >>> BLOCK_SHIFT]) * UB_SLACK + slack >= threshold && alive[d]) {
-        cand[nc++] = d;
-        seen[d] = 2;
+    if (list === null) {
+      for (let d = 0; d < count; d++) {
+        const a = acc[d];
+        if (a > 0 && a + ubRest[d >>> BLOCK_SHIFT] >= need) {
+          cand[nc++] = d;
+          seen[d] = 2;
+        }
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const d = list[i];
+        if (acc[d] + ubRest[d >>> BLOCK_SHIFT] >= need) {
+          cand[nc++] = d;
+          seen[d] = 2;
+        }
       }
     }
-    return nc;
+    if (this.deadCount === 0) return nc;
+    // removed documents are never candidates
+    const alive = this.alive;
+    let m = 0;
+    for (let i = 0; i < nc; i++) {
+      const d = cand[i];
+      if (alive[d]) cand[m++] = d;
+      else seen[d] = 0;
+    }
+    return m;
   }
 
   /** Adds w·weight to the candidates met in postings [a0, a0 + len), in one plain pass. */
