@@ -164,18 +164,7 @@ export async function writeSparseEncoderFiles(
   await writeJson(join(outDir, 'modules.json'), modules);
   written.push('modules.json');
 
-  const pooling: Record<string, unknown> = splade ? { ...splade.raw } : { pooling_strategy: 'max', activation_function: 'relu' };
-  // keep the key spelling(s) the source used; older sentence-transformers only know word_embedding_dimension
-  let keyed = false;
-  for (const key of ['embedding_dimension', 'word_embedding_dimension'])
-    if (key in pooling) {
-      pooling[key] = vocabSize;
-      keyed = true;
-    }
-  if (!keyed) pooling.word_embedding_dimension = vocabSize;
-  await fs.mkdir(join(outDir, poolingPath), { recursive: true });
-  await writeJson(join(outDir, poolingPath, 'config.json'), pooling);
-  written.push(`${poolingPath}/config.json`);
+  written.push(await writeSpladePoolingConfig(outDir, poolingPath, splade?.raw, vocabSize));
 
   // other module folders (if any) are copied as they are
   for (const m of modules) {
@@ -253,17 +242,7 @@ export async function writeRouterFiles(
   await fs.writeFile(join(outDir, LEGACY_IDF_JSON), idfJsonOf(query.vocab, query.weights));
   written.push(LEGACY_IDF_JSON);
 
-  const pooling: Record<string, unknown> = { ...(source.spladePooling?.raw ?? { pooling_strategy: 'max', activation_function: 'relu' }) };
-  let keyed = false;
-  for (const key of ['embedding_dimension', 'word_embedding_dimension'])
-    if (key in pooling) {
-      pooling[key] = vocabSize;
-      keyed = true;
-    }
-  if (!keyed) pooling.word_embedding_dimension = vocabSize;
-  await fs.mkdir(join(outDir, poolingId), { recursive: true });
-  await writeJson(join(outDir, poolingId, 'config.json'), pooling);
-  written.push(`${poolingId}/config.json`);
+  written.push(await writeSpladePoolingConfig(outDir, poolingId, source.spladePooling?.raw, vocabSize));
 
   const sb = source.files.sentenceBertConfig ? await readJsonFile(source.files.sentenceBertConfig) : {};
   await writeJson(join(outDir, 'sentence_bert_config.json'), { do_lower_case: false, ...sb, max_seq_length: maxSeqLength });
@@ -275,4 +254,20 @@ export async function writeRouterFiles(
   await writeJson(join(outDir, 'config_sentence_transformers.json'), cst);
   written.push('config_sentence_transformers.json');
   return written;
+}
+
+/** The SpladePooling module's config.json with the new vocabulary size; returns its relative path. */
+async function writeSpladePoolingConfig(outDir: string, moduleDir: string, raw: Record<string, unknown> | undefined, vocabSize: number): Promise<string> {
+  const pooling: Record<string, unknown> = { ...(raw ?? { pooling_strategy: 'max', activation_function: 'relu' }) };
+  // keep the key spelling(s) the source used; older sentence-transformers only know word_embedding_dimension
+  let keyed = false;
+  for (const key of ['embedding_dimension', 'word_embedding_dimension'])
+    if (key in pooling) {
+      pooling[key] = vocabSize;
+      keyed = true;
+    }
+  if (!keyed) pooling.word_embedding_dimension = vocabSize;
+  await fs.mkdir(join(outDir, moduleDir), { recursive: true });
+  await writeJson(join(outDir, moduleDir, 'config.json'), pooling);
+  return `${moduleDir}/config.json`;
 }
