@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MatmulEngine } from '../src/core/matmul';
+import { Rng } from '../src/core/random';
 import type { Matrix } from '../src/core/types';
 
 /** Peak resident set size of this process so far (worker threads included: they share it), MiB. */
@@ -192,4 +193,30 @@ export async function ortChunkedProduct(engine: MatmulEngine, a: Matrix, b: Matr
     chunkMs.push(Math.round(performance.now() - c0));
   }
   return { ms: performance.now() - t0, chunkMs };
+}
+
+/**
+ * Synthetic bridge space with a realistic α = 4 support (a few sources): new tokens are noisy
+ * mixtures of 1–4 source vectors.
+ */
+export function syntheticReconstructInputs(shape: { rows: number; sources: number; bridgeDim: number; dim: number }) {
+  const { rows, sources, bridgeDim, dim } = shape;
+  const rng = new Rng(2026);
+  const sourceBridge: Matrix = { rows: sources, cols: bridgeDim, data: new Float32Array(sources * bridgeDim) };
+  rng.fillNormal(sourceBridge.data);
+  const targetBridge: Matrix = { rows, cols: bridgeDim, data: new Float32Array(rows * bridgeDim) };
+  for (let i = 0; i < rows; i++) {
+    const o = i * bridgeDim;
+    const m = 1 + (rng.nextUint32() % 4);
+    for (let k = 0; k < m; k++) {
+      const s = rng.nextUint32() % sources;
+      const w = 0.5 + rng.nextFloat();
+      for (let j = 0; j < bridgeDim; j++) targetBridge.data[o + j] += w * sourceBridge.data[s * bridgeDim + j];
+    }
+    for (let j = 0; j < bridgeDim; j++) targetBridge.data[o + j] += 1.2 * rng.nextNormal();
+  }
+  const sourceEmbeddings: Matrix = { rows: sources, cols: dim, data: new Float32Array(sources * dim) };
+  for (let i = 0; i < sourceEmbeddings.data.length; i++) sourceEmbeddings.data[i] = 0.05 * rng.nextNormal();
+  const sourceBias = Float32Array.from({ length: sources }, () => -1 + 0.3 * rng.nextNormal());
+  return { sourceBridge, targetBridge, sourceEmbeddings, sourceBias };
 }

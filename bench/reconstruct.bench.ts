@@ -21,11 +21,10 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { MatmulEngine, type TopKSearch } from '../src/core/matmul';
-import { Rng } from '../src/core/random';
 import { initializeNewTokens } from '../src/core/reconstruct';
 import { DEFAULT_CHUNK_ROWS, entmaxOverAllSources, prepareSourceIndex } from '../src/core/similarity';
 import type { Matrix } from '../src/core/types';
-import { NumpyChunkProduct, ortChunkedProduct, peakRssMB } from './benchUtil';
+import { NumpyChunkProduct, ortChunkedProduct, peakRssMB, syntheticReconstructInputs } from './benchUtil';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,34 +52,8 @@ const config = {
   chunk: Number(args.chunk),
 };
 
-/**
- * Synthetic bridge space with a realistic α = 4 support (a few sources): new tokens are noisy
- * mixtures of 1–4 source vectors.
- */
-function syntheticInputs() {
-  const { rows, sources, bridgeDim, dim } = config;
-  const rng = new Rng(2026);
-  const sourceBridge: Matrix = { rows: sources, cols: bridgeDim, data: new Float32Array(sources * bridgeDim) };
-  rng.fillNormal(sourceBridge.data);
-  const targetBridge: Matrix = { rows, cols: bridgeDim, data: new Float32Array(rows * bridgeDim) };
-  for (let i = 0; i < rows; i++) {
-    const o = i * bridgeDim;
-    const m = 1 + (rng.nextUint32() % 4);
-    for (let k = 0; k < m; k++) {
-      const s = rng.nextUint32() % sources;
-      const w = 0.5 + rng.nextFloat();
-      for (let j = 0; j < bridgeDim; j++) targetBridge.data[o + j] += w * sourceBridge.data[s * bridgeDim + j];
-    }
-    for (let j = 0; j < bridgeDim; j++) targetBridge.data[o + j] += 1.2 * rng.nextNormal();
-  }
-  const sourceEmbeddings: Matrix = { rows: sources, cols: dim, data: new Float32Array(sources * dim) };
-  for (let i = 0; i < sourceEmbeddings.data.length; i++) sourceEmbeddings.data[i] = 0.05 * rng.nextNormal();
-  const sourceBias = Float32Array.from({ length: sources }, () => -1 + 0.3 * rng.nextNormal());
-  return { sourceBridge, targetBridge, sourceEmbeddings, sourceBias };
-}
-
 async function stageOurs(): Promise<object> {
-  const x = syntheticInputs();
+  const x = syntheticReconstructInputs(config);
   const engine = await MatmulEngine.create({ threads: config.threads });
   const rssBefore = peakRssMB();
   const t0 = performance.now();
@@ -127,7 +100,7 @@ async function stageOurs(): Promise<object> {
 }
 
 async function stageOrtMatmul(): Promise<object> {
-  const x = syntheticInputs();
+  const x = syntheticReconstructInputs(config);
   const engine = await MatmulEngine.create({ threads: config.threads });
   const { ms, chunkMs } = await ortChunkedProduct(engine, x.targetBridge, x.sourceBridge, config.chunk);
   await engine.release();
@@ -135,7 +108,7 @@ async function stageOrtMatmul(): Promise<object> {
 }
 
 async function stageInterleaved(): Promise<object> {
-  const x = syntheticInputs();
+  const x = syntheticReconstructInputs(config);
   const engine = await MatmulEngine.create({ threads: config.threads });
   const plainEngine = await MatmulEngine.create({ threads: config.threads });
   const numpy = args['no-numpy'] ? undefined : await NumpyChunkProduct.start(config);

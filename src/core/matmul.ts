@@ -82,12 +82,13 @@ export const TOPK_GROUP_SIZE = 8;
  * row's exact top K'. Padding columns (value 0, index ≥ n) are dropped by the caller, who asks for
  * K' = K + (n' − n) so that at least K real columns remain. Outputs: values [m, K'], `local`
  * [m, K'] (flat index l·K' + c into the gathered block) and `groups` [m, K'] (group of slot c).
+ * B [n', k] is an input, not an initializer: a session with B baked in cost 0.3–1.5 s to encode and
+ * build (0.7 s at 30,522 × 1,024) for no faster product (measured per block: equal within noise),
+ * and kept a second copy of B inside onnxruntime.
  */
-export function gemmGroupedTopKModelBytes(b: Matrix): Uint8Array {
+export function gemmGroupedTopKModelBytes(sourceRows: number, cols: number): Uint8Array {
   const groupSize = TOPK_GROUP_SIZE;
-  const groups = Math.ceil(b.rows / groupSize);
-  const padded = new Float32Array(groups * groupSize * b.cols);
-  padded.set(b.data.subarray(0, b.rows * b.cols));
+  const groups = Math.ceil(sourceRows / groupSize);
   const int64s = (name: string, values: number[]) => ({
     name,
     dims: [values.length],
@@ -110,13 +111,12 @@ export function gemmGroupedTopKModelBytes(b: Matrix): Uint8Array {
       { input: ['candidates', 'K'], output: ['values', 'local'], name: 'topk', opType: 'TopK', attribute: [intAttr('axis', 1), intAttr('largest', 1), intAttr('sorted', 1)] },
     ],
     initializer: [
-      { name: 'B', dims: [groups * groupSize, b.cols], dataType: ONNX_FLOAT, rawData: new Uint8Array(padded.buffer) },
       int64s('strided_shape', [0, groupSize, groups]),
       int64s('axis1', [1]),
       int64s('members', [1, groupSize, 1]),
       int64s('flat_shape', [0, -1]),
     ],
-    input: [valueInfo('A', ONNX_FLOAT, ['m', b.cols]), valueInfo('K', ONNX_INT64, [1])],
+    input: [valueInfo('A', ONNX_FLOAT, ['m', cols]), valueInfo('B', ONNX_FLOAT, [groups * groupSize, cols]), valueInfo('K', ONNX_INT64, [1])],
     output: [
       valueInfo('values', ONNX_FLOAT, ['m', 'K']),
       valueInfo('local', ONNX_INT64, ['m', 'K']),
@@ -204,6 +204,26 @@ function groupedTopKResult(k: number, kPrime: number, groupCount: number, n: num
   return { k, values, indices };
 }
 
+/**
+ * B's data followed by zero rows up to `rows` rows. No copy when B's buffer already continues with
+ * zeros (prepareSourceIndex allocates its unit vectors so); otherwise a padded copy.
+ */
+function zeroPadded(b: Matrix, rows: number): Float32Array {
+  const used = b.rows * b.cols;
+  const want = rows * b.cols;
+  if (want === used) return b.data.subarray(0, used);
+  const buf = b.data.buffer;
+  if (buf instanceof ArrayBuffer && b.data.byteOffset % 4 === 0 && buf.byteLength >= b.data.byteOffset + want * 4) {
+    const view = new Float32Array(buf, b.data.byteOffset, want);
+    let zero = true;
+    for (let i = used; i < want && zero; i++) zero = view[i] === 0;
+    if (zero) return view;
+  }
+  const padded = new Float32Array(want);
+  padded.set(b.data.subarray(0, used));
+  return padded;
+}
+
 function checkMatrix(m: Matrix, name: string): void {
   if (m.data.length !== m.rows * m.cols) {
     throw new SemBridgeError(`data length ${m.data.length} does not equal rows·cols = ${m.rows}·${m.cols}`, name);
@@ -267,17 +287,18 @@ export class MatmulEngine {
   }
 
   /**
-   * Repeated top-K products against one B. For many rows of A (`expectedRows` ≥ 512) B is baked
-   * into a session of its own, so onnxruntime packs it once, and the top K is found in two levels
-   * (gemmGroupedTopKModelBytes); otherwise the shared session is used (building a session costs
-   * more than a few small products).
+   * Repeated top-K products against one B. For many rows of A (`expectedRows` ≥ 512) the top K is
+   * found in two levels by a session of its own (gemmGroupedTopKModelBytes; B padded once and passed
+   * to every run); otherwise the shared session is used.
    */
   async topKSearch(b: Matrix, expectedRows: number): Promise<TopKSearch> {
     checkMatrix(b, 'B');
     if (expectedRows < 512 || b.rows === 0) return { run: (a, k) => this.topKTransB(a, b, k), release: async () => undefined };
     const groupCount = Math.ceil(b.rows / TOPK_GROUP_SIZE);
     const padding = groupCount * TOPK_GROUP_SIZE - b.rows;
-    const session = await this.ort.InferenceSession.create(gemmGroupedTopKModelBytes(b), sessionOptions(this.options));
+    const session = await this.ort.InferenceSession.create(gemmGroupedTopKModelBytes(b.rows, b.cols), sessionOptions(this.options));
+    const padded = zeroPadded(b, groupCount * TOPK_GROUP_SIZE);
+    const bTensor = tensor(this.ort, padded, groupCount * TOPK_GROUP_SIZE, b.cols);
     return {
       run: async (a, k) => {
         if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
@@ -285,7 +306,7 @@ export class MatmulEngine {
         const kPrime = kk + padding;
         // a large K (α near 1, or a row that grew) gains nothing from groups: the shared session
         if (kPrime * 4 > groupCount) return this.topKTransB(a, b, kk);
-        const out = await session.run({ A: tensor(this.ort, a.data, a.rows, a.cols), K: this.kTensor(kPrime) });
+        const out = await session.run({ A: tensor(this.ort, a.data, a.rows, a.cols), B: bTensor, K: this.kTensor(kPrime) });
         return groupedTopKResult(kk, kPrime, groupCount, b.rows, out);
       },
       release: () => session.release(),

@@ -22,6 +22,7 @@
 // decoder row and bias drawn the same way), and is listed in fallbackRows; never a NaN row.
 import { SemBridgeError, throwIfCancelled } from './errors';
 import { checkAlpha } from './entmax';
+import { firstNonFinite } from './finite';
 import { MatmulEngine } from './matmul';
 import { Rng } from './random';
 import { checkMatrixShape, entmaxOverAllSources, prepareSourceIndex, topKCosine, type SparseRow } from './similarity';
@@ -97,11 +98,8 @@ const EMPTY_SOURCES: NewTokenSources = Object.freeze({
 }) as NewTokenSources;
 
 function checkFinite(data: Float32Array, cols: number, subject: string): void {
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new SemBridgeError(cols > 1 ? `row ${Math.floor(i / cols)} contains ${data[i]}` : `entry ${i} is ${data[i]}`, subject);
-    }
-  }
+  const i = firstNonFinite(data);
+  if (i >= 0) throw new SemBridgeError(cols > 1 ? `row ${Math.floor(i / cols)} contains ${data[i]}` : `entry ${i} is ${data[i]}`, subject);
 }
 
 function validate(method: InitMethod, x: InitInputs): void {
@@ -248,8 +246,8 @@ function checkOutputsFinite(result: InitResult): void {
   if (result.decoder) parts.push(['target_decoder', result.decoder.data, result.decoder.cols]);
   if (result.bias) parts.push(['target_bias', result.bias, 1]);
   for (const [name, data, cols] of parts) {
-    for (let i = 0; i < data.length; i++) {
-      if (Number.isFinite(data[i])) continue;
+    const i = firstNonFinite(data);
+    if (i >= 0) {
       const where = cols > 1 ? `row ${Math.floor(i / cols)}` : `entry ${i}`;
       throw new SemBridgeError(
         `method '${result.method}' gives ${data[i]} in ${where} of the new ${name}: the source values are too large for float32 arithmetic (|x| near 3.4e38); nothing was written`,

@@ -10,7 +10,7 @@
 // float64 cosines), and the certificate widens c_(K+1) by ε.
 import { SemBridgeError, throwIfCancelled } from './errors';
 import { checkAlpha, entmaxSorted, entmaxSupportSize, type SortedEntmaxResult } from './entmax';
-import { MatmulEngine } from './matmul';
+import { MatmulEngine, TOPK_GROUP_SIZE } from './matmul';
 import type { CancelSignal, Matrix, ProgressSink } from './types';
 
 /** Source side prepared once: unit-normalised float32 rows of the candidate sources. */
@@ -64,7 +64,8 @@ export function prepareSourceIndex(sourceBridge: Matrix, candidateSourceIds?: Ui
     for (let i = 0; i < ids.length; i++) ids[i] = i;
   }
   const d = sourceBridge.cols;
-  const unit = new Float32Array(ids.length * d);
+  // room for zero rows up to a whole number of top-K groups, so the grouped search needs no padded copy
+  const unit = new Float32Array(Math.ceil(ids.length / TOPK_GROUP_SIZE) * TOPK_GROUP_SIZE * d).subarray(0, ids.length * d);
   const norms = new Float64Array(sourceBridge.rows).fill(NaN);
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];

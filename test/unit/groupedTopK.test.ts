@@ -29,7 +29,7 @@ function product(a: Matrix, b: Matrix, r: number): Float64Array {
 
 async function checkTopK(a: Matrix, b: Matrix, k: number, what: string): Promise<void> {
   engine ??= await MatmulEngine.create({ threads: 1 });
-  const search = await engine.topKSearch(b, 4096); // many rows expected: the baked, grouped session
+  const search = await engine.topKSearch(b, 4096); // many rows expected: the grouped session
   try {
     const got = await search.run(a, k);
     assert.equal(got.k, k, what);
@@ -81,4 +81,20 @@ test('grouped top-K: rows whose every product is negative never get a padding co
   const a = { rows: 3, cols: 6, data: new Float32Array(18) };
   for (let r = 0; r < 3; r++) a.data[r * 6] = r + 1; // rows along axis 0 only
   await checkTopK(a, b, 5, 'all products negative');
+});
+
+test('grouped top-K: a B that is a view into a larger buffer gives the exact top K whatever follows it', async () => {
+  const rng = new Rng(21);
+  const n = 8 * 60 + 3; // 61 groups, 5 padding rows
+  const big = integerMatrix(rng, n + 16, 6, 2);
+  // the rows after B's end hold NaN (only zeros may stand in for padding rows)
+  for (let i = n * 6; i < big.data.length; i++) big.data[i] = NaN;
+  const b: Matrix = { rows: n, cols: 6, data: big.data.subarray(0, n * 6) };
+  const a = integerMatrix(rng, 10, 6, 2);
+  for (let i = 0; i < a.data.length; i++) a.data[i] = Math.abs(a.data[i]) + 1;
+  await checkTopK(a, b, 4, 'view with NaN after it');
+  // and a view followed by zeros (the layout prepareSourceIndex gives) is used in place
+  const room = new Float32Array(61 * 8 * 6);
+  room.set(b.data);
+  await checkTopK(a, { rows: n, cols: 6, data: room.subarray(0, n * 6) }, 4, 'view followed by zeros');
 });

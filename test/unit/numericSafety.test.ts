@@ -118,3 +118,20 @@ test('reconstruct refuses a shape or dtype the header already shows before readi
     proto.readFloat32 = original;
   }
 });
+
+test('firstNonFinite finds NaN and ±Infinity at every position class, and -1 for finite data', async () => {
+  const { firstNonFinite } = await import('../../src/core/finite');
+  for (const n of [0, 1, 3, 4, 5, 8, 1001]) {
+    const a = new Float32Array(n).map((_, i) => (i % 7) - 3 + 3.4e38 * (i % 2));
+    assert.equal(firstNonFinite(a), -1, `finite array of ${n}`);
+    for (const at of new Set([0, n - 1, Math.floor(n / 2)].filter((i) => i >= 0 && n > 0))) {
+      for (const v of [NaN, Infinity, -Infinity]) {
+        const b = Float32Array.from(a);
+        b[at] = v;
+        if (at + 1 < n) b[n - 1] = NaN; // a later bad value must not hide the first
+        assert.equal(firstNonFinite(b), at, `${v} at ${at} of ${n}`);
+      }
+    }
+  }
+  assert.equal(firstNonFinite(Float64Array.from([1, Number.MAX_VALUE, -0])), -1);
+});

@@ -5,6 +5,7 @@ import { parseCliArgs as parseArgs } from '../args';
 import { parseAlpha } from './init';
 import { checkInputHeader, withInputFile } from '../matrixInputs';
 import { SemBridgeError } from '../../core/errors';
+import { firstNonFinite } from '../../core/finite';
 import { SafetensorsReader, writeSafetensors, type TensorToWrite } from '../../core/io/safetensors';
 import { initializeNewTokens, type InitInputs } from '../../core/reconstruct';
 import { checkOutputFile } from '../../core/outputGuard';
@@ -172,7 +173,7 @@ export async function readInputs(path: string): Promise<MatrixInputs> {
     }
     // the core refuses these too, but names only the tensor
     for (const [name, data] of [['source_embeddings', sourceEmbeddings.data], ['source_decoder', out.sourceDecoder?.data], ['source_bias', out.sourceBias]] as const) {
-      const i = data ? data.findIndex((v) => !Number.isFinite(v)) : -1;
+      const i = data ? firstNonFinite(data) : -1;
       if (i >= 0) throw mismatch(name, `value ${i} is ${data![i]}; the source weights must be finite`);
     }
     return out;

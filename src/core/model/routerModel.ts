@@ -13,6 +13,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { SemBridgeError } from '../errors';
+import { firstNonFinite } from '../finite';
 import { pathExists, readJsonFile } from '../fsUtil';
 import { withSafetensors } from '../io/safetensors';
 import type { SparseVector, TokenMapping } from '../types';
@@ -191,7 +192,8 @@ export async function readQueryWeights(
 }
 
 function checkFinite(w: Float32Array, file: string): void {
-  for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) throw new SemBridgeError(`query weight ${i} is not finite`, file);
+  const i = firstNonFinite(w);
+  if (i >= 0) throw new SemBridgeError(`query weight ${i} is not finite`, file);
 }
 
 /** SparseStaticEmbedding: every distinct token id of a query gets its weight; ids ascending, weights > 0. */
