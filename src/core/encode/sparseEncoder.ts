@@ -31,6 +31,12 @@ export interface SparseEncoderOptions {
    * false saves that copy (~¾ of the model's size) for short-lived sessions such as init's probes
    */
   prepackWeights?: boolean;
+  /**
+   * let onnxruntime fold constant subgraphs (default true). false keeps it from folding the
+   * Transpose of a tied embedding table into a second [H, V] copy (768 MB at a 262k vocabulary);
+   * the Transpose is then fused into the MatMul instead (FusedMatMul, transB)
+   */
+  foldConstants?: boolean;
 }
 
 /** Pooling actually used: the folder's declaration, or SPLADE's max + relu (+ log1p). */
@@ -170,7 +176,11 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       sessionOptions.intraOpNumThreads = opts.threads;
       sessionOptions.interOpNumThreads = 1;
     }
-    if (opts.prepackWeights === false) sessionOptions.extra = { session: { disable_prepacking: '1' } };
+    if (opts.prepackWeights === false || opts.foldConstants === false)
+      sessionOptions.extra = {
+        ...(opts.prepackWeights === false ? { session: { disable_prepacking: '1' } } : {}),
+        ...(opts.foldConstants === false ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}),
+      };
     const declared: SpladePoolingConfig | undefined = folder.spladePooling;
     const pooling: SpladePooling = { strategy: declared?.strategy ?? 'max', activation: declared?.activation ?? 'relu' };
     let session: InferenceSession | undefined;

@@ -14,10 +14,10 @@ import { loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
 import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, type OnnxModel } from '../onnx';
-import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitResult } from '../reconstruct';
+import { assembleTargetBias, initializeNewTokens, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
 import { computeOverlap, isSpecialOrPlaceholder, loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
-import type { CancelSignal, InitMethod, Matrix, ProgressSink, TokenMapping } from '../types';
-import { buildMapping, mappingToJsonl, matchCounts, supportSummary } from './mapping';
+import type { CancelSignal, InitMethod, Matrix, ProgressSink } from '../types';
+import { MAPPING_MAX_SOURCES, writeMappingJsonl } from './mapping';
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
 import { writeSafetensorsWithVocabulary } from './safetensorsOut';
 import { readSourceWeights, type SourceWeights } from './sourceWeights';
@@ -89,11 +89,12 @@ export interface ComputedInit {
   method: InitMethod;
   alpha: number;
   seed: number;
+  /** the new rows' sources and supports (its embeddings / decoder are the full matrices below) */
   result: InitResult;
+  /** [V_t, d] the whole new table: copied rows and new rows, one array */
   embeddings: Matrix;
   decoder?: Matrix;
   bias?: Float32Array;
-  mapping: TokenMapping[];
   timings: Record<string, number>;
 }
 
@@ -105,11 +106,8 @@ export interface InitSummary {
 
 const ms = (t0: number): number => Math.round(performance.now() - t0);
 
-function selectRows(m: Matrix, ids: ArrayLike<number>): Matrix {
-  const out = new Float32Array(ids.length * m.cols);
-  for (let i = 0; i < ids.length; i++) out.set(m.data.subarray(ids[i] * m.cols, (ids[i] + 1) * m.cols), i * m.cols);
-  return { rows: ids.length, cols: m.cols, data: out };
-}
+/** Stands in for an array a stage has released (see WriteOutputOptions.release). */
+const released = (): Matrix => ({ rows: 0, cols: 0, data: new Float32Array(0) });
 
 async function folderHash(folder: HfModelFolder, cacheDir: string | null): Promise<string> {
   const h = createHash('sha256');
@@ -217,12 +215,23 @@ export async function computeInit(
   const seed = params.seed ?? 42;
   const timings: Record<string, number> = {};
   const t0 = performance.now();
+  // the full tables first, copied rows in place: the new rows are then written straight into them
+  const vt = p.targetTokenizer.vocab.length;
+  const pairs = new Map<number, number>();
+  p.overlap.sourceIds.forEach((s, t) => {
+    if (s >= 0) pairs.set(t, s);
+  });
+  const embeddings = targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.embeddings);
+  const decoder = p.weights.decoder ? targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.decoder) : undefined;
   const result = await initializeNewTokens(method, {
     sourceEmbeddings: p.weights.embeddings,
     sourceDecoder: p.weights.decoder,
     sourceBias: p.weights.bias,
     sourceBridge: p.sourceBridge,
-    targetBridge: selectRows(p.targetBridge, p.newTokenIds),
+    targetBridge: p.targetBridge,
+    targetRows: p.newTokenIds,
+    into: { rowIds: p.newTokenIds, embeddings, decoder },
+    maxSourcesKept: MAPPING_MAX_SOURCES,
     candidateSourceIds: p.candidateSourceIds,
     overlapSourceIds: p.overlapSourceIds,
     alpha,
@@ -235,29 +244,13 @@ export async function computeInit(
   throwIfCancelled(control.signal);
 
   const t1 = performance.now();
-  const vt = p.targetTokenizer.vocab.length;
-  const pairs = new Map<number, number>();
-  p.overlap.sourceIds.forEach((s, t) => {
-    if (s >= 0) pairs.set(t, s);
-  });
-  const embeddings = assembleTargetMatrix(vt, pairs, p.newTokenIds, result.embeddings, p.weights.embeddings);
-  const decoder = p.weights.decoder && result.decoder ? assembleTargetMatrix(vt, pairs, p.newTokenIds, result.decoder, p.weights.decoder) : undefined;
   const bias =
     p.weights.bias && result.bias
       ? assembleTargetBias(vt, pairs, p.newTokenIds, result.bias, p.weights.bias, { biasByOldIndex: params.biasByOldIndex })
       : undefined;
-  const mapping = buildMapping({
-    targetVocab: p.targetTokenizer.vocab,
-    sourceVocab: p.sourceTokenizer.vocab,
-    overlap: p.overlap,
-    newTokenIds: p.newTokenIds,
-    result,
-    targetBridge: p.targetBridge,
-    sourceBridge: p.sourceBridge,
-  });
   timings.reconstructionMs = Math.round(result.stats.reconstructMs + (performance.now() - t1));
   timings.initTotalMs = ms(t0);
-  return { method, alpha, seed, result, embeddings, decoder, bias, mapping, timings };
+  return { method, alpha, seed, result, embeddings, decoder: result.decoder && decoder, bias, timings };
 }
 
 export interface WriteOutputOptions {
@@ -269,6 +262,12 @@ export interface WriteOutputOptions {
   extraReport?: Record<string, unknown>;
   /** performance.now() when the whole run started, for the total time in report.json */
   startedAt?: number;
+  /**
+   * Release arrays as soon as the files that need them are written, before the diagnostics load
+   * models: 'all' (runInit: the prepared transfer's too), 'computed' (compare: only this method's
+   * tables; the prepared transfer serves the next method). Default: nothing.
+   */
+  release?: 'all' | 'computed';
 }
 
 /** Writes the new model folder to `out` (temporary folder, loaded once as a check, then renamed). */
@@ -286,8 +285,31 @@ export async function writeInitOutput(
     const warnings: string[] = [];
     let t0 = performance.now();
     control.onProgress?.({ stage: 'write', done: 0, total: 4, message: 'writing the new model' });
+    // what the report needs of the arrays released below
+    const sourceShape = { vocabSize: p.weights.embeddings.rows, hidden: p.weights.embeddings.cols, tiedDecoder: !p.weights.decoder, hasBias: !!p.weights.bias };
+    const fallbackRows = c.result.fallbackRows.length;
 
-    // 1. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
+    // 1. mapping.jsonl, streamed (first: it is the last user of the bridge vectors and the sources)
+    await fs.mkdir(join(tmp, 'sembridge'), { recursive: true });
+    const mapped = await writeMappingJsonl(join(tmp, 'sembridge', 'mapping.jsonl'), {
+      targetVocab: p.targetTokenizer.vocab,
+      sourceVocab: p.sourceTokenizer.vocab,
+      overlap: p.overlap,
+      newTokenIds: p.newTokenIds,
+      result: c.result,
+      targetBridge: p.targetBridge,
+      sourceBridge: p.sourceBridge,
+    });
+    if (opts.release) c.result.sources = [];
+    if (opts.release === 'all') {
+      p.targetBridge = released();
+      p.sourceBridge = released();
+      p.weights.embeddings = released();
+      p.weights.decoder = undefined;
+    }
+    throwIfCancelled(control.signal);
+
+    // 2. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
     let graph: OnnxModel | undefined = source.files.onnx ? loadOnnxModel(source.files.onnx) : await buildOnnxFromConfig(source.dir, { head: 'mlm' });
     const rw = rewriteVocabulary(graph, { embedding: c.embeddings, decoder: c.decoder, bias: c.bias });
     if (rw.unexpectedVocabSized.length) warnings.push(`ONNX initializers still sized like the old vocabulary: ${rw.unexpectedVocabSized.join(', ')}`);
@@ -297,7 +319,7 @@ export async function writeInitOutput(
     throwIfCancelled(control.signal);
     control.onProgress?.({ stage: 'write', done: 1, total: 4 });
 
-    // 2. safetensors + config.json
+    // 3. safetensors + config.json
     const files: string[] = onnxFiles.map((f) => relative(tmp, f));
     if (p.weights.origin === 'safetensors' && p.weights.names) {
       await writeSafetensorsWithVocabulary(p.weights.file, join(tmp, 'model.safetensors'), p.weights.names, c.embeddings, c.decoder, c.bias);
@@ -308,21 +330,25 @@ export async function writeInitOutput(
     throwIfCancelled(control.signal);
     control.onProgress?.({ stage: 'write', done: 2, total: 4 });
 
-    // 3. tokenizer and SparseEncoder files
+    // the tables are in the files now
+    if (opts.release) {
+      c.embeddings = released();
+      c.decoder = undefined;
+      c.result.embeddings = c.embeddings;
+      c.result.decoder = undefined;
+    }
+
+    // 4. tokenizer and SparseEncoder files
     const tok = await writeTargetTokenizer(p.targetTokenizer, p.options.targetTokenizer, tmp, source.maxSeqLength);
     if (tok.padFromUnk) warnings.push(`the target tokenizer has no pad token; '${tok.padFromUnk}' (its unk token) is used, as the paper's code does`);
     files.push(...tok.files);
     files.push(...(await writeSparseEncoderFiles(source, vt, source.maxSeqLength, tmp)));
-
-    // 4. mapping.jsonl
-    await fs.mkdir(join(tmp, 'sembridge'), { recursive: true });
-    await fs.writeFile(join(tmp, 'sembridge', 'mapping.jsonl'), mappingToJsonl(c.mapping));
     files.push('sembridge/mapping.jsonl', 'sembridge/report.json');
     timings.writingMs = ms(t0);
     control.onProgress?.({ stage: 'write', done: 3, total: 4 });
     throwIfCancelled(control.signal);
 
-    // 5. diagnostics: load both models (this also proves the new folder runs in onnxruntime-node)
+    // 5. diagnostics (with `release`, every large array is gone by now): load both models (this also proves the new folder runs in onnxruntime-node)
     t0 = performance.now();
     let diagnostics: Record<string, unknown> | undefined;
     if (opts.diagnostics !== false) {
@@ -335,7 +361,7 @@ export async function writeInitOutput(
       // A handful of probe sentences: pooling in JavaScript lets onnxruntime load the written file
       // itself, without a second in-memory copy of the graph, and unpacked weights spare another
       // copy (peak memory at real size).
-      const probeOptions = { threads: opts.threads, poolInGraph: false, prepackWeights: false };
+      const probeOptions = { threads: opts.threads, poolInGraph: false, prepackWeights: false, foldConstants: false };
       const newEncoder = await loadSparseEncoder(tmp, probeOptions);
       let transferred: ProbeDiagnostics;
       try {
@@ -355,7 +381,7 @@ export async function writeInitOutput(
     }
     timings.diagnosticsMs = ms(t0);
 
-    const counts = matchCounts(c.mapping);
+    const counts = mapped.counts;
     const report: Record<string, unknown> = {
       tool: 'sembridge',
       codeVersion: INIT_CODE_VERSION,
@@ -378,11 +404,11 @@ export async function writeInitOutput(
           path: p.options.source,
           hash: p.hashes.source,
           modelType: source.modelType,
-          vocabSize: p.weights.embeddings.rows,
-          hidden: p.weights.embeddings.cols,
+          vocabSize: sourceShape.vocabSize,
+          hidden: sourceShape.hidden,
           weightsFrom: p.weights.origin,
-          tiedDecoder: !p.weights.decoder,
-          hasBias: !!p.weights.bias,
+          tiedDecoder: sourceShape.tiedDecoder,
+          hasBias: sourceShape.hasBias,
         },
         targetTokenizer: {
           path: p.options.targetTokenizer,
@@ -395,8 +421,8 @@ export async function writeInitOutput(
       counts,
       overlapCounts: p.overlap.counts,
       candidateSources: p.candidateSourceIds.length,
-      supportSize: supportSummary(c.mapping),
-      fallbackRows: c.result.fallbackRows.length,
+      supportSize: mapped.supportSize,
+      fallbackRows,
       timings: {
         ...p.timings,
         bridgeCacheHits: p.bridgeInfo.cacheHits,
@@ -427,7 +453,7 @@ export async function runInit(options: InitOptions, control: RunControl = {}): P
     prepared,
     computed,
     options.out,
-    { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0 },
+    { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0, release: 'all' },
     control,
   );
 }
