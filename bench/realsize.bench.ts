@@ -287,7 +287,7 @@ async function main(): Promise<void> {
     const stagesMs = {
       load: num(tm.loadMs),
       overlap: num(tm.overlapMs),
-      bridgePass: num(tm.bridgeSourceMs) + num(tm.bridgeTargetMs),
+      bridgePass: num(tm.bridgeMs) || num(tm.bridgeSourceMs) + num(tm.bridgeTargetMs),
       similarityEntmax: num(tm.similarityEntmaxMs),
       reconstruction: num(tm.reconstructionMs),
       writing: num(tm.writingMs),

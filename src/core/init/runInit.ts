@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { writeFolderAtomically } from '../atomicOutput';
 import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
-import { bridgeModelHash, embedBridgeStrings } from '../bridge/bridgeRunner';
+import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
 import { loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
@@ -172,13 +172,18 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     cacheDir,
     inProcess: options.bridgeInProcess,
   };
+  // one bridge pass for both vocabularies: each distinct string is embedded once (cached per side)
   t0 = performance.now();
-  const src = await embedBridgeStrings({ strings: sourceStrings, tokenizerHash: sourceTokenizer.contentHash, stage: 'bridge-source' }, bridgeOpts, control);
-  timings.bridgeSourceMs = ms(t0);
+  const [src, tgt] = await embedBridgeSides(
+    [
+      { strings: sourceStrings, tokenizerHash: sourceTokenizer.contentHash, stage: 'bridge-source' },
+      { strings: targetStrings, tokenizerHash: targetTokenizer.contentHash, stage: 'bridge-target' },
+    ],
+    bridgeOpts,
+    control,
+  );
+  timings.bridgeMs = ms(t0);
   throwIfCancelled(control.signal);
-  t0 = performance.now();
-  const tgt = await embedBridgeStrings({ strings: targetStrings, tokenizerHash: targetTokenizer.contentHash, stage: 'bridge-target' }, bridgeOpts, control);
-  timings.bridgeTargetMs = ms(t0);
   const { hash: bridgeHash, pooling } = await bridgeModelHash(options.bridge, cacheDir);
 
   return {
