@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SemBridgeError } from '../../src/core/errors';
 import { MatmulEngine } from '../../src/core/matmul';
 import { Rng } from '../../src/core/random';
-import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitInputs } from '../../src/core/reconstruct';
+import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, targetMatrixWithOverlaps, type InitInputs } from '../../src/core/reconstruct';
 import { entmax } from '../../src/core/entmax';
 import type { Matrix } from '../../src/core/types';
 import { gunzipSync } from 'node:zlib';
@@ -335,4 +335,52 @@ test('bad input names the tensor and the problem', async () => {
   await bad({ initializerRange: -1 }, /^initializerRange:/, 'random');
   await bad({ sourceEmbeddings: { rows: 2, cols: 16, data: new Float32Array(5) } }, /^sourceEmbeddings: data length 5/);
   await assert.rejects(initializeNewTokens('nope' as never, x), /^SemBridgeError|method: unknown method 'nope'/);
+});
+
+test('rows written straight into the full table (into + targetRows) equal the [N, d] rows assembled afterwards, for every method', async () => {
+  const rng = new Rng(31);
+  const base = smallInputs(rng, 200, 30, 12, 16);
+  const decoder = randomMatrix(rng, 200, 12, 0.05);
+  const vt = 45;
+  // target ids 0..44: 15 copied (target t ← source 2t), 30 new at the others, bridge rows of all 45
+  const pairs = new Map<number, number>();
+  const newIds: number[] = [];
+  for (let t = 0; t < vt; t++) (t % 3 === 0 ? pairs.set(t, 2 * t) : newIds.push(t));
+  const newTokenIds = Uint32Array.from(newIds);
+  const fullBridge = randomMatrix(rng, vt, 16);
+  fullBridge.data.fill(0, newIds[4] * 16, (newIds[4] + 1) * 16); // one fallback row
+  const newBridge: Matrix = { rows: newIds.length, cols: 16, data: new Float32Array(newIds.length * 16) };
+  newIds.forEach((t, i) => newBridge.data.set(fullBridge.data.subarray(t * 16, (t + 1) * 16), i * 16));
+  const overlapSourceIds = Uint32Array.from(pairs.values());
+  for (const method of ['sembridge', 'focus', 'topk-softmax', 'random', 'mean', 'gaussian', 'multivariate-gaussian', 'overlap-only'] as const) {
+    const x: InitInputs = { ...base, sourceDecoder: decoder, overlapSourceIds, engine: await getEngine() };
+    const plain = await initializeNewTokens(method, { ...x, targetBridge: newBridge });
+    const wantE = assembleTargetMatrix(vt, pairs, newTokenIds, plain.embeddings, x.sourceEmbeddings);
+    const wantD = assembleTargetMatrix(vt, pairs, newTokenIds, plain.decoder!, decoder);
+    const into = { rowIds: newTokenIds, embeddings: targetMatrixWithOverlaps(vt, pairs, newTokenIds, x.sourceEmbeddings), decoder: targetMatrixWithOverlaps(vt, pairs, newTokenIds, decoder) };
+    const placed = await initializeNewTokens(method, { ...x, targetBridge: fullBridge, targetRows: newTokenIds, into });
+    assert.equal(placed.embeddings, into.embeddings, `${method}: the result is the table given`);
+    assert.deepEqual(placed.embeddings.data, wantE.data, `${method}: embeddings`);
+    assert.deepEqual(placed.decoder!.data, wantD.data, `${method}: decoder`);
+    assert.deepEqual(placed.bias, plain.bias, `${method}: bias`);
+    assert.deepEqual(placed.supportSize, plain.supportSize, `${method}: supports`);
+    assert.deepEqual(placed.fallbackRows, plain.fallbackRows, `${method}: fallback rows`);
+  }
+  await assert.rejects(initializeNewTokens('sembridge', { ...base, targetBridge: fullBridge, targetRows: Uint32Array.of(99) }), /targetRows: row 99 is out of range/);
+});
+
+test('maxSourcesKept caps the sources kept per row (the heaviest), not the support nor the rows', async () => {
+  const rng = new Rng(32);
+  const x = { ...smallInputs(rng), engine: await getEngine() };
+  const overlapSourceIds = Uint32Array.from({ length: 120 }, (_, i) => i * 2);
+  const full = await initializeNewTokens('focus', { ...x, overlapSourceIds });
+  const capped = await initializeNewTokens('focus', { ...x, overlapSourceIds, maxSourcesKept: 3 });
+  assert.ok(Math.max(...full.supportSize) > 3, 'some FOCUS support is larger than the cap');
+  assert.deepEqual(capped.supportSize, full.supportSize);
+  assert.deepEqual(capped.embeddings.data, full.embeddings.data);
+  for (let t = 0; t < full.supportSize.length; t++) {
+    assert.equal(capped.sources[t].ids.length, Math.min(3, full.supportSize[t]));
+    assert.deepEqual(capped.sources[t].ids, full.sources[t].ids.subarray(0, capped.sources[t].ids.length));
+    assert.deepEqual(capped.sources[t].weights, full.sources[t].weights.subarray(0, capped.sources[t].ids.length));
+  }
 });
