@@ -13,7 +13,8 @@ import type { SparseVector } from '../types';
 import type { EncodeOptions, SparseEncoderLike } from './encoderTypes';
 import { displayToken, loadTokenizer, type LoadedTokenizer } from '../tokens';
 import { createHash } from 'node:crypto';
-import { relative } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 export interface SparseEncoderOptions {
   /** ONNX Runtime intra-op threads; default: ORT's choice */
@@ -37,6 +38,21 @@ export interface SparseEncoderOptions {
    * the Transpose is then fused into the MatMul instead (FusedMatMul, transB)
    */
   foldConstants?: boolean;
+}
+
+/**
+ * Weight bytes above which a model opens with `foldConstants: false, prepackWeights: false`
+ * unless told otherwise: bert-base with a 32k vocabulary (~440 MB) keeps onnxruntime's defaults,
+ * one with Qwen3's 152k or Gemma3's 262k vocabulary (0.8–1.2 GB) would otherwise double.
+ */
+export const LARGE_MODEL_BYTES = 512 * 1024 * 1024;
+
+/** Bytes of the model's weight files (ONNX and its external data, else the safetensors). */
+async function weightBytes(folder: HfModelFolder): Promise<number> {
+  const files = folder.files.onnx ? (await fs.readdir(dirname(folder.files.onnx))).map((f) => join(dirname(folder.files.onnx!), f)) : folder.files.safetensors;
+  let total = 0;
+  for (const f of files) total += (await fs.stat(f).catch(() => undefined))?.size ?? 0;
+  return total;
 }
 
 /** Pooling actually used: the folder's declaration, or SPLADE's max + relu (+ log1p). */
@@ -172,6 +188,9 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
       throw new SemBridgeError('model folder has neither onnx/model.onnx nor model.safetensors', modelDir);
 
     const sessionOptions: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    // A large model (a big target vocabulary) gets no second copy of any weight by default: no
+    // folded [H, V] transpose of a tied table, no pre-packed matrices (see LARGE_MODEL_BYTES)
+    if ((await weightBytes(folder)) > LARGE_MODEL_BYTES) opts = { foldConstants: false, prepackWeights: false, ...opts };
     if (opts.threads) {
       sessionOptions.intraOpNumThreads = opts.threads;
       sessionOptions.interOpNumThreads = 1;
@@ -188,7 +207,8 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     let pooledInGraph = false;
     if (opts.poolInGraph !== false) {
       // Preferred: the graph itself pools, so only [batch, vocab] leaves onnxruntime.
-      const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx) : await buildOnnxFromConfig(modelDir, { head: 'mlm' });
+      // external tensors stay on disk: onnxruntime maps them, the graph is only given a pooling tail
+      const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx, { keepExternalData: true }) : await buildOnnxFromConfig(modelDir, { head: 'mlm' });
       try {
         appendSpladePooling(graph, pooling);
         if (tensorDataBytes(graph.proto) < 2 ** 31 - 1) {

@@ -10,10 +10,10 @@ import { join, relative } from 'node:path';
 import { writeFolderAtomically } from '../atomicOutput';
 import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
 import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
-import { loadSparseEncoder } from '../encode/sparseEncoder';
+import { LARGE_MODEL_BYTES, loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
-import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, type OnnxModel } from '../onnx';
+import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, tensorDataBytes, type OnnxModel } from '../onnx';
 import { assembleTargetBias, initializeNewTokens, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
 import { computeOverlap, isSpecialOrPlaceholder, loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
 import type { CancelSignal, InitMethod, Matrix, ProgressSink } from '../types';
@@ -318,7 +318,9 @@ export async function writeInitOutput(
     let graph: OnnxModel | undefined = source.files.onnx ? loadOnnxModel(source.files.onnx) : await buildOnnxFromConfig(source.dir, { head: 'mlm' });
     const rw = rewriteVocabulary(graph, { embedding: c.embeddings, decoder: c.decoder, bias: c.bias });
     if (rw.unexpectedVocabSized.length) warnings.push(`ONNX initializers still sized like the old vocabulary: ${rw.unexpectedVocabSized.join(', ')}`);
-    const onnxFiles = await saveOnnxModel(graph, join(tmp, 'onnx', 'model.onnx'));
+    // a large model keeps its tensors in onnx/model.onnx_data, which onnxruntime maps instead of
+    // reading into memory (the probes below, and every later `encode`)
+    const onnxFiles = await saveOnnxModel(graph, join(tmp, 'onnx', 'model.onnx'), { externalData: tensorDataBytes(graph.proto) > LARGE_MODEL_BYTES });
     // the whole graph (hundreds of MB at real size) must not stay alive into the diagnostics, which load two more models
     graph = undefined;
     throwIfCancelled(control.signal);
