@@ -324,6 +324,15 @@ test('bad input names the tensor and the problem', async () => {
   const nanEmb = randomMatrix(rng, 300, 16);
   nanEmb.data[17 * 16 + 3] = NaN;
   await bad({ sourceEmbeddings: nanEmb }, /^sourceEmbeddings: row 17 contains NaN/);
+  // every kind of non-finite value, at the first and the last positions too
+  for (const [at, v] of [[4799, -Infinity], [4798, Infinity], [0, NaN]] as const) {
+    const odd = randomMatrix(rng, 300, 16);
+    const bias = Float32Array.from(odd.data.subarray(0, 300));
+    bias[at % 300] = v;
+    odd.data[at] = v;
+    await bad({ sourceEmbeddings: odd }, new RegExp(`^sourceEmbeddings: row ${Math.floor(at / 16)} contains ${v}`));
+    await bad({ sourceBias: bias }, new RegExp(`^sourceBias: entry ${at % 300} is ${v}`));
+  }
   const nanBridge = randomMatrix(rng, 300, 24);
   nanBridge.data[5 * 24] = Infinity;
   await bad({ sourceBridge: nanBridge }, /^sourceBridge: row 5 contains NaN or Infinity/);
