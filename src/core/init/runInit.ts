@@ -325,6 +325,7 @@ export async function writeInitOutput(
     const onnxFiles = await saveOnnxModel(graph, join(tmp, 'onnx', 'model.onnx'), { externalData: tensorDataBytes(graph.proto) > LARGE_MODEL_BYTES });
     // the whole graph (hundreds of MB at real size) must not stay alive into the diagnostics, which load two more models
     graph = undefined;
+    if (opts.release) await collectGarbage();
     throwIfCancelled(control.signal);
     control.onProgress?.({ stage: 'write', done: 1, total: 4 });
 
