@@ -97,10 +97,72 @@ export interface InitResult {
   /** [N] non-zero weights (0 for sampled baselines and fallback rows) */
   supportSize: Int32Array;
   /** [N] (empty entries for sampled baselines and fallback rows) */
-  sources: NewTokenSources[];
+  sources: SourceRows;
   /** rows that used the fallback rule (zero or non-finite bridge vector) */
   fallbackRows: number[];
   stats: { similarityMs: number; entmaxMs: number; reconstructMs: number; grownRows: number };
+}
+
+/**
+ * The kept sources of every new row, pooled in three typed arrays: one small typed array per row
+ * and field would cost some hundreds of bytes of object overhead each (~300 MB at 240k rows).
+ * Rows may be set in any order (and set again); get() returns views into the pool.
+ */
+export class SourceRows {
+  private start: Uint32Array;
+  private count: Uint32Array;
+  private ids = new Uint32Array(0);
+  private weights = new Float32Array(0);
+  private cosines = new Float32Array(0);
+  private used = 0;
+
+  constructor(readonly length: number) {
+    this.start = new Uint32Array(length);
+    this.count = new Uint32Array(length);
+  }
+
+  /** Row i's sources: the first `keep` of r (default all). */
+  set(i: number, r: NewTokenSources, keep = Infinity): void {
+    const n = Math.min(r.ids.length, keep);
+    if (this.used + n > this.ids.length) {
+      const size = Math.max(1024, 2 * (this.used + n));
+      const grow = <T extends Uint32Array | Float32Array>(a: T, b: T): T => {
+        b.set(a.subarray(0, this.used));
+        return b;
+      };
+      this.ids = grow(this.ids, new Uint32Array(size));
+      this.weights = grow(this.weights, new Float32Array(size));
+      this.cosines = grow(this.cosines, new Float32Array(size));
+    }
+    this.ids.set(r.ids.subarray(0, n), this.used);
+    this.weights.set(r.weights.subarray(0, n), this.used);
+    this.cosines.set(r.cosines.subarray(0, n), this.used);
+    this.start[i] = this.used;
+    this.count[i] = n;
+    this.used += n;
+  }
+
+  get(i: number): NewTokenSources {
+    const a = this.start[i];
+    const b = a + this.count[i];
+    return { ids: this.ids.subarray(a, b), weights: this.weights.subarray(a, b), cosines: this.cosines.subarray(a, b) };
+  }
+
+  /** Row i's kept sources count. */
+  size(i: number): number {
+    return this.count[i];
+  }
+
+  static from(rows: readonly NewTokenSources[]): SourceRows {
+    const out = new SourceRows(rows.length);
+    rows.forEach((r, i) => out.set(i, r));
+    return out;
+  }
+
+  /** Every row, in order (tests and small inputs). */
+  toArray(): NewTokenSources[] {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
 }
 
 const EMPTY_SOURCES: NewTokenSources = Object.freeze({
@@ -255,7 +317,7 @@ export async function initializeNewTokens(method: InitMethod, inputs: InitInputs
     decoder: x.sourceDecoder ? (x.into?.decoder ?? { rows: n, cols: d, data: new Float32Array(n * d) }) : undefined,
     bias: x.sourceBias ? new Float32Array(n) : undefined,
     supportSize: new Int32Array(n),
-    sources: new Array<NewTokenSources>(n).fill(EMPTY_SOURCES),
+    sources: new SourceRows(n),
     fallbackRows: [],
     stats,
   };
@@ -295,7 +357,7 @@ async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x:
     if (x.sourceDecoder) weightedRow(x.sourceDecoder, r.ids, r.weights, result.decoder!.data, o, acc);
     if (x.sourceBias) result.bias![t] = weightedBias(x.sourceBias, r.ids, r.weights);
     result.supportSize[t] = r.ids.length;
-    result.sources[t] = r.ids.length > keep ? { ids: r.ids.slice(0, keep), weights: r.weights.slice(0, keep), cosines: r.cosines.slice(0, keep) } : r;
+    result.sources.set(t, r, keep);
     reconstructMs += performance.now() - t0;
   };
   let invalid: number[];
@@ -354,7 +416,7 @@ function fillFallbackRows(x: InitInputs, result: InitResult, rows: number[]): vo
     if (dec) result.decoder!.data.set(dec.data.subarray(i * d, (i + 1) * d), outRow(x, t) * d);
     if (bs) result.bias![t] = bs.mean + bs.std * rng.nextNormal();
     result.supportSize[t] = 0;
-    result.sources[t] = EMPTY_SOURCES;
+    result.sources.set(t, EMPTY_SOURCES);
   });
   result.fallbackRows = rows.slice().sort((a, b) => a - b);
 }

@@ -11,7 +11,7 @@ import { writeSparseEncoderFiles } from '../../src/core/init/writeFolder';
 import { SafetensorsReader, writeSafetensors } from '../../src/core/io/safetensors';
 import type { TensorInfo } from '../../src/core/io/safetensors';
 import { inspectModelFolder } from '../../src/core/model/hfFolder';
-import type { InitResult } from '../../src/core/reconstruct';
+import { SourceRows, type InitResult } from '../../src/core/reconstruct';
 import { loadTokenizer, type OverlapResult } from '../../src/core/tokens';
 
 const FIX = join(__dirname, '..', 'fixtures');
@@ -25,10 +25,10 @@ test('buildMapping: copied tokens have one source of weight 1, bridged ones thei
   };
   const result = {
     method: 'sembridge',
-    sources: [
+    sources: SourceRows.from([
       { ids: Uint32Array.from([1, 2]), weights: Float32Array.from([0.75, 0.25]), cosines: Float32Array.from([0.9, 0.8]) },
       { ids: new Uint32Array(0), weights: new Float32Array(0), cosines: new Float32Array(0) },
-    ],
+    ]),
     supportSize: Int32Array.from([2, 0]),
     fallbackRows: [1],
   } as unknown as InitResult;
@@ -176,10 +176,10 @@ test('writeMappingJsonl streams the bytes of mappingToJsonl(buildMapping); a lin
   const w = Float32Array.from({ length: big }, (_, k) => (big - k) / ((big * (big + 1)) / 2));
   const result = {
     method: 'focus',
-    sources: [
+    sources: SourceRows.from([
       { ids: Uint32Array.from({ length: big }, (_, k) => k), weights: w, cosines: Float32Array.from(w, (x) => x * 10) },
       { ids: Uint32Array.from([3]), weights: Float32Array.from([1]), cosines: Float32Array.from([0.5]) },
-    ],
+    ]),
     supportSize: Int32Array.from([big, 1]),
     fallbackRows: [],
   } as unknown as InitResult;

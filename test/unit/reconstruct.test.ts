@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { SemBridgeError } from '../../src/core/errors';
 import { MatmulEngine } from '../../src/core/matmul';
 import { Rng } from '../../src/core/random';
-import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, targetMatrixWithOverlaps, type InitInputs } from '../../src/core/reconstruct';
+import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitInputs } from '../../src/core/reconstruct';
 import { entmax } from '../../src/core/entmax';
 import type { Matrix } from '../../src/core/types';
 import { gunzipSync } from 'node:zlib';
@@ -58,7 +58,7 @@ test('sembridge rows and bias equal the paper pipeline (float64 cosines, entmax_
     assert.deepEqual(r.fallbackRows, []);
     for (let i = 0; i < p.nNew; i++) {
       assert.equal(r.supportSize[i], p.expectedSupport[i], `α=${p.alpha} row ${i} support`);
-      assert.equal(r.sources[i].ids.length, p.expectedSupport[i]);
+      assert.equal(r.sources.get(i).ids.length, p.expectedSupport[i]);
       for (let j = 0; j < p.d; j++) {
         assert.ok(Math.abs(r.embeddings.data[i * p.d + j] - p.expectedEmbeddings[i][j]) <= 1e-5, `α=${p.alpha} row ${i} dim ${j}`);
         // untied decoder rows use the same weights
@@ -66,7 +66,7 @@ test('sembridge rows and bias equal the paper pipeline (float64 cosines, entmax_
       }
       assert.ok(Math.abs(r.bias![i] - p.expectedBias[i]) <= 1e-5, `α=${p.alpha} row ${i} bias`);
       let sum = 0;
-      for (const w of r.sources[i].weights) sum += w;
+      for (const w of r.sources.get(i).weights) sum += w;
       assert.ok(Math.abs(sum - 1) < 1e-6);
     }
   }
@@ -88,7 +88,7 @@ test('weights, supports and rows are consistent: E_t = Σ w_s E_s, b_t = Σ w_s 
   const r = await initializeNewTokens('sembridge', x);
   const d = x.sourceEmbeddings.cols;
   for (let t = 0; t < x.targetBridge.rows; t++) {
-    const src = r.sources[t];
+    const src = r.sources.get(t);
     for (let j = 0; j < d; j++) {
       let e = 0;
       src.ids.forEach((s, k) => (e += src.weights[k] * x.sourceEmbeddings.data[s * d + j]));
@@ -154,7 +154,7 @@ test('a zero or NaN bridge vector of a new token falls back to the gaussian rule
     const r = await initializeNewTokens(method, { ...x, overlapSourceIds: Uint32Array.of(1, 5, 9, 30, 77), engine: await getEngine() });
     assert.deepEqual(r.fallbackRows, [3, 7], method);
     assert.equal(r.supportSize[3], 0);
-    assert.equal(r.sources[7].ids.length, 0);
+    assert.equal(r.sources.get(7).ids.length, 0);
     for (const v of r.embeddings.data) assert.ok(Number.isFinite(v));
     for (const v of r.decoder!.data) assert.ok(Number.isFinite(v));
     for (const v of r.bias!) assert.ok(Number.isFinite(v));
@@ -173,7 +173,7 @@ test('focus: sparsemax over the overlapping source tokens only', async () => {
   const r = await initializeNewTokens('focus', { ...x, overlapSourceIds: overlap, engine: await getEngine() });
   const db = x.sourceBridge.cols;
   for (let t = 0; t < x.targetBridge.rows; t++) {
-    for (const id of r.sources[t].ids) assert.ok(overlap.includes(id));
+    for (const id of r.sources.get(t).ids) assert.ok(overlap.includes(id));
     // equals sparsemax over the cosines to the overlap rows
     const cos = Array.from(overlap, (s) => {
       let dot = 0;
@@ -190,7 +190,7 @@ test('focus: sparsemax over the overlapping source tokens only', async () => {
     });
     const e = entmax(cos, 2);
     assert.equal(r.supportSize[t], e.support);
-    r.sources[t].ids.forEach((id, k) => assert.ok(Math.abs(r.sources[t].weights[k] - e.weights[overlap.indexOf(id)]) < 1e-6));
+    r.sources.get(t).ids.forEach((id, k) => assert.ok(Math.abs(r.sources.get(t).weights[k] - e.weights[overlap.indexOf(id)]) < 1e-6));
   }
   await assert.rejects(initializeNewTokens('focus', { ...x, engine: await getEngine() }), /overlapSourceIds: 'focus' needs/);
 });
@@ -200,14 +200,14 @@ test('topk-softmax: 10 neighbours, softmax(c / 0.1)', async () => {
   const x = smallInputs(rng);
   const r = await initializeNewTokens('topk-softmax', { ...x, engine: await getEngine() });
   for (let t = 0; t < x.targetBridge.rows; t++) {
-    const s = r.sources[t];
+    const s = r.sources.get(t);
     assert.equal(s.ids.length, 10);
     let z = 0;
     for (const c of s.cosines) z += Math.exp(c / 0.1);
     s.cosines.forEach((c, k) => assert.ok(Math.abs(s.weights[k] - Math.exp(c / 0.1) / z) < 1e-6));
   }
   const r3 = await initializeNewTokens('topk-softmax', { ...x, topK: 3, temperature: 1, engine: await getEngine() });
-  assert.equal(r3.sources[0].ids.length, 3);
+  assert.equal(r3.sources.get(0).ids.length, 3);
 });
 
 test('every method is seeded: the same seed gives identical bytes, another seed differs where sampled', async () => {
@@ -283,7 +283,7 @@ test('sampled baselines follow their definitions', async () => {
   const zero = await initializeNewTokens('overlap-only', x);
   assert.ok(zero.embeddings.data.every((v) => v === 0) && zero.bias!.every((v) => v === 0));
   assert.deepEqual(zero.fallbackRows, []);
-  for (const r of [random, mean, gauss, mv, zero]) assert.ok(r.supportSize.every((s) => s === 0) && r.sources.every((s) => s.ids.length === 0));
+  for (const r of [random, mean, gauss, mv, zero]) assert.ok(r.supportSize.every((s) => s === 0) && r.sources.toArray().every((s) => s.ids.length === 0));
 });
 
 test('multivariate-gaussian works at d = 768 (rank-deficient covariance needs the jitter)', async () => {
@@ -388,8 +388,26 @@ test('maxSourcesKept caps the sources kept per row (the heaviest), not the suppo
   assert.deepEqual(capped.supportSize, full.supportSize);
   assert.deepEqual(capped.embeddings.data, full.embeddings.data);
   for (let t = 0; t < full.supportSize.length; t++) {
-    assert.equal(capped.sources[t].ids.length, Math.min(3, full.supportSize[t]));
-    assert.deepEqual(capped.sources[t].ids, full.sources[t].ids.subarray(0, capped.sources[t].ids.length));
-    assert.deepEqual(capped.sources[t].weights, full.sources[t].weights.subarray(0, capped.sources[t].ids.length));
+    assert.equal(capped.sources.get(t).ids.length, Math.min(3, full.supportSize[t]));
+    assert.deepEqual(capped.sources.get(t).ids, full.sources.get(t).ids.subarray(0, capped.sources.get(t).ids.length));
+    assert.deepEqual(capped.sources.get(t).weights, full.sources.get(t).weights.subarray(0, capped.sources.get(t).ids.length));
   }
+});
+
+test('SourceRows: rows set in any order (and again) read back as set, capped by keep, through growth of the pool', () => {
+  const rows = new SourceRows(600);
+  const row = (i: number, n: number) => ({
+    ids: Uint32Array.from({ length: n }, (_, k) => i * 10 + k),
+    weights: Float32Array.from({ length: n }, (_, k) => 1 / (k + 1)),
+    cosines: Float32Array.from({ length: n }, (_, k) => i / 1000 + k / 10),
+  });
+  for (let i = 599; i >= 0; i -= 2) rows.set(i, row(i, 1 + (i % 7)));
+  for (let i = 0; i < 600; i += 2) rows.set(i, row(i, 9), 4);
+  rows.set(5, row(5, 3)); // set again
+  for (let i = 0; i < 600; i++) {
+    const want = i === 5 ? row(5, 3) : i % 2 ? row(i, 1 + (i % 7)) : row(i, 4);
+    assert.deepEqual(rows.get(i), want, `row ${i}`);
+    assert.equal(rows.size(i), want.ids.length);
+  }
+  assert.equal(new SourceRows(3).get(2).ids.length, 0, 'an unset row is empty');
 });

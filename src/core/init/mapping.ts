@@ -66,7 +66,7 @@ function mappingContext(x: MappingInputs): (t: number) => TokenMapping {
     }
     const i = newRow[t];
     if (i < 0) throw new Error(`target id ${t} is neither copied nor new`);
-    const src = x.result.sources[i];
+    const src = x.result.sources.get(i);
     const match: MatchType = fallback[i] || !weighted ? 'fallback' : 'bridged';
     const listed = Math.min(src.ids.length, MAPPING_MAX_SOURCES);
     return {

@@ -15,7 +15,7 @@ import { SemBridgeError, throwIfCancelled } from '../errors';
 import { collectGarbage } from '../memory';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
 import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, tensorDataBytes, type OnnxModel } from '../onnx';
-import { assembleTargetBias, initializeNewTokens, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
+import { assembleTargetBias, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
 import { computeOverlap, isSpecialOrPlaceholder, loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
 import type { CancelSignal, InitMethod, Matrix, ProgressSink } from '../types';
 import { MAPPING_MAX_SOURCES, writeMappingJsonl } from './mapping';
@@ -306,7 +306,7 @@ export async function writeInitOutput(
       targetBridge: p.targetBridge,
       sourceBridge: p.sourceBridge,
     });
-    if (opts.release) c.result.sources = [];
+    if (opts.release) c.result.sources = new SourceRows(0);
     if (opts.release === 'all') {
       p.targetBridge = released();
       p.sourceBridge = released();
