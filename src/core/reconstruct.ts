@@ -52,6 +52,13 @@ export interface InitInputs {
    * supportSize keeps the full count and the rows use every source. Default: all.
    */
   maxSourcesKept?: number;
+  /**
+   * Called once the similarity search is done. With it, the rows whose sources are all kept
+   * (support ≤ maxSourcesKept) are reconstructed after it, the others at once (their kept sources
+   * are capped): the caller can release the bridge vectors there, so that they and the filled
+   * tables never take memory at the same time. Same bytes either way.
+   */
+  afterSearch?: () => void | Promise<void>;
   /** source rows allowed as sources (default all; the caller excludes specials/[unused]) */
   candidateSourceIds?: Uint32Array;
   /** source ids of overlapping tokens (the candidates of 'focus') */
@@ -349,13 +356,19 @@ async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x:
   const acc = new Float64Array(d);
   const keep = x.maxSourcesKept ?? Infinity;
   let reconstructMs = 0;
-  // each row is reconstructed as soon as it is solved; only its (capped) sources are kept
-  const take = (t: number, r: SparseRow): void => {
-    const t0 = performance.now();
+  const deferred = x.afterSearch ? new Uint8Array(n) : undefined;
+  const reconstruct = (t: number, r: NewTokenSources): void => {
     const o = outRow(x, t) * d;
     weightedRow(x.sourceEmbeddings, r.ids, r.weights, result.embeddings.data, o, acc);
     if (x.sourceDecoder) weightedRow(x.sourceDecoder, r.ids, r.weights, result.decoder!.data, o, acc);
     if (x.sourceBias) result.bias![t] = weightedBias(x.sourceBias, r.ids, r.weights);
+  };
+  // each row is reconstructed as soon as it is solved (or, with afterSearch, once the search is
+  // done, from its kept sources); only its (capped) sources are kept
+  const take = (t: number, r: SparseRow): void => {
+    const t0 = performance.now();
+    if (deferred && r.ids.length <= keep) deferred[t] = 1;
+    else reconstruct(t, r);
     result.supportSize[t] = r.ids.length;
     result.sources.set(t, r, keep);
     reconstructMs += performance.now() - t0;
@@ -379,7 +392,9 @@ async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x:
     result.stats.grownRows = search.grownRows;
   }
   throwIfCancelled(x.signal);
+  await x.afterSearch?.();
   const t0 = performance.now();
+  if (deferred) for (let t = 0; t < n; t++) if (deferred[t]) reconstruct(t, result.sources.get(t));
   if (invalid.length > 0) fillFallbackRows(x, result, invalid);
   result.stats.reconstructMs = reconstructMs + performance.now() - t0;
   x.onProgress?.({ stage: 'reconstruct', done: n, total: n });

@@ -411,3 +411,34 @@ test('SourceRows: rows set in any order (and again) read back as set, capped by 
   }
   assert.equal(new SourceRows(3).get(2).ids.length, 0, 'an unset row is empty');
 });
+
+test('afterSearch: called once after the search, before the deferred rows are built; same bytes, and a row over the cap is built at once', async () => {
+  const rng = new Rng(33);
+  const x = { ...smallInputs(rng), sourceDecoder: randomMatrix(rng, 300, 16, 0.05), engine: await getEngine() };
+  const overlapSourceIds = Uint32Array.from({ length: 120 }, (_, i) => i * 2);
+  const n = x.targetBridge.rows;
+  const rowIds = Uint32Array.from({ length: n }, (_, i) => i);
+  for (const method of ['sembridge', 'focus', 'topk-softmax'] as const) {
+    const plain = await initializeNewTokens(method, { ...x, overlapSourceIds, maxSourcesKept: 4 });
+    const into = { rowIds, embeddings: { rows: n, cols: 16, data: new Float32Array(n * 16) }, decoder: { rows: n, cols: 16, data: new Float32Array(n * 16) } };
+    let calls = 0;
+    let builtBefore = 0;
+    const deferred = await initializeNewTokens(method, {
+      ...x,
+      overlapSourceIds,
+      maxSourcesKept: 4,
+      into,
+      afterSearch: () => {
+        calls++;
+        for (let t = 0; t < n; t++) if (into.embeddings.data.subarray(t * 16, (t + 1) * 16).some((v) => v !== 0)) builtBefore++;
+      },
+    });
+    assert.equal(calls, 1, method);
+    assert.deepEqual(deferred.embeddings.data, plain.embeddings.data, `${method}: embeddings`);
+    assert.deepEqual(deferred.decoder!.data, plain.decoder!.data, `${method}: decoder`);
+    assert.deepEqual(deferred.bias, plain.bias, `${method}: bias`);
+    const over = Array.from(plain.supportSize).filter((s) => s > 4).length;
+    assert.equal(builtBefore, over, `${method}: only the ${over} rows over the cap are built during the search`);
+    if (method === 'focus') assert.ok(over > 0, 'some FOCUS row is over the cap');
+  }
+});

@@ -15,6 +15,17 @@ export interface MappingInputs {
   /** bridge vectors of every target and source token (for the cosine of copied tokens) */
   targetBridge: Matrix;
   sourceBridge: Matrix;
+  /** the cosines of the copied tokens, by target id, when the bridge vectors are gone already (copiedCosines()) */
+  copiedCosines?: Float64Array;
+}
+
+/** Each copied token's cosine to its source (by target id; 0 elsewhere), as the mapping lines give it. */
+export function copiedCosines(overlap: OverlapResult, targetBridge: Matrix, sourceBridge: Matrix): Float64Array {
+  const out = new Float64Array(overlap.sourceIds.length);
+  overlap.sourceIds.forEach((s, t) => {
+    if (overlap.matchTypes[t]) out[t] = round(cosine(targetBridge, t, sourceBridge, s));
+  });
+  return out;
 }
 
 function cosine(a: Matrix, i: number, b: Matrix, j: number): number {
@@ -60,7 +71,7 @@ function mappingContext(x: MappingInputs): (t: number) => TokenMapping {
         id: t,
         token: x.targetVocab[t],
         match: type,
-        sources: [{ id: s, token: x.sourceVocab[s] ?? '', weight: 1, cosine: round(cosine(x.targetBridge, t, x.sourceBridge, s)) }],
+        sources: [{ id: s, token: x.sourceVocab[s] ?? '', weight: 1, cosine: x.copiedCosines ? x.copiedCosines[t] : round(cosine(x.targetBridge, t, x.sourceBridge, s)) }],
         support: 1,
       };
     }

@@ -13,12 +13,13 @@ import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
 import { LARGE_MODEL_BYTES, loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
 import { collectGarbage } from '../memory';
+import { DEFAULT_CHUNK_ROWS } from '../similarity';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
 import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, tensorDataBytes, type OnnxModel } from '../onnx';
 import { assembleTargetBias, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
 import { computeOverlap, isSpecialOrPlaceholder, loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
 import type { CancelSignal, InitMethod, Matrix, ProgressSink } from '../types';
-import { MAPPING_MAX_SOURCES, writeMappingJsonl } from './mapping';
+import { copiedCosines, MAPPING_MAX_SOURCES, writeMappingJsonl } from './mapping';
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
 import { writeSafetensorsWithVocabulary } from './safetensorsOut';
 import { readSourceWeights, type SourceWeights } from './sourceWeights';
@@ -76,8 +77,10 @@ export interface PreparedTransfer {
   overlap: OverlapResult;
   /** [V_s, d_B] every source row (rows beyond the tokenizer get placeholder strings) */
   sourceBridge: Matrix;
-  /** [V_t, d_B] every target token */
+  /** [V_t, d_B] every target token (released after the search when computeInit is told releaseBridge) */
   targetBridge: Matrix;
+  /** the copied tokens' cosines for mapping.jsonl, kept when the bridge vectors are released */
+  copiedCosines?: Float64Array;
   newTokenIds: Uint32Array;
   candidateSourceIds: Uint32Array;
   overlapSourceIds: Uint32Array;
@@ -106,6 +109,16 @@ export interface InitSummary {
 }
 
 const ms = (t0: number): number => Math.round(performance.now() - t0);
+
+/**
+ * Target rows per block product in init: blocks of at most 64 MiB of cosines. onnxruntime's arena
+ * keeps several times the block between runs (measured with 29.5k sources: +390 MiB over the
+ * stage at 1,024 rows, +250 MiB at 512, at about the same speed), and at a 262k target that
+ * margin is what the 2 GB bound lacks.
+ */
+function similarityChunkRows(sources: number): number {
+  return Math.max(256, Math.min(DEFAULT_CHUNK_ROWS, Math.floor((64 * 2 ** 20) / (4 * Math.max(1, sources)))));
+}
 
 /** Stands in for an array a stage has released (see WriteOutputOptions.release). */
 const released = (): Matrix => ({ rows: 0, cols: 0, data: new Float32Array(0) });
@@ -213,7 +226,15 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
 /** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
 export async function computeInit(
   p: PreparedTransfer,
-  params: { method?: InitMethod; alpha?: number; seed?: number; biasByOldIndex?: boolean; threads?: number },
+  params: {
+    method?: InitMethod;
+    alpha?: number;
+    seed?: number;
+    biasByOldIndex?: boolean;
+    threads?: number;
+    /** release the bridge vectors once the search is done, before the tables are filled (runInit: one method only) */
+    releaseBridge?: boolean;
+  },
   control: RunControl = {},
 ): Promise<ComputedInit> {
   const method = params.method ?? 'sembridge';
@@ -238,6 +259,16 @@ export async function computeInit(
     targetRows: p.newTokenIds,
     into: { rowIds: p.newTokenIds, embeddings, decoder },
     maxSourcesKept: MAPPING_MAX_SOURCES,
+    chunkRows: similarityChunkRows(method === 'focus' ? p.overlapSourceIds.length : p.candidateSourceIds.length),
+    // the bridge vectors (400 MB at 262k) go before the new rows fill the tables (800 MB)
+    afterSearch: params.releaseBridge
+      ? () => {
+          p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
+          p.targetBridge = released();
+          p.sourceBridge = released();
+          return collectGarbage();
+        }
+      : undefined,
     candidateSourceIds: p.candidateSourceIds,
     overlapSourceIds: p.overlapSourceIds,
     alpha,
@@ -305,6 +336,7 @@ export async function writeInitOutput(
       result: c.result,
       targetBridge: p.targetBridge,
       sourceBridge: p.sourceBridge,
+      copiedCosines: p.copiedCosines,
     });
     if (opts.release) c.result.sources = new SourceRows(0);
     if (opts.release === 'all') {
@@ -460,7 +492,7 @@ export async function runInit(options: InitOptions, control: RunControl = {}): P
   const t0 = performance.now();
   const prepared = await prepareTransfer(options, control);
   await collectGarbage(); // the bridge pass's strings and scratch, before the tables are filled
-  const computed = await computeInit(prepared, options, control);
+  const computed = await computeInit(prepared, { ...options, releaseBridge: true }, control);
   return writeInitOutput(
     prepared,
     computed,
