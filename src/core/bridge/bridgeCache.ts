@@ -66,17 +66,27 @@ interface CacheMeta {
 export async function readCachedVectors(cacheDir: string, key: string): Promise<Matrix | undefined> {
   const p = vectorPaths(cacheDir, key);
   let meta: CacheMeta;
-  let buf: Buffer;
   try {
     meta = JSON.parse(await fs.readFile(p.meta, 'utf8')) as CacheMeta;
-    buf = await fs.readFile(p.bin);
+    // straight into the matrix (no second copy of 400 MB at a 262k vocabulary)
+    const fh = await fs.open(p.bin, 'r');
+    try {
+      const bytes = meta.rows * meta.cols * 4;
+      if ((await fh.stat()).size !== bytes) return undefined;
+      const data = new Float32Array(meta.rows * meta.cols);
+      const view = new Uint8Array(data.buffer);
+      for (let done = 0; done < bytes; ) {
+        const { bytesRead } = await fh.read(view, done, Math.min(bytes - done, 1 << 26), done);
+        if (bytesRead === 0) return undefined;
+        done += bytesRead;
+      }
+      return { rows: meta.rows, cols: meta.cols, data };
+    } finally {
+      await fh.close();
+    }
   } catch {
     return undefined;
   }
-  if (buf.byteLength !== meta.rows * meta.cols * 4) return undefined;
-  const data = new Float32Array(meta.rows * meta.cols);
-  new Uint8Array(data.buffer).set(buf);
-  return { rows: meta.rows, cols: meta.cols, data };
 }
 
 /** Stores vectors; the data file is written before the metadata, each through a rename. */
