@@ -113,6 +113,8 @@ export interface SparseRow {
 
 /** What every chunked pass over the source vocabulary takes. */
 interface BlockPassOptions {
+  /** rows of targetBridge to search, in order (default all): result row i is targetBridge row targetRows[i] */
+  targetRows?: Uint32Array;
   /** target rows per block product (default 1024: a [1024, 30522] float32 block is 125 MB; onnxruntime's GEMM + TopK per row is fastest around there) */
   chunkRows?: number;
   /** decide on float64 cosines, re-computed for the candidates (default true) */
@@ -125,6 +127,12 @@ interface BlockPassOptions {
 
 export interface EntmaxSearchOptions extends BlockPassOptions {
   alpha: number;
+  /**
+   * Takes each solved row instead of the result's `rows` (which then stay null), so that a caller
+   * that consumes rows at once never holds every support (FOCUS's can be hundreds per row).
+   * Called once per valid row, in no particular order.
+   */
+  onRow?: (row: number, r: SparseRow) => void;
   /** first K tried (default adapts to α and to the supports seen so far) */
   initialK?: number;
 }
@@ -158,6 +166,14 @@ function defaultInitialK(alpha: number): number {
   if (alpha >= 2) return 16;
   if (alpha >= 1.5) return 128;
   return 512;
+}
+
+/** Checks BlockPassOptions.targetRows against the matrix; returns it (undefined: every row). */
+function checkTargetRows(target: Matrix, targetRows: Uint32Array | undefined): Uint32Array | undefined {
+  if (!targetRows) return undefined;
+  for (let i = 0; i < targetRows.length; i++)
+    if (targetRows[i] >= target.rows) throw new SemBridgeError(`row ${targetRows[i]} is out of range (${target.rows} rows)`, 'targetRows');
+  return targetRows;
 }
 
 /** Fills `out` with unit-normalised target rows `rows`; returns their float64 norms (NaN/0 = invalid). */
@@ -200,8 +216,10 @@ export async function entmaxOverAllSources(
   const d = targetBridge.cols;
   const chunkRows = Math.max(1, options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
-  const N = targetBridge.rows;
+  const at = checkTargetRows(targetBridge, options.targetRows);
+  const N = options.targetRows?.length ?? targetBridge.rows;
   const rows: (SparseRow | null)[] = new Array(N).fill(null);
+  const onRow = options.onRow;
   const invalidRows: number[] = [];
   let grownRows = 0;
   let similarityMs = 0;
@@ -217,7 +235,7 @@ export async function entmaxOverAllSources(
    * Entmax for row t from its top-(kk+1) list (values/indices at offset o). Returns the support
    * size, or -1 when the certificate fails (the row must be redone with a larger K).
    */
-  const solveRow = (t: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
+  const solveRow = (t: number, tb: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
     // 1) which float32 cosines can matter: the support of entmax over them, plus anything within
     //    2ε of its threshold, which lies at or above the first cosine left out, z_(k+1)
     const listLen = complete ? Math.min(kk + 1, nCand) : kk;
@@ -245,7 +263,7 @@ export async function entmaxOverAllSources(
       for (let i = 0; i < m; i++) {
         const s = index.ids[indices[o + i]];
         candI[i] = s;
-        candC[i] = cosine64(targetBridge, t, tn, index, s);
+        candC[i] = cosine64(targetBridge, tb, tn, index, s);
       }
       sortPairsDesc(candC, candI, m);
     } else {
@@ -272,7 +290,8 @@ export async function entmaxOverAllSources(
       weights[i] = r.weights[i];
       cosines[i] = candC[i];
     }
-    rows[t] = { ids, weights, cosines };
+    if (onRow) onRow(t, { ids, weights, cosines });
+    else rows[t] = { ids, weights, cosines };
     return sup;
   };
 
@@ -296,7 +315,7 @@ export async function entmaxOverAllSources(
         for (let b0 = 0; b0 < pending.length; b0 += batch) {
           throwIfCancelled(options.signal);
           const part = pending.subarray(b0, Math.min(pending.length, b0 + batch));
-          const norms = gatherUnitRows(targetBridge, part, buf);
+          const norms = gatherUnitRows(targetBridge, at ? Array.from(part, (i) => at[i]) : part, buf);
           const t0 = performance.now();
           const top = await search.run({ rows: part.length, cols: d, data: buf.subarray(0, part.length * d) }, request);
           const t1 = performance.now();
@@ -308,7 +327,7 @@ export async function entmaxOverAllSources(
               if (first) invalidRows.push(t);
               continue;
             }
-            const sup = solveRow(t, tn, top.values, top.indices, i * top.k, kk, complete);
+            const sup = solveRow(t, at ? at[t] : t, tn, top.values, top.indices, i * top.k, kk, complete);
             if (sup < 0) failed.push(t);
             else supports.push(sup);
           }
@@ -392,7 +411,8 @@ export async function topKCosine(
   const nCand = index.ids.length;
   const k = Math.min(options.k, nCand);
   const d = targetBridge.cols;
-  const N = targetBridge.rows;
+  const at = checkTargetRows(targetBridge, options.targetRows);
+  const N = options.targetRows?.length ?? targetBridge.rows;
   const chunkRows = Math.max(1, options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
   const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
@@ -407,7 +427,7 @@ export async function topKCosine(
       throwIfCancelled(options.signal);
       const end = Math.min(N, start + chunkRows);
       const rowIds = Uint32Array.from({ length: end - start }, (_, i) => start + i);
-      const norms = gatherUnitRows(targetBridge, rowIds, buf);
+      const norms = gatherUnitRows(targetBridge, at ? rowIds.map((i) => at[i]) : rowIds, buf);
       const t0 = performance.now();
       const top = await search.run({ rows: rowIds.length, cols: d, data: buf.subarray(0, rowIds.length * d) }, Math.min(k + 1, nCand));
       similarityMs += performance.now() - t0;
@@ -420,7 +440,7 @@ export async function topKCosine(
         const o = i * top.k;
         for (let j = 0; j < k; j++) {
           ids[j] = index.ids[top.indices[o + j]];
-          c[j] = exact ? cosine64(targetBridge, t, norms[i], index, ids[j]) : top.values[o + j];
+          c[j] = exact ? cosine64(targetBridge, at ? at[t] : t, norms[i], index, ids[j]) : top.values[o + j];
         }
         if (exact) sortPairsDesc(c, ids, k);
         rows[t] = { ids: ids.slice(), cosines: Float32Array.from(c), nextCosine: top.k > k ? top.values[o + k] : NaN };

@@ -73,18 +73,29 @@ interface CacheMeta {
 export async function readCachedVectors(cacheDir: string, key: string): Promise<Matrix | undefined> {
   const p = vectorPaths(cacheDir, key);
   let meta: CacheMeta;
-  let buf: Buffer;
+  let data: Float32Array;
   try {
     meta = JSON.parse(await fs.readFile(p.meta, 'utf8')) as CacheMeta;
-    buf = await fs.readFile(p.bin);
+    if (!meta || !Number.isSafeInteger(meta.rows) || !Number.isSafeInteger(meta.cols) || meta.rows < 0 || meta.cols <= 0) return undefined;
+    // straight into the matrix (no second copy of 400 MB at a 262k vocabulary)
+    const fh = await fs.open(p.bin, 'r');
+    try {
+      const bytes = meta.rows * meta.cols * 4;
+      if ((await fh.stat()).size !== bytes) return undefined;
+      data = new Float32Array(meta.rows * meta.cols);
+      const view = new Uint8Array(data.buffer);
+      for (let done = 0; done < bytes; ) {
+        const { bytesRead } = await fh.read(view, done, Math.min(bytes - done, 1 << 26), done);
+        if (bytesRead === 0) return undefined;
+        done += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
   } catch {
     return undefined;
   }
-  if (!meta || !Number.isSafeInteger(meta.rows) || !Number.isSafeInteger(meta.cols) || meta.rows < 0 || meta.cols <= 0) return undefined;
-  if (buf.byteLength !== meta.rows * meta.cols * 4) return undefined;
-  if (typeof meta.crc32 !== 'string' || meta.crc32 !== crc32Hex(buf)) return undefined;
-  const data = new Float32Array(meta.rows * meta.cols);
-  new Uint8Array(data.buffer).set(buf);
+  if (typeof meta.crc32 !== 'string' || meta.crc32 !== crc32Hex(new Uint8Array(data.buffer))) return undefined;
   // a damaged entry is recomputed, not trusted: normalised vectors are never infinite (a zero
   // vector's NaN row is legitimate and becomes a fallback row)
   for (let i = 0; i < data.length; i++) if (data[i] === Infinity || data[i] === -Infinity) return undefined;

@@ -73,7 +73,8 @@ export async function runCompare(opts: CompareOptions, control: RunControl = {})
         const computed = await computeInit(prepared, { method, alpha: alpha ?? 4, seed: opts.seed, biasByOldIndex: opts.biasByOldIndex, threads: opts.threads }, control);
         const name = alpha === null ? method : `${method}-alpha${alpha}`;
         const dir = join(opts.keepModelsIn ?? scratch!, opts.keepModelsIn ? join('models', name) : name);
-        await writeInitOutput(prepared, computed, dir, { diagnostics: false, extraReport: { compare: { method, alpha } } }, control);
+        // this method's tables go once written: one method's model in memory at a time
+        await writeInitOutput(prepared, computed, dir, { diagnostics: false, extraReport: { compare: { method, alpha } }, release: 'computed' }, control);
         const initSeconds = (performance.now() - t0) / 1000;
         await evaluateFolder(dir, method, alpha, initSeconds);
         if (scratch) await rm(dir, { recursive: true, force: true });
