@@ -2,7 +2,7 @@
 // reference vectors of the fixture models.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSparseEncoder } from '../../src/core/encode/sparseEncoder';
@@ -131,6 +131,13 @@ test('a model whose tensors live in onnx/model.onnx_data encodes from the data f
     } finally {
       await Promise.all([plain.dispose(), external.dispose(), lean.dispose()]);
     }
+    // a NaN in a tensor left on disk is found there (the finite check reads the data file in blocks)
+    const big = kept.proto.graph!.initializer!.reduce((a, b) => (Number(b.dims?.reduce((x, y) => Number(x) * Number(y), 1)) > Number(a.dims?.reduce((x, y) => Number(x) * Number(y), 1)) ? b : a));
+    const offset = Number(big.externalData!.find((e) => e.key === 'offset')?.value ?? 0);
+    const fd = openSync(files[1], 'r+');
+    writeSync(fd, new Uint8Array(Float32Array.of(NaN).buffer), 0, 4, offset + 4 * 7);
+    closeSync(fd);
+    await assert.rejects(loadSparseEncoder(dir), new RegExp(`weight tensor "${big.name}" holds NaN at index 7`));
     // a truncated data file is named, not read
     truncateSync(files[1], 100);
     await assert.rejects(loadSparseEncoder(dir), /model\.onnx_data: tensor .* needs bytes/);
