@@ -110,20 +110,32 @@ export interface InitResult {
   stats: { similarityMs: number; entmaxMs: number; reconstructMs: number; grownRows: number };
 }
 
+const EMPTY_SOURCES: NewTokenSources = Object.freeze({
+  ids: new Uint32Array(0),
+  weights: new Float32Array(0),
+  cosines: new Float32Array(0),
+}) as NewTokenSources;
+
 /**
- * The kept sources of every new row, pooled in three typed arrays: one small typed array per row
- * and field would cost some hundreds of bytes of object overhead each (~300 MB at 240k rows).
- * Rows may be set in any order (and set again); get() returns views into the pool.
+ * The kept sources of every new row, pooled in pages of three typed arrays: one small typed array
+ * per row and field would cost some hundreds of bytes of object overhead each (~300 MB at 240k
+ * rows), and one pool grown by doubling would hold up to three times its content while it copies
+ * (FOCUS keeps 64 sources for most of 240k rows: 184 MB). A page is never copied or grown; a row
+ * lies within one page (a new page starts when it does not fit), so at most one page is unused.
+ * Rows may be set in any order (and set again: the old entries are left unused); get() returns
+ * views into the pages.
  */
 export class SourceRows {
+  private page: Uint32Array;
   private start: Uint32Array;
   private count: Uint32Array;
-  private ids = new Uint32Array(0);
-  private weights = new Float32Array(0);
-  private cosines = new Float32Array(0);
+  private pages: { ids: Uint32Array; weights: Float32Array; cosines: Float32Array }[] = [];
+  /** entries used in the last page */
   private used = 0;
 
-  constructor(readonly length: number) {
+  /** @param pageEntries sources per page (default 2^18: 3 MiB a page) */
+  constructor(readonly length: number, private readonly pageEntries = 1 << 18) {
+    this.page = new Uint32Array(length);
     this.start = new Uint32Array(length);
     this.count = new Uint32Array(length);
   }
@@ -131,33 +143,39 @@ export class SourceRows {
   /** Row i's sources: the first `keep` of r (default all). */
   set(i: number, r: NewTokenSources, keep = Infinity): void {
     const n = Math.min(r.ids.length, keep);
-    if (this.used + n > this.ids.length) {
-      const size = Math.max(1024, 2 * (this.used + n));
-      const grow = <T extends Uint32Array | Float32Array>(a: T, b: T): T => {
-        b.set(a.subarray(0, this.used));
-        return b;
-      };
-      this.ids = grow(this.ids, new Uint32Array(size));
-      this.weights = grow(this.weights, new Float32Array(size));
-      this.cosines = grow(this.cosines, new Float32Array(size));
-    }
-    this.ids.set(r.ids.subarray(0, n), this.used);
-    this.weights.set(r.weights.subarray(0, n), this.used);
-    this.cosines.set(r.cosines.subarray(0, n), this.used);
-    this.start[i] = this.used;
     this.count[i] = n;
+    if (n === 0) return;
+    let last = this.pages[this.pages.length - 1];
+    if (!last || this.used + n > last.ids.length) {
+      const size = Math.max(this.pageEntries, n);
+      last = { ids: new Uint32Array(size), weights: new Float32Array(size), cosines: new Float32Array(size) };
+      this.pages.push(last);
+      this.used = 0;
+    }
+    last.ids.set(r.ids.subarray(0, n), this.used);
+    last.weights.set(r.weights.subarray(0, n), this.used);
+    last.cosines.set(r.cosines.subarray(0, n), this.used);
+    this.page[i] = this.pages.length - 1;
+    this.start[i] = this.used;
     this.used += n;
   }
 
   get(i: number): NewTokenSources {
+    const n = this.count[i];
+    if (n === 0) return EMPTY_SOURCES;
+    const p = this.pages[this.page[i]];
     const a = this.start[i];
-    const b = a + this.count[i];
-    return { ids: this.ids.subarray(a, b), weights: this.weights.subarray(a, b), cosines: this.cosines.subarray(a, b) };
+    return { ids: p.ids.subarray(a, a + n), weights: p.weights.subarray(a, a + n), cosines: p.cosines.subarray(a, a + n) };
   }
 
   /** Row i's kept sources count. */
   size(i: number): number {
     return this.count[i];
+  }
+
+  /** Bytes of the pages (what the kept sources cost). */
+  get bytes(): number {
+    return this.pages.reduce((b, p) => b + p.ids.byteLength * 3, 0);
   }
 
   static from(rows: readonly NewTokenSources[]): SourceRows {
@@ -171,12 +189,6 @@ export class SourceRows {
     return Array.from({ length: this.length }, (_, i) => this.get(i));
   }
 }
-
-const EMPTY_SOURCES: NewTokenSources = Object.freeze({
-  ids: new Uint32Array(0),
-  weights: new Float32Array(0),
-  cosines: new Float32Array(0),
-}) as NewTokenSources;
 
 function checkFinite(data: Float32Array, cols: number, subject: string): void {
   // x·0 is 0 for every finite x and NaN for NaN and ±Infinity: four running sums of it stay 0 unless

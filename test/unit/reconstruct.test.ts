@@ -394,8 +394,8 @@ test('maxSourcesKept caps the sources kept per row (the heaviest), not the suppo
   }
 });
 
-test('SourceRows: rows set in any order (and again) read back as set, capped by keep, through growth of the pool', () => {
-  const rows = new SourceRows(600);
+test('SourceRows: rows set in any order (and again) read back as set, capped by keep, across pages (a row never split, one longer than a page on its own)', () => {
+  const rows = new SourceRows(600, 16);
   const row = (i: number, n: number) => ({
     ids: Uint32Array.from({ length: n }, (_, k) => i * 10 + k),
     weights: Float32Array.from({ length: n }, (_, k) => 1 / (k + 1)),
@@ -404,12 +404,19 @@ test('SourceRows: rows set in any order (and again) read back as set, capped by 
   for (let i = 599; i >= 0; i -= 2) rows.set(i, row(i, 1 + (i % 7)));
   for (let i = 0; i < 600; i += 2) rows.set(i, row(i, 9), 4);
   rows.set(5, row(5, 3)); // set again
+  rows.set(7, row(7, 40)); // longer than a page
   for (let i = 0; i < 600; i++) {
-    const want = i === 5 ? row(5, 3) : i % 2 ? row(i, 1 + (i % 7)) : row(i, 4);
+    const want = i === 5 ? row(5, 3) : i === 7 ? row(7, 40) : i % 2 ? row(i, 1 + (i % 7)) : row(i, 4);
     assert.deepEqual(rows.get(i), want, `row ${i}`);
     assert.equal(rows.size(i), want.ids.length);
   }
   assert.equal(new SourceRows(3).get(2).ids.length, 0, 'an unset row is empty');
+  // pages are filled, never grown or copied: beyond the entries, under one row per page is unused
+  const even = new SourceRows(1000, 256);
+  for (let i = 0; i < 1000; i++) even.set(i, row(i, 10));
+  const pages = Math.ceil(1000 / Math.floor(256 / 10));
+  assert.ok(even.bytes / 12 <= 10000 + pages * 9, `${even.bytes / 12} entries allocated for 10000`);
+  for (let i = 0; i < 1000; i++) assert.deepEqual(even.get(i), row(i, 10));
 });
 
 test('afterSearch: called once after the search, before the deferred rows are built; same bytes, and a row over the cap is built at once', async () => {
