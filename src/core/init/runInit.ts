@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { lockOutput, makeParent, writeFolderAtomically } from '../atomicOutput';
 import { checkOutputTarget } from '../outputGuard';
-import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
+import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash, readCachedVectors } from '../bridge/bridgeCache';
 import type { BridgePoolingMode, BridgePoolingSource } from '../bridge/bridgePooling';
 import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
 import { LARGE_MODEL_BYTES, loadSparseEncoder } from '../encode/sparseEncoder';
@@ -100,6 +100,8 @@ export interface PreparedTransfer {
   targetBridge: Matrix;
   /** the copied tokens' cosines for mapping.jsonl, kept when the bridge vectors are released */
   copiedCosines?: Float64Array;
+  /** where both bridge matrices are cached (absent with cacheDir null): compare re-reads them per method */
+  bridgeCache?: { dir: string; sourceKey: string; targetKey: string };
   newTokenIds: Uint32Array;
   candidateSourceIds: Uint32Array;
   overlapSourceIds: Uint32Array;
@@ -238,6 +240,7 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     newTokenIds,
     candidateSourceIds: candidates,
     overlapSourceIds,
+    ...(cacheDir ? { bridgeCache: { dir: cacheDir, sourceKey: src.key, targetKey: tgt.key } } : {}),
     hashes: { source: sourceHash, targetTokenizer: targetTokenizer.contentHash, bridge: bridgeId.hash },
     bridgeInfo: {
       pooling: { mode: bridgeId.resolved.mode, normalize: bridgeId.resolved.normalize, from: bridgeId.resolved.from },
@@ -249,6 +252,28 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     },
     timings,
   };
+}
+
+/**
+ * Lets the bridge vectors go while a written model is evaluated (compare: they and the loaded model
+ * need not be in memory together); false, keeping them, when they are not cached.
+ */
+export function releaseBridgeVectors(p: PreparedTransfer): boolean {
+  if (!p.bridgeCache) return false;
+  p.sourceBridge = released();
+  p.targetBridge = released();
+  return true;
+}
+
+/** Reads the released bridge vectors back from the cache (the same bytes as before). */
+export async function reloadBridgeVectors(p: PreparedTransfer): Promise<void> {
+  if (p.sourceBridge.rows > 0 || !p.bridgeCache) return;
+  const c = p.bridgeCache;
+  const [source, target] = [await readCachedVectors(c.dir, c.sourceKey), await readCachedVectors(c.dir, c.targetKey)];
+  if (!source || !target || source.rows !== p.weights.embeddings.rows || target.rows !== p.targetTokenizer.vocab.length)
+    throw new SemBridgeError('the bridge cache entries of this run were removed or changed while it ran; run again', c.dir);
+  p.sourceBridge = source;
+  p.targetBridge = target;
 }
 
 /** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
