@@ -24,7 +24,7 @@ import { SemBridgeError, throwIfCancelled } from './errors';
 import { checkAlpha } from './entmax';
 import { MatmulEngine } from './matmul';
 import { Rng } from './random';
-import { checkMatrixShape, entmaxOverAllSources, prepareSourceIndex, topKCosine, type SparseRow } from './similarity';
+import { checkMatrixShape, checkRowsShape, entmaxOverAllSources, prepareSourceIndex, topKCosine, type PagedMatrix, type SparseRow } from './similarity';
 import { columnStats, gaussianRows, meanRows, multivariateGaussianRows, randomRows, vectorStats, type ColumnStats } from './baselines';
 import { INIT_METHODS, type CancelSignal, type InitMethod, type Matrix, type ProgressSink } from './types';
 
@@ -37,8 +37,14 @@ export interface InitInputs {
   sourceBias?: Float32Array;
   /** [V_s, d_B] bridge vectors of ALL source tokens */
   sourceBridge: Matrix;
-  /** [N, d_B] bridge vectors of the NEW target tokens, in order (or a larger matrix and `targetRows`) */
-  targetBridge: Matrix;
+  /** [N, d_B] bridge vectors of the NEW target tokens, in order (or a larger matrix and `targetRows`); may be paged */
+  targetBridge: Matrix | PagedMatrix;
+  /**
+   * With a paged targetBridge and ascending targetRows: the entmax search (sembridge, focus) lets
+   * each page go once it is past it, so that the bridge vectors shrink while the tables fill
+   * (FOCUS builds most rows during the search). The pages are null afterwards.
+   */
+  releaseSearchedBridge?: boolean;
   /** the rows of targetBridge that are the new tokens, in order (default: every row) */
   targetRows?: Uint32Array;
   /**
@@ -234,7 +240,7 @@ function validate(method: InitMethod, x: InitInputs): void {
     if (x.sourceBias.length !== vs) throw new SemBridgeError(`length ${x.sourceBias.length} differs from the ${vs} source rows`, 'sourceBias');
     checkFinite(x.sourceBias, 1, 'sourceBias');
   }
-  checkMatrixShape(x.targetBridge, 'targetBridge');
+  checkRowsShape(x.targetBridge, 'targetBridge');
   checkMatrixShape(x.sourceBridge, 'sourceBridge');
   if (x.targetRows) for (const t of x.targetRows) if (t >= x.targetBridge.rows) throw new SemBridgeError(`row ${t} is out of range (${x.targetBridge.rows} rows)`, 'targetRows');
   if (x.into) {
@@ -423,7 +429,13 @@ async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x:
     result.stats.entmaxMs = performance.now() - t0 - reconstructMs;
     invalid = top.invalidRows;
   } else {
-    const search = await entmaxOverAllSources(x.targetBridge, index, { ...pass, alpha: method === 'focus' ? 2 : x.alpha, initialK: x.initialK, onRow: take });
+    const search = await entmaxOverAllSources(x.targetBridge, index, {
+      ...pass,
+      alpha: method === 'focus' ? 2 : x.alpha,
+      initialK: x.initialK,
+      onRow: take,
+      releasePassedPages: x.releaseSearchedBridge,
+    });
     invalid = search.invalidRows;
     result.stats.similarityMs = search.similarityMs;
     result.stats.entmaxMs = search.entmaxMs - reconstructMs;

@@ -11,7 +11,8 @@
 import { SemBridgeError, throwIfCancelled } from './errors';
 import { checkAlpha, entmaxSorted, entmaxSupportSize, type SortedEntmaxResult } from './entmax';
 import { MatmulEngine } from './matmul';
-import type { CancelSignal, Matrix, ProgressSink } from './types';
+import type { CancelSignal, Matrix, PagedMatrix, ProgressSink } from './types';
+export type { PagedMatrix } from './types';
 
 /** Source side prepared once: unit-normalised float32 rows of the candidate sources. */
 export interface SourceIndex {
@@ -32,6 +33,35 @@ export function checkMatrixShape(m: Matrix | undefined, name: string): asserts m
   if (m.data.length !== m.rows * m.cols) {
     throw new SemBridgeError(`data length ${m.data.length} does not equal rows·cols = ${m.rows}·${m.cols}`, name);
   }
+}
+
+export const isPaged = (m: Matrix | PagedMatrix): m is PagedMatrix => Array.isArray((m as PagedMatrix).pages);
+
+/** Checks a matrix, or each page of a paged one, like checkMatrixShape. */
+export function checkRowsShape(m: Matrix | PagedMatrix | undefined, name: string): void {
+  if (!m || !isPaged(m)) return checkMatrixShape(m as Matrix | undefined, name);
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols <= 0 || !(Number.isInteger(m.pageRows) && m.pageRows > 0)) {
+    throw new SemBridgeError(`invalid paged shape [${m.rows}, ${m.cols}] in pages of ${m.pageRows} rows`, name);
+  }
+  if (m.pages.length !== Math.ceil(m.rows / m.pageRows)) throw new SemBridgeError(`${m.pages.length} pages for ${m.rows} rows of ${m.pageRows}`, name);
+  m.pages.forEach((p, i) => {
+    if (!p) return;
+    checkMatrixShape(p, `${name} page ${i}`);
+    if (p.cols !== m.cols || p.rows !== Math.min(m.pageRows, m.rows - i * m.pageRows)) throw new SemBridgeError(`page ${i} has shape [${p.rows}, ${p.cols}]`, name);
+  });
+}
+
+/** The matrix holding row t and its row there (a plain matrix: itself and t). */
+function locate(m: Matrix | PagedMatrix, t: number): [Matrix, number] {
+  if (!isPaged(m)) return [m, t];
+  const p = m.pages[Math.floor(t / m.pageRows)];
+  if (!p) throw new Error(`row ${t} of a paged matrix was read after its page was released`);
+  return [p, t % m.pageRows];
+}
+
+/** Lets every page wholly below row `before` go. */
+function releasePagesBefore(m: PagedMatrix, before: number): void {
+  for (let i = 0; (i + 1) * m.pageRows <= before && i < m.pages.length; i++) m.pages[i] = null;
 }
 
 /** float64 norm of row r; NaN when the row holds a non-finite value. */
@@ -135,6 +165,8 @@ export interface EntmaxSearchOptions extends BlockPassOptions {
   onRow?: (row: number, r: SparseRow) => void;
   /** first K tried (default adapts to α and to the supports seen so far) */
   initialK?: number;
+  /** with a PagedMatrix target read in ascending row order: release each page once the search is past it */
+  releasePassedPages?: boolean;
 }
 
 export interface EntmaxSearchResult {
@@ -169,7 +201,7 @@ function defaultInitialK(alpha: number): number {
 }
 
 /** Checks BlockPassOptions.targetRows against the matrix; returns it (undefined: every row). */
-function checkTargetRows(target: Matrix, targetRows: Uint32Array | undefined): Uint32Array | undefined {
+function checkTargetRows(target: Matrix | PagedMatrix, targetRows: Uint32Array | undefined): Uint32Array | undefined {
   if (!targetRows) return undefined;
   for (let i = 0; i < targetRows.length; i++)
     if (targetRows[i] >= target.rows) throw new SemBridgeError(`row ${targetRows[i]} is out of range (${target.rows} rows)`, 'targetRows');
@@ -177,12 +209,12 @@ function checkTargetRows(target: Matrix, targetRows: Uint32Array | undefined): U
 }
 
 /** Fills `out` with unit-normalised target rows `rows`; returns their float64 norms (NaN/0 = invalid). */
-function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Array): Float64Array {
+function gatherUnitRows(target: Matrix | PagedMatrix, rows: ArrayLike<number>, out: Float32Array): Float64Array {
   const d = target.cols;
   const norms = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
-    const t = rows[i];
-    const n = rowNorm(target, t);
+    const [m, t] = locate(target, rows[i]);
+    const n = rowNorm(m, t);
     norms[i] = n;
     const o = t * d;
     if (!(n > 0)) {
@@ -190,7 +222,7 @@ function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Arr
       continue;
     }
     const inv = 1 / n;
-    for (let j = 0; j < d; j++) out[i * d + j] = target.data[o + j] * inv;
+    for (let j = 0; j < d; j++) out[i * d + j] = m.data[o + j] * inv;
   }
   return norms;
 }
@@ -199,12 +231,12 @@ function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Arr
  * Exact α-entmax weights of every target row over all candidate sources (see the file comment).
  */
 export async function entmaxOverAllSources(
-  targetBridge: Matrix,
+  targetBridge: Matrix | PagedMatrix,
   index: SourceIndex,
   options: EntmaxSearchOptions,
 ): Promise<EntmaxSearchResult> {
   checkAlpha(options.alpha);
-  checkMatrixShape(targetBridge, 'targetBridge');
+  checkRowsShape(targetBridge, 'targetBridge');
   if (targetBridge.cols !== index.unit.cols) {
     throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
   }
@@ -218,6 +250,8 @@ export async function entmaxOverAllSources(
   const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
   const at = checkTargetRows(targetBridge, options.targetRows);
   const N = options.targetRows?.length ?? targetBridge.rows;
+  // pages can go behind the search only when it reads the rows in ascending order
+  const release = !!options.releasePassedPages && isPaged(targetBridge) && (!at || at.every((t, i) => i === 0 || t > at[i - 1]));
   const rows: (SparseRow | null)[] = new Array(N).fill(null);
   const onRow = options.onRow;
   const invalidRows: number[] = [];
@@ -260,10 +294,11 @@ export async function entmaxOverAllSources(
         candC = new Float64Array(nextPow2(m));
         candI = new Uint32Array(nextPow2(m));
       }
+      const [page, row] = locate(targetBridge, tb);
       for (let i = 0; i < m; i++) {
         const s = index.ids[indices[o + i]];
         candI[i] = s;
-        candC[i] = cosine64(targetBridge, tb, tn, index, s);
+        candC[i] = cosine64(page, row, tn, index, s);
       }
       sortPairsDesc(candC, candI, m);
     } else {
@@ -345,6 +380,8 @@ export async function entmaxOverAllSources(
         const p99 = supports[Math.min(supports.length - 1, Math.floor(0.99 * supports.length))];
         k = Math.min(nCand, Math.max(16, nextPow2(p99 + 4)));
       }
+      // no row of this chunk is read again; rows ahead are at or above the next chunk's first
+      if (release) releasePagesBefore(targetBridge as PagedMatrix, end < N ? (at ? at[end] : end) : targetBridge.rows);
       options.onProgress?.({ stage: 'similarity', done: end, total: N });
     }
   } finally {
@@ -398,11 +435,11 @@ export interface TopKRow {
  * live α slider (with `entmaxOverTopK`).
  */
 export async function topKCosine(
-  targetBridge: Matrix,
+  targetBridge: Matrix | PagedMatrix,
   index: SourceIndex,
   options: TopKOptions,
 ): Promise<{ rows: (TopKRow | null)[]; invalidRows: number[]; similarityMs: number }> {
-  checkMatrixShape(targetBridge, 'targetBridge');
+  checkRowsShape(targetBridge, 'targetBridge');
   if (targetBridge.cols !== index.unit.cols) {
     throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
   }
@@ -438,9 +475,10 @@ export async function topKCosine(
           continue;
         }
         const o = i * top.k;
+        const [page, row] = locate(targetBridge, at ? at[t] : t);
         for (let j = 0; j < k; j++) {
           ids[j] = index.ids[top.indices[o + j]];
-          c[j] = exact ? cosine64(targetBridge, at ? at[t] : t, norms[i], index, ids[j]) : top.values[o + j];
+          c[j] = exact ? cosine64(page, row, norms[i], index, ids[j]) : top.values[o + j];
         }
         if (exact) sortPairsDesc(c, ids, k);
         rows[t] = { ids: ids.slice(), cosines: Float32Array.from(c), nextCosine: top.k > k ? top.values[o + k] : NaN };

@@ -1,11 +1,11 @@
 // Bridge embeddings: pooling, templates, the content-addressed cache, the worker and cancellation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyTemplate, poolTokenStates } from '../../src/core/bridge/bridgeModel';
-import { bridgeCacheKey, hashStrings, readCachedVectors, writeCachedVectors, type BridgeCacheKeyParts } from '../../src/core/bridge/bridgeCache';
+import { bridgeCacheKey, hashStrings, readCachedVectors, readCachedVectorsPaged, writeCachedVectors, type BridgeCacheKeyParts } from '../../src/core/bridge/bridgeCache';
 import { distinctStrings, embedBridgeSides, embedBridgeStrings } from '../../src/core/bridge/bridgeRunner';
 import { resolveWorkerScript } from '../../src/core/bridge/resolveWorker';
 import { CancelledError } from '../../src/core/errors';
@@ -57,8 +57,15 @@ test('cache key changes with every part; vectors round-trip; a torn entry is a m
     await writeCachedVectors(dir, k, m, parts);
     const back = await readCachedVectors(dir, k);
     assert.deepEqual(back, m);
-    // truncate the data file: must read as a miss, not as garbage
+    // paged: the same rows, a short last page; one changed byte (CRC-32 over every page) is a miss
+    assert.deepEqual(await readCachedVectorsPaged(dir, k, 1), { rows: 2, cols: 3, pageRows: 1, pages: [{ rows: 1, cols: 3, data: Float32Array.of(1, 2, 3) }, { rows: 1, cols: 3, data: Float32Array.of(4, 5, 6) }] });
     const sub = join(dir, 'bridge', k.slice(0, 2));
+    const bytes = readFileSync(join(sub, `${k}.f32`));
+    bytes[20] ^= 1;
+    writeFileSync(join(sub, `${k}.f32`), bytes);
+    assert.equal(await readCachedVectorsPaged(dir, k, 1), undefined);
+    assert.equal(await readCachedVectors(dir, k), undefined);
+    // truncate the data file: must read as a miss, not as garbage
     writeFileSync(join(sub, `${k}.f32`), new Uint8Array(5));
     assert.equal(await readCachedVectors(dir, k), undefined);
   } finally {

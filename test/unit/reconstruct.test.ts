@@ -6,6 +6,7 @@ import { SemBridgeError } from '../../src/core/errors';
 import { MatmulEngine } from '../../src/core/matmul';
 import { Rng } from '../../src/core/random';
 import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitInputs } from '../../src/core/reconstruct';
+import type { PagedMatrix } from '../../src/core/types';
 import { entmax } from '../../src/core/entmax';
 import type { Matrix } from '../../src/core/types';
 import { gunzipSync } from 'node:zlib';
@@ -72,7 +73,7 @@ test('sembridge rows and bias equal the paper pipeline (float64 cosines, entmax_
   }
 });
 
-function smallInputs(rng: Rng, vs = 300, n = 25, d = 16, db = 24): InitInputs {
+function smallInputs(rng: Rng, vs = 300, n = 25, d = 16, db = 24): InitInputs & { targetBridge: Matrix } {
   return {
     alpha: 4,
     sourceEmbeddings: randomMatrix(rng, vs, d, 0.05),
@@ -163,6 +164,41 @@ test('a zero or NaN bridge vector of a new token falls back to the gaussian rule
     // the fallback rows are the same whichever method ran (own random stream)
     const again = await initializeNewTokens('sembridge', { ...x, engine: await getEngine() });
     assert.deepEqual(again.embeddings.data.subarray(7 * d, 8 * d), r.embeddings.data.subarray(7 * d, 8 * d));
+  }
+});
+
+test('a paged target bridge gives the same bytes as the matrix for every method, and the entmax search releases the pages it has passed', async () => {
+  const rng = new Rng(31);
+  const x = smallInputs(rng, 300, 40);
+  x.sourceDecoder = randomMatrix(rng, x.sourceEmbeddings.rows, x.sourceEmbeddings.cols, 0.05);
+  const db = x.targetBridge.cols;
+  // a larger table whose odd rows are the new tokens (ascending), read in pages of 7 rows
+  const full = randomMatrix(rng, 2 * x.targetBridge.rows + 3, db);
+  const targetRows = Uint32Array.from({ length: x.targetBridge.rows }, (_, i) => 2 * i + 1);
+  targetRows.forEach((t, i) => full.data.set(x.targetBridge.data.subarray(i * db, (i + 1) * db), t * db));
+  full.data.fill(0, 9 * db, 10 * db); // a zero vector: a fallback row either way
+  const paging = (): PagedMatrix => ({
+    rows: full.rows,
+    cols: db,
+    pageRows: 7,
+    pages: Array.from({ length: Math.ceil(full.rows / 7) }, (_, p) => {
+      const rows = Math.min(7, full.rows - p * 7);
+      return { rows, cols: db, data: full.data.slice(p * 7 * db, (p * 7 + rows) * db) };
+    }),
+  });
+  for (const method of ['sembridge', 'focus', 'topk-softmax'] as const) {
+    const common = { ...x, targetRows, overlapSourceIds: Uint32Array.of(1, 5, 9, 30, 77, 120, 200), chunkRows: 8, engine: await getEngine() };
+    const want = await initializeNewTokens(method, { ...common, targetBridge: full });
+    const paged = paging();
+    const got = await initializeNewTokens(method, { ...common, targetBridge: paged, releaseSearchedBridge: true });
+    assert.deepEqual(got.embeddings.data, want.embeddings.data, method);
+    assert.deepEqual(got.decoder!.data, want.decoder!.data, method);
+    assert.deepEqual(got.bias, want.bias, method);
+    assert.deepEqual(got.fallbackRows, want.fallbackRows, method);
+    assert.deepEqual(got.sources.toArray(), want.sources.toArray(), method);
+    const kept = paged.pages.filter(Boolean).length;
+    if (method === 'topk-softmax') assert.equal(kept, paged.pages.length, 'topk-softmax keeps every page');
+    else assert.ok(kept <= 1, `${method}: ${kept} pages left after the search (only a short last one may stay)`);
   }
 });
 

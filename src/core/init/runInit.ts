@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { lockOutput, makeParent, writeFolderAtomically } from '../atomicOutput';
 import { checkOutputTarget } from '../outputGuard';
-import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash, readCachedVectors } from '../bridge/bridgeCache';
+import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash, readCachedVectors, readCachedVectorsPaged } from '../bridge/bridgeCache';
 import type { BridgePoolingMode, BridgePoolingSource } from '../bridge/bridgePooling';
 import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
 import { LARGE_MODEL_BYTES, loadSparseEncoder } from '../encode/sparseEncoder';
@@ -21,7 +21,7 @@ import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, t
 import { assembleTargetBias, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
 import { loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
 import { transferRules } from '../tokens/referenceCompat';
-import type { CancelSignal, InitMethod, Matrix, ProgressSink } from '../types';
+import type { CancelSignal, InitMethod, Matrix, PagedMatrix, ProgressSink } from '../types';
 import { copiedCosines, MAPPING_MAX_SOURCES, mappingEntries, writeMappingJsonl, type MappingInputs } from './mapping';
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
 import { writeSafetensorsWithVocabulary } from './safetensorsOut';
@@ -149,6 +149,9 @@ const ms = (t0: number): number => Math.round(performance.now() - t0);
 function similarityChunkRows(sources: number): number {
   return Math.max(256, Math.min(DEFAULT_CHUNK_ROWS, Math.floor((64 * 2 ** 20) / (4 * Math.max(1, sources)))));
 }
+
+/** target bridge rows per page when init reads them paged (6 MiB at d_B 384) */
+const BRIDGE_PAGE_ROWS = 4096;
 
 /** Stands in for an array a stage has released (see WriteOutputOptions.release). */
 const released = (): Matrix => ({ rows: 0, cols: 0, data: new Float32Array(0) });
@@ -305,12 +308,27 @@ export async function computeInit(
   const allowUncovered = p.overlap.unreachableIds.length > 0;
   const embeddings = targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.embeddings, { allowUncovered });
   const decoder = p.weights.decoder ? targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.decoder, { allowUncovered }) : undefined;
+  // The entmax search reads the target rows in ascending order: with the vectors cached, it reads
+  // them in pages that go as it passes them, so that they shrink while FOCUS fills the tables
+  // (its rows over the mapping cap are built during the search). The tables' untouched pages cost
+  // nothing until written, so the two no longer add up.
+  let targetBridge: Matrix | PagedMatrix = p.targetBridge;
+  const paged = !!(params.releaseBridge && p.bridgeCache && (method === 'sembridge' || method === 'focus'));
+  if (paged) {
+    p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
+    p.targetBridge = released();
+    await collectGarbage();
+    const pages = await readCachedVectorsPaged(p.bridgeCache!.dir, p.bridgeCache!.targetKey, BRIDGE_PAGE_ROWS);
+    if (!pages || pages.rows !== vt) throw new SemBridgeError('the bridge cache entry of the target vocabulary was removed or changed while this run used it; run again', p.bridgeCache!.dir);
+    targetBridge = pages;
+  }
   const result = await initializeNewTokens(method, {
     sourceEmbeddings: p.weights.embeddings,
     sourceDecoder: p.weights.decoder,
     sourceBias: p.weights.bias,
     sourceBridge: p.sourceBridge,
-    targetBridge: p.targetBridge,
+    targetBridge,
+    releaseSearchedBridge: paged,
     targetRows: p.newTokenIds,
     into: { rowIds: p.newTokenIds, embeddings, decoder },
     maxSourcesKept: MAPPING_MAX_SOURCES,
@@ -318,7 +336,8 @@ export async function computeInit(
     // the bridge vectors (400 MB at 262k) go before the new rows fill the tables (800 MB)
     afterSearch: params.releaseBridge
       ? () => {
-          p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
+          if (paged) (targetBridge as PagedMatrix).pages.fill(null);
+          else p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
           p.targetBridge = released();
           p.sourceBridge = released();
           return collectGarbage();
