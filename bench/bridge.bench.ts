@@ -2,11 +2,18 @@
 // in this thread and in the worker) against the same model run by Python sentence-transformers
 // on the same CPU in the same run (skipped, and said so, when Python is missing).
 // usage: node --import tsx bench/bridge.bench.ts [--model DIR] [--strings N] [--batch-size B] [--threads T] [--json FILE]
+//
+// --vocab SOURCE_TOKENIZER,TARGET_TOKENIZER measures what `init` does instead: the bridge strings of
+// both vocabularies (as prepareTransfer builds them) in ONE pass through the worker (init's path)
+// and in this thread, each distinct string once, against sentence-transformers' encode on each
+// list; the ratio is Python's seconds over ours (model time, from the loaded model to the last
+// vector) on the same strings, and every vector is compared (max |diff|, goal ≤ 1e-6).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { embedBridgeStrings } from '../src/core/bridge/bridgeRunner';
+import { distinctStrings, embedBridgeSides, embedBridgeStrings } from '../src/core/bridge/bridgeRunner';
+import { loadTokenizer } from '../src/core/tokens';
 import { surfaceOfToken, vocabFromTokenizerJson } from '../src/core/encode/sparseEncoder';
 import { findPython, runPythonJson } from './py/python';
 
@@ -19,6 +26,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '3' },
     json: { type: 'string' },
+    vocab: { type: 'string' },
   },
 });
 // The machine is shared: each round measures SemBridge then Python back to back; the best round of each counts.
@@ -43,8 +51,73 @@ function tokenStrings(): string[] {
   return Array.from({ length: n }, (_, i) => pool[i % pool.length]);
 }
 
+/** init's bridge strings of a tokenizer: every token's surface string (prepareTransfer's decodeToken). */
+async function vocabStrings(dir: string): Promise<string[]> {
+  const tok = await loadTokenizer(dir);
+  return Array.from({ length: tok.vocab.length }, (_, t) => tok.decodeToken(t));
+}
+
+async function vocabMode(modelDir: string, tokenizers: string[]): Promise<void> {
+  const lists = await Promise.all(tokenizers.map(vocabStrings));
+  const sides = lists.map((strings, i) => ({ strings, tokenizerHash: `bench-${i}` }));
+  const distinct = distinctStrings(lists).strings.length;
+  const total = lists.reduce((a, l) => a + l.length, 0);
+  console.log(`bridge pass as init runs it: ${lists.map((l, i) => `${tokenizers[i]} ${l.length}`).join(' + ')} strings, ${distinct} distinct; batch ${batchSize}, ${threads} threads, best of ${rounds}`);
+  const opts = { modelDir, batchSize, threads, cacheDir: null };
+  const py = findPython(['sentence_transformers', 'torch', 'numpy']);
+  const tmp = mkdtempSync(join(tmpdir(), 'sb-bench-'));
+  const files = lists.map((l, i) => {
+    const f = join(tmp, `strings-${i}.json`);
+    writeFileSync(f, JSON.stringify(l));
+    return f;
+  });
+  // model seconds: from the model being ready to the last vector (what the rate is over)
+  const modelSeconds = (r: { stringsPerSecond?: number }) => distinct / r.stringsPerSecond!;
+  let best = { worker: Infinity, workerWhole: Infinity, inProcess: Infinity, python: Infinity };
+  let maxDiff = 0;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      let t0 = performance.now();
+      const w = await embedBridgeSides(sides, opts);
+      const workerWhole = (performance.now() - t0) / 1000;
+      t0 = performance.now();
+      const ip = await embedBridgeSides(sides, { ...opts, inProcess: true });
+      best.worker = Math.min(best.worker, modelSeconds(w[0]));
+      best.workerWhole = Math.min(best.workerWhole, workerWhole);
+      best.inProcess = Math.min(best.inProcess, modelSeconds(ip[0]));
+      if (py.python) {
+        const r = runPythonJson<{ seconds: number[]; dim: number }>(py.python, [
+          join(__dirname, 'py', 'bridge_st_sides.py'), modelDir, String(batchSize), String(threads), tmp, ...files,
+        ]);
+        best.python = Math.min(best.python, r.seconds.reduce((a, b) => a + b, 0));
+        lists.forEach((_, i) => {
+          const b = readFileSync(join(tmp, `${i}.f32`));
+          const want = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+          for (const got of [w[i].vectors.data, ip[i].vectors.data]) for (let k = 0; k < want.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]));
+        });
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const rate = (sec: number) => `${(total / sec).toFixed(0)} strings/s (${sec.toFixed(2)} s)`;
+  console.log(`  SemBridge worker (init's path): ${rate(best.worker)}; whole call incl. worker start and model load ${best.workerWhole.toFixed(2)} s`);
+  console.log(`  SemBridge in-process          : ${rate(best.inProcess)}`);
+  const result: Record<string, unknown> = { bench: 'bridge-vocab', model: modelDir, tokenizers, strings: total, distinct, batchSize, threads, rounds, seconds: best };
+  if (!py.python) {
+    console.log(`  Python comparison skipped: ${py.reason}`);
+  } else {
+    console.log(`  sentence-transformers encode   : ${rate(best.python)}`);
+    console.log(`  ratio Python seconds / ours: worker ${(best.python / best.worker).toFixed(2)}x, in-process ${(best.python / best.inProcess).toFixed(2)}x (goal ≥ 1.5)`);
+    console.log(`  max |diff| over every vector vs sentence-transformers: ${maxDiff.toExponential(2)} (goal ≤ 1e-6)`);
+    Object.assign(result, { ratioWorker: best.python / best.worker, ratioInProcess: best.python / best.inProcess, maxAbsDiff: maxDiff });
+  }
+  if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
+}
+
 async function main(): Promise<void> {
   const modelDir = values.model!;
+  if (values.vocab) return vocabMode(modelDir, values.vocab.split(','));
   if (!existsSync(join(modelDir, 'onnx', 'model.onnx')) && !existsSync(join(modelDir, 'model.safetensors'))) {
     console.log(`bridge bench: ${modelDir} has neither onnx/model.onnx nor model.safetensors; nothing to measure`);
     return;

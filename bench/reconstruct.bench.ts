@@ -79,7 +79,7 @@ async function stageOurs(): Promise<object> {
   let supportDiffers = 0;
   let weightDiffers = 0;
   for (let t = 0; t < sampleRows; t++) {
-    const a = r.sources[t];
+    const a = r.sources.get(t);
     const b = f32.rows[t]!;
     if (a.ids.length !== b.ids.length || a.ids.some((id, k) => id !== b.ids[k])) supportDiffers++;
     let w = 0;

@@ -25,8 +25,8 @@ import { checkAlpha } from './entmax';
 import { firstNonFinite } from './finite';
 import { MatmulEngine } from './matmul';
 import { Rng } from './random';
-import { checkMatrixShape, entmaxOverAllSources, prepareSourceIndex, topKCosine, type SparseRow } from './similarity';
-import { columnStats, gaussianRows, meanRows, multivariateGaussianRows, randomRows, vectorStats } from './baselines';
+import { checkMatrixShape, checkRowsShape, entmaxOverAllSources, prepareSourceIndex, topKCosine, type PagedMatrix, type SparseRow } from './similarity';
+import { columnStats, gaussianRows, meanRows, multivariateGaussianRows, randomRows, vectorStats, type ColumnStats } from './baselines';
 import { INIT_METHODS, type CancelSignal, type InitMethod, type Matrix, type ProgressSink } from './types';
 
 export interface InitInputs {
@@ -38,8 +38,34 @@ export interface InitInputs {
   sourceBias?: Float32Array;
   /** [V_s, d_B] bridge vectors of ALL source tokens */
   sourceBridge: Matrix;
-  /** [N, d_B] bridge vectors of the NEW target tokens, in order */
-  targetBridge: Matrix;
+  /** [N, d_B] bridge vectors of the NEW target tokens, in order (or a larger matrix and `targetRows`); may be paged */
+  targetBridge: Matrix | PagedMatrix;
+  /**
+   * With a paged targetBridge and ascending targetRows: the entmax search (sembridge, focus) lets
+   * each page go once it is past it, so that the bridge vectors shrink while the tables fill
+   * (FOCUS builds most rows during the search). The pages are null afterwards.
+   */
+  releaseSearchedBridge?: boolean;
+  /** the rows of targetBridge that are the new tokens, in order (default: every row) */
+  targetRows?: Uint32Array;
+  /**
+   * Full-size outputs: new row i is written straight into row `rowIds[i]` of these (which hold the
+   * copied rows already), so no [N, d] copy of the new rows exists; the result's embeddings and
+   * decoder are then these matrices.
+   */
+  into?: { rowIds: Uint32Array; embeddings: Matrix; decoder?: Matrix };
+  /**
+   * Keep at most this many sources per row in `sources` (the heaviest, which come first);
+   * supportSize keeps the full count and the rows use every source. Default: all.
+   */
+  maxSourcesKept?: number;
+  /**
+   * Called once the similarity search is done. With it, the rows whose sources are all kept
+   * (support ≤ maxSourcesKept) are reconstructed after it, the others at once (their kept sources
+   * are capped): the caller can release the bridge vectors there, so that they and the filled
+   * tables never take memory at the same time. Same bytes either way.
+   */
+  afterSearch?: () => void | Promise<void>;
   /** source rows allowed as sources (default all; the caller excludes specials/[unused]) */
   candidateSourceIds?: Uint32Array;
   /** source ids of overlapping tokens (the candidates of 'focus') */
@@ -76,16 +102,16 @@ export interface NewTokenSources {
 
 export interface InitResult {
   method: InitMethod;
-  /** [N, d] */
+  /** [N, d] (with `into`: the full-size matrix given) */
   embeddings: Matrix;
-  /** [N, d] when sourceDecoder given */
+  /** [N, d] when sourceDecoder given (with `into`: the full-size matrix given) */
   decoder?: Matrix;
   /** [N] when sourceBias given */
   bias?: Float32Array;
   /** [N] non-zero weights (0 for sampled baselines and fallback rows) */
   supportSize: Int32Array;
   /** [N] (empty entries for sampled baselines and fallback rows) */
-  sources: NewTokenSources[];
+  sources: SourceRows;
   /** rows that used the fallback rule (zero or non-finite bridge vector) */
   fallbackRows: number[];
   stats: { similarityMs: number; entmaxMs: number; reconstructMs: number; grownRows: number };
@@ -96,6 +122,80 @@ const EMPTY_SOURCES: NewTokenSources = Object.freeze({
   weights: new Float32Array(0),
   cosines: new Float32Array(0),
 }) as NewTokenSources;
+
+/**
+ * The kept sources of every new row, pooled in pages of three typed arrays: one small typed array
+ * per row and field would cost some hundreds of bytes of object overhead each (~300 MB at 240k
+ * rows), and one pool grown by doubling would hold up to three times its content while it copies
+ * (FOCUS keeps 64 sources for most of 240k rows: 184 MB). A page is never copied or grown; a row
+ * lies within one page (a new page starts when it does not fit), so at most one page is unused.
+ * Rows may be set in any order (and set again: the old entries are left unused); get() returns
+ * views into the pages.
+ */
+export class SourceRows {
+  private page: Uint32Array;
+  private start: Uint32Array;
+  private count: Uint32Array;
+  private pages: { ids: Uint32Array; weights: Float32Array; cosines: Float32Array }[] = [];
+  /** entries used in the last page */
+  private used = 0;
+
+  /** @param pageEntries sources per page (default 2^18: 3 MiB a page) */
+  constructor(readonly length: number, private readonly pageEntries = 1 << 18) {
+    this.page = new Uint32Array(length);
+    this.start = new Uint32Array(length);
+    this.count = new Uint32Array(length);
+  }
+
+  /** Row i's sources: the first `keep` of r (default all). */
+  set(i: number, r: NewTokenSources, keep = Infinity): void {
+    const n = Math.min(r.ids.length, keep);
+    this.count[i] = n;
+    if (n === 0) return;
+    let last = this.pages[this.pages.length - 1];
+    if (!last || this.used + n > last.ids.length) {
+      const size = Math.max(this.pageEntries, n);
+      last = { ids: new Uint32Array(size), weights: new Float32Array(size), cosines: new Float32Array(size) };
+      this.pages.push(last);
+      this.used = 0;
+    }
+    last.ids.set(r.ids.subarray(0, n), this.used);
+    last.weights.set(r.weights.subarray(0, n), this.used);
+    last.cosines.set(r.cosines.subarray(0, n), this.used);
+    this.page[i] = this.pages.length - 1;
+    this.start[i] = this.used;
+    this.used += n;
+  }
+
+  get(i: number): NewTokenSources {
+    const n = this.count[i];
+    if (n === 0) return EMPTY_SOURCES;
+    const p = this.pages[this.page[i]];
+    const a = this.start[i];
+    return { ids: p.ids.subarray(a, a + n), weights: p.weights.subarray(a, a + n), cosines: p.cosines.subarray(a, a + n) };
+  }
+
+  /** Row i's kept sources count. */
+  size(i: number): number {
+    return this.count[i];
+  }
+
+  /** Bytes of the pages (what the kept sources cost). */
+  get bytes(): number {
+    return this.pages.reduce((b, p) => b + p.ids.byteLength * 3, 0);
+  }
+
+  static from(rows: readonly NewTokenSources[]): SourceRows {
+    const out = new SourceRows(rows.length);
+    rows.forEach((r, i) => out.set(i, r));
+    return out;
+  }
+
+  /** Every row, in order (tests and small inputs). */
+  toArray(): NewTokenSources[] {
+    return Array.from({ length: this.length }, (_, i) => this.get(i));
+  }
+}
 
 function checkFinite(data: Float32Array, cols: number, subject: string): void {
   const i = firstNonFinite(data);
@@ -125,8 +225,20 @@ function validate(method: InitMethod, x: InitInputs): void {
     if (x.sourceBias.length !== vs) throw new SemBridgeError(`length ${x.sourceBias.length} differs from the ${vs} source rows`, 'sourceBias');
     checkFinite(x.sourceBias, 1, 'sourceBias');
   }
-  checkMatrixShape(x.targetBridge, 'targetBridge');
+  checkRowsShape(x.targetBridge, 'targetBridge');
   checkMatrixShape(x.sourceBridge, 'sourceBridge');
+  if (x.targetRows) for (const t of x.targetRows) if (t >= x.targetBridge.rows) throw new SemBridgeError(`row ${t} is out of range (${x.targetBridge.rows} rows)`, 'targetRows');
+  if (x.into) {
+    const n = x.targetRows?.length ?? x.targetBridge.rows;
+    if (x.into.rowIds.length !== n) throw new SemBridgeError(`${x.into.rowIds.length} output rows for ${n} new tokens`, 'into');
+    const outs: [Matrix | undefined, Matrix | undefined, string][] = [[x.into.embeddings, x.sourceEmbeddings, 'into.embeddings'], [x.into.decoder, x.sourceDecoder, 'into.decoder']];
+    for (const [m, src, name] of outs) {
+      if (!src) continue;
+      checkMatrixShape(m, name);
+      if (m.cols !== src.cols) throw new SemBridgeError(`width ${m.cols} differs from the source rows' ${src.cols}`, name);
+      for (const r of x.into.rowIds) if (r >= m.rows) throw new SemBridgeError(`row ${r} is out of range (${m.rows} rows)`, name);
+    }
+  }
   if (x.sourceBridge.rows !== vs) {
     throw new SemBridgeError(`${x.sourceBridge.rows} rows, but the source vocabulary has ${vs} (one bridge vector per source token)`, 'sourceBridge');
   }
@@ -204,18 +316,18 @@ function weightedBias(bias: Float32Array, ids: Uint32Array, weights: Float32Arra
 export async function initializeNewTokens(method: InitMethod, inputs: InitInputs): Promise<InitResult> {
   validate(method, inputs);
   const x = inputs;
-  const n = x.targetBridge.rows;
+  const n = x.targetRows?.length ?? x.targetBridge.rows;
   const d = x.sourceEmbeddings.cols;
   const seed = x.seed ?? 42;
   const statRows = x.candidateSourceIds;
   const stats = { similarityMs: 0, entmaxMs: 0, reconstructMs: 0, grownRows: 0 };
   const result: InitResult = {
     method,
-    embeddings: { rows: n, cols: d, data: new Float32Array(n * d) },
-    decoder: x.sourceDecoder ? { rows: n, cols: d, data: new Float32Array(n * d) } : undefined,
+    embeddings: x.into?.embeddings ?? { rows: n, cols: d, data: new Float32Array(n * d) },
+    decoder: x.sourceDecoder ? (x.into?.decoder ?? { rows: n, cols: d, data: new Float32Array(n * d) }) : undefined,
     bias: x.sourceBias ? new Float32Array(n) : undefined,
     supportSize: new Int32Array(n),
-    sources: new Array<NewTokenSources>(n).fill(EMPTY_SOURCES),
+    sources: new SourceRows(n),
     fallbackRows: [],
     stats,
   };
@@ -233,78 +345,95 @@ export async function initializeNewTokens(method: InitMethod, inputs: InitInputs
   } finally {
     if (engine && !x.engine) await engine.release();
   }
-  checkOutputsFinite(result);
+  checkOutputsFinite(x, result);
   return result;
 }
 
+/** Output row of new row i (its target id with `into`). */
+const outRow = (x: InitInputs, i: number): number => (x.into ? x.into.rowIds[i] : i);
+
 /**
  * Finite inputs can still give non-finite rows (sums and variances of values near the float32 limit
- * overflow); such a model or file must never be written, so the result is refused here.
+ * overflow); such a model or file must never be written, so the result is refused here. Only the
+ * new rows are looked at (with `into`, the copied rows come from checked source rows).
  */
-function checkOutputsFinite(result: InitResult): void {
-  const parts: [string, Float32Array, number][] = [['target_embeddings', result.embeddings.data, result.embeddings.cols]];
-  if (result.decoder) parts.push(['target_decoder', result.decoder.data, result.decoder.cols]);
-  if (result.bias) parts.push(['target_bias', result.bias, 1]);
-  for (const [name, data, cols] of parts) {
-    const i = firstNonFinite(data);
-    if (i >= 0) {
-      const where = cols > 1 ? `row ${Math.floor(i / cols)}` : `entry ${i}`;
-      throw new SemBridgeError(
-        `method '${result.method}' gives ${data[i]} in ${where} of the new ${name}: the source values are too large for float32 arithmetic (|x| near 3.4e38); nothing was written`,
-        name,
-      );
+function checkOutputsFinite(x: InitInputs, result: InitResult): void {
+  const n = result.supportSize.length;
+  const refuse = (name: string, where: string, value: number): never => {
+    throw new SemBridgeError(
+      `method '${result.method}' gives ${value} in ${where} of the new ${name}: the source values are too large for float32 arithmetic (|x| near 3.4e38); nothing was written`,
+      name,
+    );
+  };
+  const mats: [string, Matrix | undefined][] = [['target_embeddings', result.embeddings], ['target_decoder', result.decoder]];
+  for (const [name, m] of mats) {
+    if (!m) continue;
+    const d = m.cols;
+    for (let t = 0; t < n; t++) {
+      const o = outRow(x, t) * d;
+      const j = firstNonFinite(m.data.subarray(o, o + d));
+      if (j >= 0) refuse(name, `row ${t}`, m.data[o + j]);
     }
   }
+  const i = result.bias ? firstNonFinite(result.bias) : -1;
+  if (i >= 0) refuse('target_bias', `entry ${i}`, result.bias![i]);
 }
 
 async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x: InitInputs, result: InitResult, engine: MatmulEngine): Promise<void> {
-  const n = x.targetBridge.rows;
+  const n = result.supportSize.length;
   const d = x.sourceEmbeddings.cols;
   const candidates = method === 'focus' ? x.overlapSourceIds! : x.candidateSourceIds;
   const index = prepareSourceIndex(x.sourceBridge, candidates);
-  let rows: (SparseRow | null)[];
+  const acc = new Float64Array(d);
+  const keep = x.maxSourcesKept ?? Infinity;
+  let reconstructMs = 0;
+  const deferred = x.afterSearch ? new Uint8Array(n) : undefined;
+  const reconstruct = (t: number, r: NewTokenSources): void => {
+    const o = outRow(x, t) * d;
+    weightedRow(x.sourceEmbeddings, r.ids, r.weights, result.embeddings.data, o, acc);
+    if (x.sourceDecoder) weightedRow(x.sourceDecoder, r.ids, r.weights, result.decoder!.data, o, acc);
+    if (x.sourceBias) result.bias![t] = weightedBias(x.sourceBias, r.ids, r.weights);
+  };
+  // each row is reconstructed as soon as it is solved (or, with afterSearch, once the search is
+  // done, from its kept sources); only its (capped) sources are kept
+  const take = (t: number, r: SparseRow): void => {
+    const t0 = performance.now();
+    if (deferred && r.ids.length <= keep) deferred[t] = 1;
+    else reconstruct(t, r);
+    result.supportSize[t] = r.ids.length;
+    result.sources.set(t, r, keep);
+    reconstructMs += performance.now() - t0;
+  };
   let invalid: number[];
+  const pass = { targetRows: x.targetRows, chunkRows: x.chunkRows, exactCosines: x.exactCosines, engine, onProgress: x.onProgress, signal: x.signal };
   if (method === 'topk-softmax') {
     const k = x.topK ?? 10;
     const temperature = x.temperature ?? 0.1;
-    const top = await topKCosine(x.targetBridge, index, {
-      k, chunkRows: x.chunkRows, exactCosines: x.exactCosines, engine, onProgress: x.onProgress, signal: x.signal,
-    });
+    const top = await topKCosine(x.targetBridge, index, { ...pass, k });
     result.stats.similarityMs = top.similarityMs;
     const t0 = performance.now();
-    rows = top.rows.map((r) => (r ? softmaxRow(r.ids, r.cosines, temperature) : null));
-    result.stats.entmaxMs = performance.now() - t0;
+    top.rows.forEach((r, t) => r && take(t, softmaxRow(r.ids, r.cosines, temperature)));
+    result.stats.entmaxMs = performance.now() - t0 - reconstructMs;
     invalid = top.invalidRows;
   } else {
     const search = await entmaxOverAllSources(x.targetBridge, index, {
+      ...pass,
       alpha: method === 'focus' ? 2 : x.alpha,
       initialK: x.initialK,
-      chunkRows: x.chunkRows,
-      exactCosines: x.exactCosines,
-      engine,
-      onProgress: x.onProgress,
-      signal: x.signal,
+      onRow: take,
+      releasePassedPages: x.releaseSearchedBridge,
     });
-    rows = search.rows;
     invalid = search.invalidRows;
     result.stats.similarityMs = search.similarityMs;
-    result.stats.entmaxMs = search.entmaxMs;
+    result.stats.entmaxMs = search.entmaxMs - reconstructMs;
     result.stats.grownRows = search.grownRows;
   }
   throwIfCancelled(x.signal);
+  await x.afterSearch?.();
   const t0 = performance.now();
-  const acc = new Float64Array(d);
-  for (let t = 0; t < n; t++) {
-    const r = rows[t];
-    if (!r) continue;
-    weightedRow(x.sourceEmbeddings, r.ids, r.weights, result.embeddings.data, t * d, acc);
-    if (x.sourceDecoder) weightedRow(x.sourceDecoder, r.ids, r.weights, result.decoder!.data, t * d, acc);
-    if (x.sourceBias) result.bias![t] = weightedBias(x.sourceBias, r.ids, r.weights);
-    result.supportSize[t] = r.ids.length;
-    result.sources[t] = r;
-  }
+  if (deferred) for (let t = 0; t < n; t++) if (deferred[t]) reconstruct(t, result.sources.get(t));
   if (invalid.length > 0) fillFallbackRows(x, result, invalid);
-  result.stats.reconstructMs = performance.now() - t0;
+  result.stats.reconstructMs = reconstructMs + performance.now() - t0;
   x.onProgress?.({ stage: 'reconstruct', done: n, total: n });
 }
 
@@ -335,14 +464,17 @@ function fillFallbackRows(x: InitInputs, result: InitResult, rows: number[]): vo
   const bs = x.sourceBias ? vectorStats(x.sourceBias, statRows) : undefined;
   const rng = new Rng(seed, STREAM.fallbackBias);
   rows.forEach((t, i) => {
-    result.embeddings.data.set(e.data.subarray(i * d, (i + 1) * d), t * d);
-    if (dec) result.decoder!.data.set(dec.data.subarray(i * d, (i + 1) * d), t * d);
+    result.embeddings.data.set(e.data.subarray(i * d, (i + 1) * d), outRow(x, t) * d);
+    if (dec) result.decoder!.data.set(dec.data.subarray(i * d, (i + 1) * d), outRow(x, t) * d);
     if (bs) result.bias![t] = bs.mean + bs.std * rng.nextNormal();
     result.supportSize[t] = 0;
-    result.sources[t] = EMPTY_SOURCES;
+    result.sources.set(t, EMPTY_SOURCES);
   });
   result.fallbackRows = rows.slice().sort((a, b) => a - b);
 }
+
+/** rows per draw when sampled rows go straight into `into` (the Rng stream is the same either way) */
+const DRAW_BLOCK = 4096;
 
 async function sampledMethod(
   method: InitMethod,
@@ -352,29 +484,43 @@ async function sampledMethod(
   statRows: Uint32Array | undefined,
   engine: MatmulEngine | undefined,
 ): Promise<void> {
-  const n = x.targetBridge.rows;
+  const n = result.supportSize.length;
   const t0 = performance.now();
-  const draw = async (source: Matrix, stream: number, subject: string): Promise<Matrix> => {
+  const draw = async (source: Matrix, rows: number, rng: Rng, stats: () => ColumnStats, subject: string): Promise<Matrix> => {
     const d = source.cols;
-    const rng = new Rng(seed, stream);
     switch (method) {
       case 'random':
-        return randomRows(n, d, x.initializerRange ?? 0.02, rng);
+        return randomRows(rows, d, x.initializerRange ?? 0.02, rng);
       case 'mean':
-        return meanRows(n, columnStats(source, statRows));
+        return meanRows(rows, stats());
       case 'gaussian':
-        return gaussianRows(n, columnStats(source, statRows), rng);
+        return gaussianRows(rows, stats(), rng);
       case 'multivariate-gaussian':
-        return (await multivariateGaussianRows(n, source, statRows, rng, engine!, subject)).matrix;
+        return (await multivariateGaussianRows(rows, source, statRows, rng, engine!, subject)).matrix;
       case 'overlap-only':
-        return { rows: n, cols: d, data: new Float32Array(n * d) };
+        return { rows, cols: d, data: new Float32Array(rows * d) };
       default:
         throw new SemBridgeError(`not a sampled method: ${method}`, 'method');
     }
   };
-  result.embeddings = await draw(x.sourceEmbeddings, STREAM.rows, 'sourceEmbeddings');
+  const fill = async (source: Matrix, stream: number, subject: string, into: Matrix | undefined): Promise<Matrix> => {
+    const rng = new Rng(seed, stream);
+    let st: ColumnStats | undefined;
+    const stats = () => (st ??= columnStats(source, statRows));
+    if (!x.into || !into) return draw(source, n, rng, stats, subject);
+    // straight into the full-size output, block by block (the multivariate Gaussian draws at once:
+    // its covariance is computed per call)
+    const d = source.cols;
+    const block = method === 'multivariate-gaussian' ? n : DRAW_BLOCK;
+    for (let i0 = 0; i0 < n; i0 += block) {
+      const part = await draw(source, Math.min(block, n - i0), rng, stats, subject);
+      for (let i = 0; i < part.rows; i++) into.data.set(part.data.subarray(i * d, (i + 1) * d), x.into.rowIds[i0 + i] * d);
+    }
+    return into;
+  };
+  result.embeddings = await fill(x.sourceEmbeddings, STREAM.rows, 'sourceEmbeddings', x.into?.embeddings);
   throwIfCancelled(x.signal);
-  if (x.sourceDecoder) result.decoder = await draw(x.sourceDecoder, STREAM.decoder, 'sourceDecoder');
+  if (x.sourceDecoder) result.decoder = await fill(x.sourceDecoder, STREAM.decoder, 'sourceDecoder', x.into?.decoder);
   if (x.sourceBias) {
     const bias = new Float32Array(n);
     if (method === 'mean' || method === 'gaussian' || method === 'multivariate-gaussian') {
@@ -439,17 +585,33 @@ export function assembleTargetMatrix(
   options?: AssembleOptions,
 ): Matrix {
   checkMatrixShape(newRows, 'newRows');
-  checkMatrixShape(sourceRows, 'sourceRows');
   if (newRows.rows !== newTokenIds.length) throw new SemBridgeError(`${newRows.rows} rows for ${newTokenIds.length} new token ids`, 'newRows');
   if (newRows.rows > 0 && newRows.cols !== sourceRows.cols) {
     throw new SemBridgeError(`width ${newRows.cols} differs from the source rows' ${sourceRows.cols}`, 'newRows');
   }
+  const out = targetMatrixWithOverlaps(targetVocabSize, overlaps, newTokenIds, sourceRows, options);
+  const d = sourceRows.cols;
+  newTokenIds.forEach((t, i) => out.data.set(newRows.data.subarray(i * d, (i + 1) * d), t * d));
+  return out;
+}
+
+/**
+ * The full [V_t, d] target matrix with the overlapping rows copied and the new rows left zero, for
+ * initializeNewTokens' `into` (the new rows are then written in place: no second copy).
+ */
+export function targetMatrixWithOverlaps(
+  targetVocabSize: number,
+  overlaps: OverlapPairs,
+  newTokenIds: Uint32Array,
+  sourceRows: Matrix,
+  options?: AssembleOptions,
+): Matrix {
+  checkMatrixShape(sourceRows, 'sourceRows');
   const seen = coverage(targetVocabSize, overlaps, newTokenIds, sourceRows.rows, 'overlaps');
   checkUncovered(seen, options, 'assembleTargetMatrix');
   const d = sourceRows.cols;
   const out = new Float32Array(targetVocabSize * d);
   for (const [t, s] of overlaps) out.set(sourceRows.data.subarray(s * d, (s + 1) * d), t * d);
-  newTokenIds.forEach((t, i) => out.set(newRows.data.subarray(i * d, (i + 1) * d), t * d));
   return { rows: targetVocabSize, cols: d, data: out };
 }
 

@@ -11,7 +11,8 @@
 import { SemBridgeError, throwIfCancelled } from './errors';
 import { checkAlpha, entmaxSorted, entmaxSupportSize, type SortedEntmaxResult } from './entmax';
 import { MatmulEngine, TOPK_GROUP_SIZE } from './matmul';
-import type { CancelSignal, Matrix, ProgressSink } from './types';
+import type { CancelSignal, Matrix, PagedMatrix, ProgressSink } from './types';
+export type { PagedMatrix } from './types';
 
 /** Source side prepared once: unit-normalised float32 rows of the candidate sources. */
 export interface SourceIndex {
@@ -32,6 +33,35 @@ export function checkMatrixShape(m: Matrix | undefined, name: string): asserts m
   if (m.data.length !== m.rows * m.cols) {
     throw new SemBridgeError(`data length ${m.data.length} does not equal rows·cols = ${m.rows}·${m.cols}`, name);
   }
+}
+
+export const isPaged = (m: Matrix | PagedMatrix): m is PagedMatrix => Array.isArray((m as PagedMatrix).pages);
+
+/** Checks a matrix, or each page of a paged one, like checkMatrixShape. */
+export function checkRowsShape(m: Matrix | PagedMatrix | undefined, name: string): void {
+  if (!m || !isPaged(m)) return checkMatrixShape(m as Matrix | undefined, name);
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols <= 0 || !(Number.isInteger(m.pageRows) && m.pageRows > 0)) {
+    throw new SemBridgeError(`invalid paged shape [${m.rows}, ${m.cols}] in pages of ${m.pageRows} rows`, name);
+  }
+  if (m.pages.length !== Math.ceil(m.rows / m.pageRows)) throw new SemBridgeError(`${m.pages.length} pages for ${m.rows} rows of ${m.pageRows}`, name);
+  m.pages.forEach((p, i) => {
+    if (!p) return;
+    checkMatrixShape(p, `${name} page ${i}`);
+    if (p.cols !== m.cols || p.rows !== Math.min(m.pageRows, m.rows - i * m.pageRows)) throw new SemBridgeError(`page ${i} has shape [${p.rows}, ${p.cols}]`, name);
+  });
+}
+
+/** The matrix holding row t and its row there (a plain matrix: itself and t). */
+function locate(m: Matrix | PagedMatrix, t: number): [Matrix, number] {
+  if (!isPaged(m)) return [m, t];
+  const p = m.pages[Math.floor(t / m.pageRows)];
+  if (!p) throw new Error(`row ${t} of a paged matrix was read after its page was released`);
+  return [p, t % m.pageRows];
+}
+
+/** Lets every page wholly below row `before` go. */
+function releasePagesBefore(m: PagedMatrix, before: number): void {
+  for (let i = 0; (i + 1) * m.pageRows <= before && i < m.pages.length; i++) m.pages[i] = null;
 }
 
 /** float64 norm of row r; NaN when the row holds a non-finite value. */
@@ -114,6 +144,8 @@ export interface SparseRow {
 
 /** What every chunked pass over the source vocabulary takes. */
 interface BlockPassOptions {
+  /** rows of targetBridge to search, in order (default all): result row i is targetBridge row targetRows[i] */
+  targetRows?: Uint32Array;
   /** target rows per block product (default 1024: a [1024, 30522] float32 block is 125 MB; onnxruntime's GEMM + TopK per row is fastest around there) */
   chunkRows?: number;
   /** decide on float64 cosines, re-computed for the candidates (default true) */
@@ -126,8 +158,16 @@ interface BlockPassOptions {
 
 export interface EntmaxSearchOptions extends BlockPassOptions {
   alpha: number;
+  /**
+   * Takes each solved row instead of the result's `rows` (which then stay null), so that a caller
+   * that consumes rows at once never holds every support (FOCUS's can be hundreds per row).
+   * Called once per valid row, in no particular order.
+   */
+  onRow?: (row: number, r: SparseRow) => void;
   /** first K tried (default adapts to α and to the supports seen so far) */
   initialK?: number;
+  /** with a PagedMatrix target read in ascending row order: release each page once the search is past it */
+  releasePassedPages?: boolean;
 }
 
 export interface EntmaxSearchResult {
@@ -161,13 +201,21 @@ function defaultInitialK(alpha: number): number {
   return 512;
 }
 
+/** Checks BlockPassOptions.targetRows against the matrix; returns it (undefined: every row). */
+function checkTargetRows(target: Matrix | PagedMatrix, targetRows: Uint32Array | undefined): Uint32Array | undefined {
+  if (!targetRows) return undefined;
+  for (let i = 0; i < targetRows.length; i++)
+    if (targetRows[i] >= target.rows) throw new SemBridgeError(`row ${targetRows[i]} is out of range (${target.rows} rows)`, 'targetRows');
+  return targetRows;
+}
+
 /** Fills `out` with unit-normalised target rows `rows`; returns their float64 norms (NaN/0 = invalid). */
-function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Array): Float64Array {
+function gatherUnitRows(target: Matrix | PagedMatrix, rows: ArrayLike<number>, out: Float32Array): Float64Array {
   const d = target.cols;
   const norms = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
-    const t = rows[i];
-    const n = rowNorm(target, t);
+    const [m, t] = locate(target, rows[i]);
+    const n = rowNorm(m, t);
     norms[i] = n;
     const o = t * d;
     if (!(n > 0)) {
@@ -175,7 +223,7 @@ function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Arr
       continue;
     }
     const inv = 1 / n;
-    for (let j = 0; j < d; j++) out[i * d + j] = target.data[o + j] * inv;
+    for (let j = 0; j < d; j++) out[i * d + j] = m.data[o + j] * inv;
   }
   return norms;
 }
@@ -184,12 +232,12 @@ function gatherUnitRows(target: Matrix, rows: ArrayLike<number>, out: Float32Arr
  * Exact α-entmax weights of every target row over all candidate sources (see the file comment).
  */
 export async function entmaxOverAllSources(
-  targetBridge: Matrix,
+  targetBridge: Matrix | PagedMatrix,
   index: SourceIndex,
   options: EntmaxSearchOptions,
 ): Promise<EntmaxSearchResult> {
   checkAlpha(options.alpha);
-  checkMatrixShape(targetBridge, 'targetBridge');
+  checkRowsShape(targetBridge, 'targetBridge');
   if (targetBridge.cols !== index.unit.cols) {
     throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
   }
@@ -201,8 +249,12 @@ export async function entmaxOverAllSources(
   const d = targetBridge.cols;
   const chunkRows = Math.max(1, options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
-  const N = targetBridge.rows;
+  const at = checkTargetRows(targetBridge, options.targetRows);
+  const N = options.targetRows?.length ?? targetBridge.rows;
+  // pages can go behind the search only when it reads the rows in ascending order
+  const release = !!options.releasePassedPages && isPaged(targetBridge) && (!at || at.every((t, i) => i === 0 || t > at[i - 1]));
   const rows: (SparseRow | null)[] = new Array(N).fill(null);
+  const onRow = options.onRow;
   const invalidRows: number[] = [];
   let grownRows = 0;
   let similarityMs = 0;
@@ -218,7 +270,7 @@ export async function entmaxOverAllSources(
    * Entmax for row t from its top-(kk+1) list (values/indices at offset o). Returns the support
    * size, or -1 when the certificate fails (the row must be redone with a larger K).
    */
-  const solveRow = (t: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
+  const solveRow = (t: number, tb: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
     // 1) which float32 cosines can matter: the support of entmax over them, plus anything within
     //    2ε of its threshold, which lies at or above the first cosine left out, z_(k+1)
     const listLen = complete ? Math.min(kk + 1, nCand) : kk;
@@ -243,10 +295,11 @@ export async function entmaxOverAllSources(
         candC = new Float64Array(nextPow2(m));
         candI = new Uint32Array(nextPow2(m));
       }
+      const [page, row] = locate(targetBridge, tb);
       for (let i = 0; i < m; i++) {
         const s = index.ids[indices[o + i]];
         candI[i] = s;
-        candC[i] = cosine64(targetBridge, t, tn, index, s);
+        candC[i] = cosine64(page, row, tn, index, s);
       }
       sortPairsDesc(candC, candI, m);
     } else {
@@ -273,7 +326,8 @@ export async function entmaxOverAllSources(
       weights[i] = r.weights[i];
       cosines[i] = candC[i];
     }
-    rows[t] = { ids, weights, cosines };
+    if (onRow) onRow(t, { ids, weights, cosines });
+    else rows[t] = { ids, weights, cosines };
     return sup;
   };
 
@@ -297,7 +351,7 @@ export async function entmaxOverAllSources(
         for (let b0 = 0; b0 < pending.length; b0 += batch) {
           throwIfCancelled(options.signal);
           const part = pending.subarray(b0, Math.min(pending.length, b0 + batch));
-          const norms = gatherUnitRows(targetBridge, part, buf);
+          const norms = gatherUnitRows(targetBridge, at ? Array.from(part, (i) => at[i]) : part, buf);
           const t0 = performance.now();
           const top = await search.run({ rows: part.length, cols: d, data: buf.subarray(0, part.length * d) }, request);
           const t1 = performance.now();
@@ -309,7 +363,7 @@ export async function entmaxOverAllSources(
               if (first) invalidRows.push(t);
               continue;
             }
-            const sup = solveRow(t, tn, top.values, top.indices, i * top.k, kk, complete);
+            const sup = solveRow(t, at ? at[t] : t, tn, top.values, top.indices, i * top.k, kk, complete);
             if (sup < 0) failed.push(t);
             else supports.push(sup);
           }
@@ -327,6 +381,8 @@ export async function entmaxOverAllSources(
         const p99 = supports[Math.min(supports.length - 1, Math.floor(0.99 * supports.length))];
         k = Math.min(nCand, Math.max(16, nextPow2(p99 + 4)));
       }
+      // no row of this chunk is read again; rows ahead are at or above the next chunk's first
+      if (release) releasePagesBefore(targetBridge as PagedMatrix, end < N ? (at ? at[end] : end) : targetBridge.rows);
       options.onProgress?.({ stage: 'similarity', done: end, total: N });
     }
   } finally {
@@ -380,11 +436,11 @@ export interface TopKRow {
  * live α slider (with `entmaxOverTopK`).
  */
 export async function topKCosine(
-  targetBridge: Matrix,
+  targetBridge: Matrix | PagedMatrix,
   index: SourceIndex,
   options: TopKOptions,
 ): Promise<{ rows: (TopKRow | null)[]; invalidRows: number[]; similarityMs: number }> {
-  checkMatrixShape(targetBridge, 'targetBridge');
+  checkRowsShape(targetBridge, 'targetBridge');
   if (targetBridge.cols !== index.unit.cols) {
     throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
   }
@@ -393,7 +449,8 @@ export async function topKCosine(
   const nCand = index.ids.length;
   const k = Math.min(options.k, nCand);
   const d = targetBridge.cols;
-  const N = targetBridge.rows;
+  const at = checkTargetRows(targetBridge, options.targetRows);
+  const N = options.targetRows?.length ?? targetBridge.rows;
   const chunkRows = Math.max(1, options.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const engine = options.engine ?? (await MatmulEngine.create({ threads: options.threads }));
   const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
@@ -408,7 +465,7 @@ export async function topKCosine(
       throwIfCancelled(options.signal);
       const end = Math.min(N, start + chunkRows);
       const rowIds = Uint32Array.from({ length: end - start }, (_, i) => start + i);
-      const norms = gatherUnitRows(targetBridge, rowIds, buf);
+      const norms = gatherUnitRows(targetBridge, at ? rowIds.map((i) => at[i]) : rowIds, buf);
       const t0 = performance.now();
       const top = await search.run({ rows: rowIds.length, cols: d, data: buf.subarray(0, rowIds.length * d) }, Math.min(k + 1, nCand));
       similarityMs += performance.now() - t0;
@@ -419,9 +476,10 @@ export async function topKCosine(
           continue;
         }
         const o = i * top.k;
+        const [page, row] = locate(targetBridge, at ? at[t] : t);
         for (let j = 0; j < k; j++) {
           ids[j] = index.ids[top.indices[o + j]];
-          c[j] = exact ? cosine64(targetBridge, t, norms[i], index, ids[j]) : top.values[o + j];
+          c[j] = exact ? cosine64(page, row, norms[i], index, ids[j]) : top.values[o + j];
         }
         if (exact) sortPairsDesc(c, ids, k);
         rows[t] = { ids: ids.slice(), cosines: Float32Array.from(c), nextCosine: top.k > k ? top.values[o + k] : NaN };

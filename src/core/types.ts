@@ -8,6 +8,18 @@ export interface Matrix {
   data: Float32Array;
 }
 
+/**
+ * A [rows, cols] matrix held in pages of `pageRows` rows each (the last may be shorter), so that a
+ * search can let the pages it has passed go (EntmaxSearchOptions.releasePassedPages): init's
+ * target bridge vectors at a 262k vocabulary are 400 MB. A released page is null.
+ */
+export interface PagedMatrix {
+  rows: number;
+  cols: number;
+  pageRows: number;
+  pages: (Matrix | null)[];
+}
+
 /** A sparse vector over a vocabulary: ids ascending, weights > 0. */
 export interface SparseVector {
   ids: Uint32Array;

@@ -300,3 +300,15 @@ test('corrupt inputs give clear errors naming the file', async (t) => {
   );
   for (const o of ['o1', 'o2', 'o3', 'o4']) assert.ok(!existsSync(join(work, o)), `${o}: nothing written`);
 });
+
+test('init with a bridge cache (target vectors read in pages, released as the search passes them) writes the same files as without one', async (t) => {
+  if (!ready) return t.skip('fixtures not generated yet');
+  for (const method of ['sembridge', 'focus'] as const) {
+    const paged = join(work, `paged-${method}`);
+    const plain = join(work, `plain-${method}`);
+    await runInit(opts('bert-mlm-en', 'ko-wordpiece', paged, { method }));
+    await runInit(opts('bert-mlm-en', 'ko-wordpiece', plain, { method, cacheDir: null }));
+    for (const f of ['model.safetensors', join('sembridge', 'mapping.jsonl'), join('onnx', 'model.onnx')])
+      assert.ok(readFileSync(join(paged, f)).equals(readFileSync(join(plain, f))), `${method}: ${f} differs`);
+  }
+});

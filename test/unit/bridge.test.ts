@@ -1,12 +1,12 @@
 // Bridge embeddings: pooling, templates, the content-addressed cache, the worker and cancellation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyTemplate, poolTokenStates } from '../../src/core/bridge/bridgeModel';
-import { bridgeCacheKey, hashStrings, readCachedVectors, writeCachedVectors, type BridgeCacheKeyParts } from '../../src/core/bridge/bridgeCache';
-import { embedBridgeStrings } from '../../src/core/bridge/bridgeRunner';
+import { bridgeCacheKey, hashStrings, readCachedVectors, readCachedVectorsPaged, writeCachedVectors, type BridgeCacheKeyParts } from '../../src/core/bridge/bridgeCache';
+import { distinctStrings, embedBridgeSides, embedBridgeStrings } from '../../src/core/bridge/bridgeRunner';
 import { resolveWorkerScript } from '../../src/core/bridge/resolveWorker';
 import { CancelledError } from '../../src/core/errors';
 
@@ -57,8 +57,15 @@ test('cache key changes with every part; vectors round-trip; a torn entry is a m
     await writeCachedVectors(dir, k, m, parts);
     const back = await readCachedVectors(dir, k);
     assert.deepEqual(back, m);
-    // truncate the data file: must read as a miss, not as garbage
+    // paged: the same rows, a short last page; one changed byte (CRC-32 over every page) is a miss
+    assert.deepEqual(await readCachedVectorsPaged(dir, k, 1), { rows: 2, cols: 3, pageRows: 1, pages: [{ rows: 1, cols: 3, data: Float32Array.of(1, 2, 3) }, { rows: 1, cols: 3, data: Float32Array.of(4, 5, 6) }] });
     const sub = join(dir, 'bridge', k.slice(0, 2));
+    const bytes = readFileSync(join(sub, `${k}.f32`));
+    bytes[20] ^= 1;
+    writeFileSync(join(sub, `${k}.f32`), bytes);
+    assert.equal(await readCachedVectorsPaged(dir, k, 1), undefined);
+    assert.equal(await readCachedVectors(dir, k), undefined);
+    // truncate the data file: must read as a miss, not as garbage
     writeFileSync(join(sub, `${k}.f32`), new Uint8Array(5));
     assert.equal(await readCachedVectors(dir, k), undefined);
   } finally {
@@ -146,6 +153,46 @@ test('a bridge folder without ONNX (config + safetensors) is prepared once and g
     assert.equal(readdirSync(join(cache, 'bridge-models')).length, 1, 'one prepared folder');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('distinctStrings: each string once, every position finds its row', () => {
+  const { strings, rows } = distinctStrings([['a', 'b', 'a'], ['c', 'b', 'c', 'd']]);
+  assert.deepEqual(strings, ['a', 'b', 'c', 'd']);
+  assert.deepEqual(Array.from(rows[0]), [0, 1, 0]);
+  assert.deepEqual(Array.from(rows[1]), [2, 1, 2, 3]);
+});
+
+test('one bridge pass for two vocabularies (shared strings embedded once) gives the vectors of two separate passes; each side cached', async (t) => {
+  if (!bridgeReady) return t.skip('fixture bridge model not generated yet');
+  const cache = mkdtempSync(join(tmpdir(), 'sb-bridge-sides-'));
+  try {
+    const source = ['house', 'water', 'river', 'house', 'the'];
+    const target = ['집', 'water', '물', 'river', '강', '집'];
+    const opts = { modelDir: BRIDGE, cacheDir: null, inProcess: true, batchSize: 4 };
+    const a = await embedBridgeStrings({ strings: source, tokenizerHash: 's' }, opts);
+    const b = await embedBridgeStrings({ strings: target, tokenizerHash: 't' }, opts);
+    const stages: string[] = [];
+    const both = await embedBridgeSides(
+      [{ strings: source, tokenizerHash: 's', stage: 'bridge-source' }, { strings: target, tokenizerHash: 't', stage: 'bridge-target' }],
+      { ...opts, cacheDir: cache },
+      { onProgress: (p) => stages.push(`${p.stage} ${p.done}/${p.total}`) },
+    );
+    assert.ok(stages.includes('bridge-source+bridge-target 7/7'), `one pass over the 7 distinct strings: ${stages.join(', ')}`);
+    for (const [got, want] of [[both[0], a], [both[1], b]] as const) {
+      assert.equal(got.vectors.rows, want.vectors.rows);
+      let diff = 0;
+      got.vectors.data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - want.vectors.data[i]))));
+      assert.ok(diff <= 1e-6, `max |diff| ${diff}`);
+    }
+    // a duplicate gets the very same row
+    const d = both[0].vectors.cols;
+    assert.deepEqual(both[1].vectors.data.subarray(0, d), both[1].vectors.data.subarray(5 * d, 6 * d));
+    const again = await embedBridgeSides([{ strings: source, tokenizerHash: 's' }, { strings: target, tokenizerHash: 't' }], { ...opts, cacheDir: cache });
+    assert.deepEqual(again.map((r) => r.cacheHit), [true, true]);
+    assert.deepEqual(again[1].vectors.data, both[1].vectors.data);
+  } finally {
     rmSync(cache, { recursive: true, force: true });
   }
 });

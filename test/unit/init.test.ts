@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildMapping, classifySafetensors, matchCounts, pickProbeLanguage, supportSummary } from '../../src/core/init';
+import { buildMapping, classifySafetensors, mappingToJsonl, MAPPING_MAX_SOURCES, matchCounts, pickProbeLanguage, supportSummary, writeMappingJsonl } from '../../src/core/init';
 import { writeSafetensorsWithVocabulary } from '../../src/core/init/safetensorsOut';
 import { writeSparseEncoderFiles } from '../../src/core/init/writeFolder';
 import { SafetensorsReader, writeSafetensors } from '../../src/core/io/safetensors';
 import type { TensorInfo } from '../../src/core/io/safetensors';
 import { inspectModelFolder } from '../../src/core/model/hfFolder';
-import type { InitResult } from '../../src/core/reconstruct';
+import { SourceRows, type InitResult } from '../../src/core/reconstruct';
 import { loadTokenizer, type OverlapResult } from '../../src/core/tokens';
 
 const FIX = join(__dirname, '..', 'fixtures');
@@ -26,10 +26,10 @@ test('buildMapping: copied tokens have one source of weight 1, bridged ones thei
   };
   const result = {
     method: 'sembridge',
-    sources: [
+    sources: SourceRows.from([
       { ids: Uint32Array.from([1, 2]), weights: Float32Array.from([0.75, 0.25]), cosines: Float32Array.from([0.9, 0.8]) },
       { ids: new Uint32Array(0), weights: new Float32Array(0), cosines: new Float32Array(0) },
-    ],
+    ]),
     supportSize: Int32Array.from([2, 0]),
     fallbackRows: [1],
   } as unknown as InitResult;
@@ -161,6 +161,50 @@ test('a target tokenizer without a pad token gets its unk token as pad (as the p
     assert.equal(cfg.pad_token, '[UNK]');
     assert.equal(cfg.model_max_length, 128, "capped at the source model's length");
     assert.equal((await loadTokenizer(out)).specialTokens.pad, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('writeMappingJsonl streams the bytes of mappingToJsonl(buildMapping); a line lists at most MAPPING_MAX_SOURCES sources, support stays whole', async () => {
+  const big = MAPPING_MAX_SOURCES + 6;
+  const overlap: OverlapResult = {
+    matchTypes: ['exact', null, null],
+    sourceIds: Int32Array.from([0, -1, -1]),
+    counts: { exact: 1, fuzzy: 0, symbol: 0, role: 0, none: 2, unreachable: 0 },
+    newTokenIds: [1, 2],
+    unreachableIds: [],
+  };
+  const w = Float32Array.from({ length: big }, (_, k) => (big - k) / ((big * (big + 1)) / 2));
+  const result = {
+    method: 'focus',
+    sources: SourceRows.from([
+      { ids: Uint32Array.from({ length: big }, (_, k) => k), weights: w, cosines: Float32Array.from(w, (x) => x * 10) },
+      { ids: Uint32Array.from([3]), weights: Float32Array.from([1]), cosines: Float32Array.from([0.5]) },
+    ]),
+    supportSize: Int32Array.from([big, 1]),
+    fallbackRows: [],
+  } as unknown as InitResult;
+  const inputs = {
+    targetVocab: ['a', 'b', 'c'],
+    sourceVocab: Array.from({ length: big }, (_, k) => `s${k}`),
+    overlap,
+    newTokenIds: Uint32Array.from([1, 2]),
+    result,
+    targetBridge: { rows: 3, cols: 2, data: Float32Array.from([1, 0, 0, 1, 1, 1]) },
+    sourceBridge: { rows: big, cols: 2, data: new Float32Array(big * 2).fill(1) },
+  };
+  const mapping = buildMapping(inputs);
+  assert.equal(mapping[1].sources.length, MAPPING_MAX_SOURCES);
+  assert.deepEqual(mapping[1].sources.map((s) => s.id), Array.from({ length: MAPPING_MAX_SOURCES }, (_, k) => k), 'the heaviest ones');
+  assert.equal(mapping[1].support, big);
+  const dir = mkdtempSync(join(tmpdir(), 'sb-mapping-'));
+  try {
+    const file = join(dir, 'mapping.jsonl');
+    const summary = await writeMappingJsonl(file, inputs);
+    assert.equal(readFileSync(file, 'utf8'), mappingToJsonl(mapping));
+    assert.deepEqual(summary.counts, matchCounts(mapping));
+    assert.deepEqual(summary.supportSize, supportSummary(mapping));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { SemBridgeError } from '../../src/core/errors';
 import { MatmulEngine } from '../../src/core/matmul';
 import { Rng } from '../../src/core/random';
-import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitInputs } from '../../src/core/reconstruct';
+import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitInputs } from '../../src/core/reconstruct';
+import type { PagedMatrix } from '../../src/core/types';
 import { entmax } from '../../src/core/entmax';
 import type { Matrix } from '../../src/core/types';
 import { gunzipSync } from 'node:zlib';
@@ -58,7 +59,7 @@ test('sembridge rows and bias equal the paper pipeline (float64 cosines, entmax_
     assert.deepEqual(r.fallbackRows, []);
     for (let i = 0; i < p.nNew; i++) {
       assert.equal(r.supportSize[i], p.expectedSupport[i], `α=${p.alpha} row ${i} support`);
-      assert.equal(r.sources[i].ids.length, p.expectedSupport[i]);
+      assert.equal(r.sources.get(i).ids.length, p.expectedSupport[i]);
       for (let j = 0; j < p.d; j++) {
         assert.ok(Math.abs(r.embeddings.data[i * p.d + j] - p.expectedEmbeddings[i][j]) <= 1e-5, `α=${p.alpha} row ${i} dim ${j}`);
         // untied decoder rows use the same weights
@@ -66,13 +67,13 @@ test('sembridge rows and bias equal the paper pipeline (float64 cosines, entmax_
       }
       assert.ok(Math.abs(r.bias![i] - p.expectedBias[i]) <= 1e-5, `α=${p.alpha} row ${i} bias`);
       let sum = 0;
-      for (const w of r.sources[i].weights) sum += w;
+      for (const w of r.sources.get(i).weights) sum += w;
       assert.ok(Math.abs(sum - 1) < 1e-6);
     }
   }
 });
 
-function smallInputs(rng: Rng, vs = 300, n = 25, d = 16, db = 24): InitInputs {
+function smallInputs(rng: Rng, vs = 300, n = 25, d = 16, db = 24): InitInputs & { targetBridge: Matrix } {
   return {
     alpha: 4,
     sourceEmbeddings: randomMatrix(rng, vs, d, 0.05),
@@ -88,7 +89,7 @@ test('weights, supports and rows are consistent: E_t = Σ w_s E_s, b_t = Σ w_s 
   const r = await initializeNewTokens('sembridge', x);
   const d = x.sourceEmbeddings.cols;
   for (let t = 0; t < x.targetBridge.rows; t++) {
-    const src = r.sources[t];
+    const src = r.sources.get(t);
     for (let j = 0; j < d; j++) {
       let e = 0;
       src.ids.forEach((s, k) => (e += src.weights[k] * x.sourceEmbeddings.data[s * d + j]));
@@ -154,7 +155,7 @@ test('a zero or NaN bridge vector of a new token falls back to the gaussian rule
     const r = await initializeNewTokens(method, { ...x, overlapSourceIds: Uint32Array.of(1, 5, 9, 30, 77), engine: await getEngine() });
     assert.deepEqual(r.fallbackRows, [3, 7], method);
     assert.equal(r.supportSize[3], 0);
-    assert.equal(r.sources[7].ids.length, 0);
+    assert.equal(r.sources.get(7).ids.length, 0);
     for (const v of r.embeddings.data) assert.ok(Number.isFinite(v));
     for (const v of r.decoder!.data) assert.ok(Number.isFinite(v));
     for (const v of r.bias!) assert.ok(Number.isFinite(v));
@@ -166,6 +167,41 @@ test('a zero or NaN bridge vector of a new token falls back to the gaussian rule
   }
 });
 
+test('a paged target bridge gives the same bytes as the matrix for every method, and the entmax search releases the pages it has passed', async () => {
+  const rng = new Rng(31);
+  const x = smallInputs(rng, 300, 40);
+  x.sourceDecoder = randomMatrix(rng, x.sourceEmbeddings.rows, x.sourceEmbeddings.cols, 0.05);
+  const db = x.targetBridge.cols;
+  // a larger table whose odd rows are the new tokens (ascending), read in pages of 7 rows
+  const full = randomMatrix(rng, 2 * x.targetBridge.rows + 3, db);
+  const targetRows = Uint32Array.from({ length: x.targetBridge.rows }, (_, i) => 2 * i + 1);
+  targetRows.forEach((t, i) => full.data.set(x.targetBridge.data.subarray(i * db, (i + 1) * db), t * db));
+  full.data.fill(0, 9 * db, 10 * db); // a zero vector: a fallback row either way
+  const paging = (): PagedMatrix => ({
+    rows: full.rows,
+    cols: db,
+    pageRows: 7,
+    pages: Array.from({ length: Math.ceil(full.rows / 7) }, (_, p) => {
+      const rows = Math.min(7, full.rows - p * 7);
+      return { rows, cols: db, data: full.data.slice(p * 7 * db, (p * 7 + rows) * db) };
+    }),
+  });
+  for (const method of ['sembridge', 'focus', 'topk-softmax'] as const) {
+    const common = { ...x, targetRows, overlapSourceIds: Uint32Array.of(1, 5, 9, 30, 77, 120, 200), chunkRows: 8, engine: await getEngine() };
+    const want = await initializeNewTokens(method, { ...common, targetBridge: full });
+    const paged = paging();
+    const got = await initializeNewTokens(method, { ...common, targetBridge: paged, releaseSearchedBridge: true });
+    assert.deepEqual(got.embeddings.data, want.embeddings.data, method);
+    assert.deepEqual(got.decoder!.data, want.decoder!.data, method);
+    assert.deepEqual(got.bias, want.bias, method);
+    assert.deepEqual(got.fallbackRows, want.fallbackRows, method);
+    assert.deepEqual(got.sources.toArray(), want.sources.toArray(), method);
+    const kept = paged.pages.filter(Boolean).length;
+    if (method === 'topk-softmax') assert.equal(kept, paged.pages.length, 'topk-softmax keeps every page');
+    else assert.ok(kept <= 1, `${method}: ${kept} pages left after the search (only a short last one may stay)`);
+  }
+});
+
 test('focus: sparsemax over the overlapping source tokens only', async () => {
   const rng = new Rng(25);
   const x = smallInputs(rng);
@@ -173,7 +209,7 @@ test('focus: sparsemax over the overlapping source tokens only', async () => {
   const r = await initializeNewTokens('focus', { ...x, overlapSourceIds: overlap, engine: await getEngine() });
   const db = x.sourceBridge.cols;
   for (let t = 0; t < x.targetBridge.rows; t++) {
-    for (const id of r.sources[t].ids) assert.ok(overlap.includes(id));
+    for (const id of r.sources.get(t).ids) assert.ok(overlap.includes(id));
     // equals sparsemax over the cosines to the overlap rows
     const cos = Array.from(overlap, (s) => {
       let dot = 0;
@@ -190,7 +226,7 @@ test('focus: sparsemax over the overlapping source tokens only', async () => {
     });
     const e = entmax(cos, 2);
     assert.equal(r.supportSize[t], e.support);
-    r.sources[t].ids.forEach((id, k) => assert.ok(Math.abs(r.sources[t].weights[k] - e.weights[overlap.indexOf(id)]) < 1e-6));
+    r.sources.get(t).ids.forEach((id, k) => assert.ok(Math.abs(r.sources.get(t).weights[k] - e.weights[overlap.indexOf(id)]) < 1e-6));
   }
   await assert.rejects(initializeNewTokens('focus', { ...x, engine: await getEngine() }), /overlapSourceIds: 'focus' needs/);
 });
@@ -200,14 +236,14 @@ test('topk-softmax: 10 neighbours, softmax(c / 0.1)', async () => {
   const x = smallInputs(rng);
   const r = await initializeNewTokens('topk-softmax', { ...x, engine: await getEngine() });
   for (let t = 0; t < x.targetBridge.rows; t++) {
-    const s = r.sources[t];
+    const s = r.sources.get(t);
     assert.equal(s.ids.length, 10);
     let z = 0;
     for (const c of s.cosines) z += Math.exp(c / 0.1);
     s.cosines.forEach((c, k) => assert.ok(Math.abs(s.weights[k] - Math.exp(c / 0.1) / z) < 1e-6));
   }
   const r3 = await initializeNewTokens('topk-softmax', { ...x, topK: 3, temperature: 1, engine: await getEngine() });
-  assert.equal(r3.sources[0].ids.length, 3);
+  assert.equal(r3.sources.get(0).ids.length, 3);
 });
 
 test('every method is seeded: the same seed gives identical bytes, another seed differs where sampled', async () => {
@@ -283,7 +319,7 @@ test('sampled baselines follow their definitions', async () => {
   const zero = await initializeNewTokens('overlap-only', x);
   assert.ok(zero.embeddings.data.every((v) => v === 0) && zero.bias!.every((v) => v === 0));
   assert.deepEqual(zero.fallbackRows, []);
-  for (const r of [random, mean, gauss, mv, zero]) assert.ok(r.supportSize.every((s) => s === 0) && r.sources.every((s) => s.ids.length === 0));
+  for (const r of [random, mean, gauss, mv, zero]) assert.ok(r.supportSize.every((s) => s === 0) && r.sources.toArray().every((s) => s.ids.length === 0));
 });
 
 test('multivariate-gaussian works at d = 768 (rank-deficient covariance needs the jitter)', async () => {
@@ -324,6 +360,15 @@ test('bad input names the tensor and the problem', async () => {
   const nanEmb = randomMatrix(rng, 300, 16);
   nanEmb.data[17 * 16 + 3] = NaN;
   await bad({ sourceEmbeddings: nanEmb }, /^sourceEmbeddings: row 17 contains NaN/);
+  // every kind of non-finite value, at the first and the last positions too
+  for (const [at, v] of [[4799, -Infinity], [4798, Infinity], [0, NaN]] as const) {
+    const odd = randomMatrix(rng, 300, 16);
+    const bias = Float32Array.from(odd.data.subarray(0, 300));
+    bias[at % 300] = v;
+    odd.data[at] = v;
+    await bad({ sourceEmbeddings: odd }, new RegExp(`^sourceEmbeddings: row ${Math.floor(at / 16)} contains ${v}`));
+    await bad({ sourceBias: bias }, new RegExp(`^sourceBias: entry ${at % 300} is ${v}`));
+  }
   const nanBridge = randomMatrix(rng, 300, 24);
   nanBridge.data[5 * 24] = Infinity;
   await bad({ sourceBridge: nanBridge }, /^sourceBridge: row 5 contains NaN or Infinity/);
@@ -335,4 +380,108 @@ test('bad input names the tensor and the problem', async () => {
   await bad({ initializerRange: -1 }, /^initializerRange:/, 'random');
   await bad({ sourceEmbeddings: { rows: 2, cols: 16, data: new Float32Array(5) } }, /^sourceEmbeddings: data length 5/);
   await assert.rejects(initializeNewTokens('nope' as never, x), /^SemBridgeError|method: unknown method 'nope'/);
+});
+
+test('rows written straight into the full table (into + targetRows) equal the [N, d] rows assembled afterwards, for every method', async () => {
+  const rng = new Rng(31);
+  const base = smallInputs(rng, 200, 30, 12, 16);
+  const decoder = randomMatrix(rng, 200, 12, 0.05);
+  const vt = 45;
+  // target ids 0..44: 15 copied (target t ← source 2t), 30 new at the others, bridge rows of all 45
+  const pairs = new Map<number, number>();
+  const newIds: number[] = [];
+  for (let t = 0; t < vt; t++) (t % 3 === 0 ? pairs.set(t, 2 * t) : newIds.push(t));
+  const newTokenIds = Uint32Array.from(newIds);
+  const fullBridge = randomMatrix(rng, vt, 16);
+  fullBridge.data.fill(0, newIds[4] * 16, (newIds[4] + 1) * 16); // one fallback row
+  const newBridge: Matrix = { rows: newIds.length, cols: 16, data: new Float32Array(newIds.length * 16) };
+  newIds.forEach((t, i) => newBridge.data.set(fullBridge.data.subarray(t * 16, (t + 1) * 16), i * 16));
+  const overlapSourceIds = Uint32Array.from(pairs.values());
+  for (const method of ['sembridge', 'focus', 'topk-softmax', 'random', 'mean', 'gaussian', 'multivariate-gaussian', 'overlap-only'] as const) {
+    const x: InitInputs = { ...base, sourceDecoder: decoder, overlapSourceIds, engine: await getEngine() };
+    const plain = await initializeNewTokens(method, { ...x, targetBridge: newBridge });
+    const wantE = assembleTargetMatrix(vt, pairs, newTokenIds, plain.embeddings, x.sourceEmbeddings);
+    const wantD = assembleTargetMatrix(vt, pairs, newTokenIds, plain.decoder!, decoder);
+    const into = { rowIds: newTokenIds, embeddings: targetMatrixWithOverlaps(vt, pairs, newTokenIds, x.sourceEmbeddings), decoder: targetMatrixWithOverlaps(vt, pairs, newTokenIds, decoder) };
+    const placed = await initializeNewTokens(method, { ...x, targetBridge: fullBridge, targetRows: newTokenIds, into });
+    assert.equal(placed.embeddings, into.embeddings, `${method}: the result is the table given`);
+    assert.deepEqual(placed.embeddings.data, wantE.data, `${method}: embeddings`);
+    assert.deepEqual(placed.decoder!.data, wantD.data, `${method}: decoder`);
+    assert.deepEqual(placed.bias, plain.bias, `${method}: bias`);
+    assert.deepEqual(placed.supportSize, plain.supportSize, `${method}: supports`);
+    assert.deepEqual(placed.fallbackRows, plain.fallbackRows, `${method}: fallback rows`);
+  }
+  await assert.rejects(initializeNewTokens('sembridge', { ...base, targetBridge: fullBridge, targetRows: Uint32Array.of(99) }), /targetRows: row 99 is out of range/);
+});
+
+test('maxSourcesKept caps the sources kept per row (the heaviest), not the support nor the rows', async () => {
+  const rng = new Rng(32);
+  const x = { ...smallInputs(rng), engine: await getEngine() };
+  const overlapSourceIds = Uint32Array.from({ length: 120 }, (_, i) => i * 2);
+  const full = await initializeNewTokens('focus', { ...x, overlapSourceIds });
+  const capped = await initializeNewTokens('focus', { ...x, overlapSourceIds, maxSourcesKept: 3 });
+  assert.ok(Math.max(...full.supportSize) > 3, 'some FOCUS support is larger than the cap');
+  assert.deepEqual(capped.supportSize, full.supportSize);
+  assert.deepEqual(capped.embeddings.data, full.embeddings.data);
+  for (let t = 0; t < full.supportSize.length; t++) {
+    assert.equal(capped.sources.get(t).ids.length, Math.min(3, full.supportSize[t]));
+    assert.deepEqual(capped.sources.get(t).ids, full.sources.get(t).ids.subarray(0, capped.sources.get(t).ids.length));
+    assert.deepEqual(capped.sources.get(t).weights, full.sources.get(t).weights.subarray(0, capped.sources.get(t).ids.length));
+  }
+});
+
+test('SourceRows: rows set in any order (and again) read back as set, capped by keep, across pages (a row never split, one longer than a page on its own)', () => {
+  const rows = new SourceRows(600, 16);
+  const row = (i: number, n: number) => ({
+    ids: Uint32Array.from({ length: n }, (_, k) => i * 10 + k),
+    weights: Float32Array.from({ length: n }, (_, k) => 1 / (k + 1)),
+    cosines: Float32Array.from({ length: n }, (_, k) => i / 1000 + k / 10),
+  });
+  for (let i = 599; i >= 0; i -= 2) rows.set(i, row(i, 1 + (i % 7)));
+  for (let i = 0; i < 600; i += 2) rows.set(i, row(i, 9), 4);
+  rows.set(5, row(5, 3)); // set again
+  rows.set(7, row(7, 40)); // longer than a page
+  for (let i = 0; i < 600; i++) {
+    const want = i === 5 ? row(5, 3) : i === 7 ? row(7, 40) : i % 2 ? row(i, 1 + (i % 7)) : row(i, 4);
+    assert.deepEqual(rows.get(i), want, `row ${i}`);
+    assert.equal(rows.size(i), want.ids.length);
+  }
+  assert.equal(new SourceRows(3).get(2).ids.length, 0, 'an unset row is empty');
+  // pages are filled, never grown or copied: beyond the entries, under one row per page is unused
+  const even = new SourceRows(1000, 256);
+  for (let i = 0; i < 1000; i++) even.set(i, row(i, 10));
+  const pages = Math.ceil(1000 / Math.floor(256 / 10));
+  assert.ok(even.bytes / 12 <= 10000 + pages * 9, `${even.bytes / 12} entries allocated for 10000`);
+  for (let i = 0; i < 1000; i++) assert.deepEqual(even.get(i), row(i, 10));
+});
+
+test('afterSearch: called once after the search, before the deferred rows are built; same bytes, and a row over the cap is built at once', async () => {
+  const rng = new Rng(33);
+  const x = { ...smallInputs(rng), sourceDecoder: randomMatrix(rng, 300, 16, 0.05), engine: await getEngine() };
+  const overlapSourceIds = Uint32Array.from({ length: 120 }, (_, i) => i * 2);
+  const n = x.targetBridge.rows;
+  const rowIds = Uint32Array.from({ length: n }, (_, i) => i);
+  for (const method of ['sembridge', 'focus', 'topk-softmax'] as const) {
+    const plain = await initializeNewTokens(method, { ...x, overlapSourceIds, maxSourcesKept: 4 });
+    const into = { rowIds, embeddings: { rows: n, cols: 16, data: new Float32Array(n * 16) }, decoder: { rows: n, cols: 16, data: new Float32Array(n * 16) } };
+    let calls = 0;
+    let builtBefore = 0;
+    const deferred = await initializeNewTokens(method, {
+      ...x,
+      overlapSourceIds,
+      maxSourcesKept: 4,
+      into,
+      afterSearch: () => {
+        calls++;
+        for (let t = 0; t < n; t++) if (into.embeddings.data.subarray(t * 16, (t + 1) * 16).some((v) => v !== 0)) builtBefore++;
+      },
+    });
+    assert.equal(calls, 1, method);
+    assert.deepEqual(deferred.embeddings.data, plain.embeddings.data, `${method}: embeddings`);
+    assert.deepEqual(deferred.decoder!.data, plain.decoder!.data, `${method}: decoder`);
+    assert.deepEqual(deferred.bias, plain.bias, `${method}: bias`);
+    const over = Array.from(plain.supportSize).filter((s) => s > 4).length;
+    assert.equal(builtBefore, over, `${method}: only the ${over} rows over the cap are built during the search`);
+    if (method === 'focus') assert.ok(over > 0, 'some FOCUS row is over the cap');
+  }
 });

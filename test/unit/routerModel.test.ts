@@ -124,6 +124,19 @@ test('mapQueryWeights: copied tokens copy, bridged tokens take the weighted sum 
   assert.equal(medianPositive(new Float32Array(3)), 0);
 });
 
+test('mapQueryWeights: a streamed mapping whose line lists fewer sources than its support gets the weighted mean of the listed ones', () => {
+  const source = Float32Array.from([0, 1, 2, 4, 8]);
+  const src = (id: number, weight: number) => ({ id, token: `s${id}`, weight, cosine: 0.9 });
+  function* lines(): Generator<TokenMapping> {
+    yield { id: 0, token: 'a', match: 'bridged', sources: [src(2, 0.5), src(4, 0.25)], support: 3 }; // capped: 0.25 of the weight not listed
+    yield { id: 1, token: 'b', match: 'bridged', sources: [src(2, 0.5), src(4, 0.25)], support: 2 }; // whole: no renormalisation
+  }
+  const r = mapQueryWeights(lines(), source, 2);
+  assert.equal(r.weights.length, 2);
+  assert.ok(Math.abs(r.weights[0] - (0.5 * 2 + 0.25 * 8) / 0.75) < 1e-6, String(r.weights[0]));
+  assert.ok(Math.abs(r.weights[1] - (0.5 * 2 + 0.25 * 8)) < 1e-6, String(r.weights[1]));
+});
+
 test('idfFromTokenIds: ln(1 + (N - df + 0.5) / (df + 0.5)), specials 0, repeated ids count once per document', () => {
   const { weights, documents } = idfFromTokenIds([[1, 2, 2], [2, 3], [2]], 5, new Set([0]));
   assert.equal(documents, 3);

@@ -182,7 +182,7 @@ function printSummary(report: Record<string, unknown>): void {
   console.log(`support size of bridged tokens: mean ${r.supportSize.mean}, median ${r.supportSize.median}, max ${r.supportSize.max}`);
   const t = r.timings;
   console.log(
-    `time: bridge ${t.bridgeSourceMs}+${t.bridgeTargetMs} ms (cache ${JSON.stringify(t.bridgeCacheHits)}), similarity+entmax ${t.similarityEntmaxMs} ms, reconstruction ${t.reconstructionMs} ms, writing ${t.writingMs} ms, total ${t.totalMs} ms; peak RSS ${r.peakRssMiB} MiB`,
+    `time: bridge ${t.bridgeMs} ms (cache ${JSON.stringify(t.bridgeCacheHits)}), similarity+entmax ${t.similarityEntmaxMs} ms, reconstruction ${t.reconstructionMs} ms, writing ${t.writingMs} ms, total ${t.totalMs} ms; peak RSS ${r.peakRssMiB} MiB`,
   );
   const d = r.diagnostics;
   if (d) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { writeFileAtomically } from '../atomicOutput';
 import { hashFile } from '../model/hfFolder';
-import type { Matrix } from '../types';
+import type { Matrix, PagedMatrix } from '../types';
 
 /** Bump when the way strings are built or embedded changes, so old vectors stop matching. */
 export const BRIDGE_CODE_VERSION = 'bridge-v1';
@@ -73,22 +73,71 @@ interface CacheMeta {
 export async function readCachedVectors(cacheDir: string, key: string): Promise<Matrix | undefined> {
   const p = vectorPaths(cacheDir, key);
   let meta: CacheMeta;
-  let buf: Buffer;
+  let data: Float32Array;
   try {
     meta = JSON.parse(await fs.readFile(p.meta, 'utf8')) as CacheMeta;
-    buf = await fs.readFile(p.bin);
+    if (!meta || !Number.isSafeInteger(meta.rows) || !Number.isSafeInteger(meta.cols) || meta.rows < 0 || meta.cols <= 0) return undefined;
+    // straight into the matrix (no second copy of 400 MB at a 262k vocabulary)
+    const fh = await fs.open(p.bin, 'r');
+    try {
+      const bytes = meta.rows * meta.cols * 4;
+      if ((await fh.stat()).size !== bytes) return undefined;
+      data = new Float32Array(meta.rows * meta.cols);
+      const view = new Uint8Array(data.buffer);
+      for (let done = 0; done < bytes; ) {
+        const { bytesRead } = await fh.read(view, done, Math.min(bytes - done, 1 << 26), done);
+        if (bytesRead === 0) return undefined;
+        done += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
   } catch {
     return undefined;
   }
-  if (!meta || !Number.isSafeInteger(meta.rows) || !Number.isSafeInteger(meta.cols) || meta.rows < 0 || meta.cols <= 0) return undefined;
-  if (buf.byteLength !== meta.rows * meta.cols * 4) return undefined;
-  if (typeof meta.crc32 !== 'string' || meta.crc32 !== crc32Hex(buf)) return undefined;
-  const data = new Float32Array(meta.rows * meta.cols);
-  new Uint8Array(data.buffer).set(buf);
+  if (typeof meta.crc32 !== 'string' || meta.crc32 !== crc32Hex(new Uint8Array(data.buffer))) return undefined;
   // a damaged entry is recomputed, not trusted: normalised vectors are never infinite (a zero
   // vector's NaN row is legitimate and becomes a fallback row)
   for (let i = 0; i < data.length; i++) if (data[i] === Infinity || data[i] === -Infinity) return undefined;
   return { rows: meta.rows, cols: meta.cols, data };
+}
+
+/**
+ * The cached vectors for `key` in pages of `pageRows` rows (see PagedMatrix), read one page at a
+ * time and checked like readCachedVectors (CRC-32 over the whole file, no ±Inf); undefined on a miss.
+ */
+export async function readCachedVectorsPaged(cacheDir: string, key: string, pageRows: number): Promise<PagedMatrix | undefined> {
+  const p = vectorPaths(cacheDir, key);
+  let meta: CacheMeta;
+  const pages: Matrix[] = [];
+  let crc = 0;
+  try {
+    meta = JSON.parse(await fs.readFile(p.meta, 'utf8')) as CacheMeta;
+    if (!meta || !Number.isSafeInteger(meta.rows) || !Number.isSafeInteger(meta.cols) || meta.rows < 0 || meta.cols <= 0) return undefined;
+    const fh = await fs.open(p.bin, 'r');
+    try {
+      if ((await fh.stat()).size !== meta.rows * meta.cols * 4) return undefined;
+      for (let r0 = 0; r0 < meta.rows; r0 += pageRows) {
+        const rows = Math.min(pageRows, meta.rows - r0);
+        const data = new Float32Array(rows * meta.cols);
+        const view = new Uint8Array(data.buffer);
+        for (let done = 0; done < view.byteLength; ) {
+          const { bytesRead } = await fh.read(view, done, view.byteLength - done, r0 * meta.cols * 4 + done);
+          if (bytesRead === 0) return undefined;
+          done += bytesRead;
+        }
+        crc = crc32(view, crc);
+        for (let i = 0; i < data.length; i++) if (data[i] === Infinity || data[i] === -Infinity) return undefined;
+        pages.push({ rows, cols: meta.cols, data });
+      }
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+  if (typeof meta.crc32 !== 'string' || meta.crc32 !== (crc >>> 0).toString(16).padStart(8, '0')) return undefined;
+  return { rows: meta.rows, cols: meta.cols, pageRows, pages };
 }
 
 /** Stores vectors; the data file is written before the metadata, each through a rename. */

@@ -95,34 +95,64 @@ export async function bridgeModelHash(
 }
 
 /** Embeds `side.strings` with the bridge model, using and filling the cache. */
-export async function embedBridgeStrings(
-  side: BridgeSide,
-  opts: BridgeRunOptions,
-  control: RunControl = {},
-): Promise<BridgeRunResult> {
+export async function embedBridgeStrings(side: BridgeSide, opts: BridgeRunOptions, control: RunControl = {}): Promise<BridgeRunResult> {
+  return (await embedBridgeSides([side], opts, control))[0];
+}
+
+/** Each distinct string once, and where every string of every side finds its row. */
+export function distinctStrings(lists: readonly (readonly string[])[]): { strings: string[]; rows: Uint32Array[] } {
+  const index = new Map<string, number>();
+  const strings: string[] = [];
+  const rows = lists.map((list) =>
+    Uint32Array.from(list, (s) => {
+      let r = index.get(s);
+      if (r === undefined) {
+        r = strings.length;
+        index.set(s, r);
+        strings.push(s);
+      }
+      return r;
+    }),
+  );
+  return { strings, rows };
+}
+
+/**
+ * Bridge vectors of several string lists (init: the source and the target vocabulary) in ONE pass
+ * of the bridge model. The cache is per list; of the lists it misses, every distinct string is
+ * embedded once (vocabularies share many surface strings, and `##x` and `x` give the same one),
+ * and its vector copied to each place it occurs: identical to embedding the lists one by one.
+ */
+export async function embedBridgeSides(sides: readonly BridgeSide[], opts: BridgeRunOptions, control: RunControl = {}): Promise<BridgeRunResult[]> {
   const t0 = performance.now();
   const cacheDir = opts.cacheDir === null ? null : (opts.cacheDir ?? defaultCacheDir());
-  const stage = side.stage ?? 'bridge';
   const { hash, pooling } = await bridgeModelHash(opts.modelDir, cacheDir, opts);
-  const parts: BridgeCacheKeyParts = {
-    tokenizerHash: side.tokenizerHash,
-    bridgeModelHash: hash,
-    template: opts.template ?? DEFAULT_TEMPLATE,
-    pooling,
-    stringsHash: hashStrings(side.strings),
-    codeVersion: BRIDGE_CODE_VERSION,
-  };
-  const key = bridgeCacheKey(parts);
-  if (cacheDir) {
-    const hit = await readCachedVectors(cacheDir, key);
+  const results: (BridgeRunResult | undefined)[] = [];
+  const keys = sides.map((side) => {
+    const parts: BridgeCacheKeyParts = {
+      tokenizerHash: side.tokenizerHash,
+      bridgeModelHash: hash,
+      template: opts.template ?? DEFAULT_TEMPLATE,
+      pooling,
+      stringsHash: hashStrings(side.strings),
+      codeVersion: BRIDGE_CODE_VERSION,
+    };
+    return { parts, key: bridgeCacheKey(parts) };
+  });
+  for (const [i, side] of sides.entries()) {
+    const hit = cacheDir ? await readCachedVectors(cacheDir, keys[i].key) : undefined;
     if (hit && hit.rows === side.strings.length) {
-      control.onProgress?.({ stage, done: hit.rows, total: hit.rows, message: 'bridge vectors from cache' });
-      return { vectors: hit, cacheHit: true, key, seconds: (performance.now() - t0) / 1000 };
+      control.onProgress?.({ stage: side.stage ?? 'bridge', done: hit.rows, total: hit.rows, message: 'bridge vectors from cache' });
+      results[i] = { vectors: hit, cacheHit: true, key: keys[i].key, seconds: (performance.now() - t0) / 1000 };
     }
   }
+  const missed = sides.map((_, i) => i).filter((i) => !results[i]);
+  if (missed.length === 0) return results as BridgeRunResult[];
   throwIfCancelled(control.signal);
 
-  const total = side.strings.length;
+  const distinct = distinctStrings(missed.map((i) => sides[i].strings));
+  const stage = missed.map((i) => sides[i].stage ?? 'bridge').join('+');
+  const total = distinct.strings.length;
   let started = 0;
   const report = (done: number): void => {
     if (!control.onProgress) return;
@@ -145,19 +175,19 @@ export async function embedBridgeStrings(
       workDir: cacheDir ? join(cacheDir, 'bridge-models') : undefined,
       pooling: opts.pooling,
     },
-    strings: side.strings,
+    strings: distinct.strings,
     template: opts.template,
     batchSize: opts.batchSize,
   };
 
-  let vectors: Matrix;
+  let unique: Matrix;
   let modelSeconds: number;
   if (opts.inProcess) {
     const model = await BridgeModel.open(req.model);
     started = performance.now();
     report(0);
     try {
-      vectors = await model.embedAll(side.strings, {
+      unique = await model.embedAll(distinct.strings, {
         template: opts.template,
         batchSize: opts.batchSize,
         signal: control.signal,
@@ -168,22 +198,33 @@ export async function embedBridgeStrings(
     }
     modelSeconds = (performance.now() - started) / 1000;
   } else {
-    const r = await runBridgeWorker(req, control, () => {
+    unique = await runBridgeWorker(req, control, () => {
       started = performance.now();
       report(0);
     }, report);
-    vectors = r;
     modelSeconds = (performance.now() - started) / 1000;
   }
 
-  if (cacheDir) await writeCachedVectors(cacheDir, key, vectors, parts);
-  return {
-    vectors,
-    cacheHit: false,
-    key,
-    seconds: (performance.now() - t0) / 1000,
-    stringsPerSecond: modelSeconds > 0 ? total / modelSeconds : undefined,
-  };
+  const d = unique.cols;
+  for (const [j, i] of missed.entries()) {
+    const rows = distinct.rows[j];
+    // one side whose strings are exactly the distinct list in order keeps the matrix itself
+    let vectors: Matrix;
+    if (missed.length === 1 && rows.length === unique.rows) vectors = unique;
+    else {
+      vectors = { rows: rows.length, cols: d, data: new Float32Array(rows.length * d) };
+      for (let r = 0; r < rows.length; r++) vectors.data.set(unique.data.subarray(rows[r] * d, (rows[r] + 1) * d), r * d);
+    }
+    if (cacheDir) await writeCachedVectors(cacheDir, keys[i].key, vectors, keys[i].parts);
+    results[i] = {
+      vectors,
+      cacheHit: false,
+      key: keys[i].key,
+      seconds: (performance.now() - t0) / 1000,
+      stringsPerSecond: modelSeconds > 0 ? total / modelSeconds : undefined,
+    };
+  }
+  return results as BridgeRunResult[];
 }
 
 /**

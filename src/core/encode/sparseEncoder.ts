@@ -15,7 +15,8 @@ import type { SparseVector } from '../types';
 import type { EncodeOptions, SparseEncoderLike } from './encoderTypes';
 import { displayToken, loadTokenizer, type LoadedTokenizer } from '../tokens';
 import { createHash } from 'node:crypto';
-import { relative } from 'node:path';
+import { promises as fs } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 export interface SparseEncoderOptions {
   /** ONNX Runtime intra-op threads; default: ORT's choice */
@@ -33,6 +34,27 @@ export interface SparseEncoderOptions {
    * false saves that copy (~¾ of the model's size) for short-lived sessions such as init's probes
    */
   prepackWeights?: boolean;
+  /**
+   * let onnxruntime fold constant subgraphs (default true). false keeps it from folding the
+   * Transpose of a tied embedding table into a second [H, V] copy (768 MB at a 262k vocabulary);
+   * the Transpose is then fused into the MatMul instead (FusedMatMul, transB)
+   */
+  foldConstants?: boolean;
+}
+
+/**
+ * Weight bytes above which a model opens with `foldConstants: false, prepackWeights: false`
+ * unless told otherwise: bert-base with a 32k vocabulary (~440 MB) keeps onnxruntime's defaults,
+ * one with Qwen3's 152k or Gemma3's 262k vocabulary (0.8–1.2 GB) would otherwise double.
+ */
+export const LARGE_MODEL_BYTES = 512 * 1024 * 1024;
+
+/** Bytes of the model's weight files (ONNX and its external data, else the safetensors). */
+async function weightBytes(folder: HfModelFolder): Promise<number> {
+  const files = folder.files.onnx ? (await fs.readdir(dirname(folder.files.onnx))).map((f) => join(dirname(folder.files.onnx!), f)) : folder.files.safetensors;
+  let total = 0;
+  for (const f of files) total += (await fs.stat(f).catch(() => undefined))?.size ?? 0;
+  return total;
 }
 
 /** Pooling actually used: the folder's declaration, or SPLADE's max + relu (+ log1p). */
@@ -184,11 +206,18 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     const mlmDir = folder.router?.document.mlmDir ?? modelDir;
 
     const sessionOptions: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    // A large model (a big target vocabulary) gets no second copy of any weight by default: no
+    // folded [H, V] transpose of a tied table, no pre-packed matrices (see LARGE_MODEL_BYTES)
+    if ((await weightBytes(folder)) > LARGE_MODEL_BYTES) opts = { foldConstants: false, prepackWeights: false, ...opts };
     if (opts.threads) {
       sessionOptions.intraOpNumThreads = opts.threads;
       sessionOptions.interOpNumThreads = 1;
     }
-    if (opts.prepackWeights === false) sessionOptions.extra = { session: { disable_prepacking: '1' } };
+    if (opts.prepackWeights === false || opts.foldConstants === false)
+      sessionOptions.extra = {
+        ...(opts.prepackWeights === false ? { session: { disable_prepacking: '1' } } : {}),
+        ...(opts.foldConstants === false ? { optimization: { disable_specified_optimizers: 'ConstantFolding' } } : {}),
+      };
     const declared: SpladePoolingConfig | undefined = folder.spladePooling;
     const pooling: SpladePooling = { strategy: declared?.strategy ?? 'max', activation: declared?.activation ?? 'relu' };
     let session: InferenceSession | undefined;
@@ -196,7 +225,9 @@ export class OnnxSparseEncoder implements SparseEncoderLike {
     let pooledInGraph = false;
     if (opts.poolInGraph !== false) {
       // Preferred: the graph itself pools, so only [batch, vocab] leaves onnxruntime.
-      const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx) : await buildOnnxFromConfig(mlmDir, { head: 'mlm' });
+      // external tensors stay on disk: onnxruntime maps them, the graph is only given a pooling tail
+      // (and the finite check reads them from the file block by block)
+      const graph = folder.files.onnx ? loadOnnxModel(folder.files.onnx, { keepExternalData: true }) : await buildOnnxFromConfig(mlmDir, { head: 'mlm' });
       assertFiniteWeights(graph, folder.files.onnx ?? mlmDir);
       try {
         appendSpladePooling(graph, pooling);

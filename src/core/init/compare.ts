@@ -10,7 +10,8 @@ import { throwIfCancelled } from '../errors';
 import { buildCompareTable, type CompareEntry, type CompareTable } from '../eval/compareTable';
 import { evaluateModel, type ModelEvaluation } from '../eval/evaluateModel';
 import type { InitMethod } from '../types';
-import { computeInit, prepareTransfer, writeInitOutput, type InitOptions, type RunControl } from './runInit';
+import { collectGarbage } from '../memory';
+import { computeInit, prepareTransfer, releaseBridgeVectors, reloadBridgeVectors, writeInitOutput, type InitOptions, type RunControl } from './runInit';
 
 /** Methods whose result depends on alpha; the others run once (focus is sparsemax, alpha 2, by definition). */
 export const ALPHA_METHODS: readonly InitMethod[] = ['sembridge'];
@@ -70,11 +71,15 @@ export async function runCompare(opts: CompareOptions, control: RunControl = {})
       for (const alpha of alphas) {
         throwIfCancelled(control.signal);
         const t0 = performance.now();
+        await reloadBridgeVectors(prepared);
         const computed = await computeInit(prepared, { method, alpha: alpha ?? 4, seed: opts.seed, biasByOldIndex: opts.biasByOldIndex, threads: opts.threads }, control);
         const name = alpha === null ? method : `${method}-alpha${alpha}`;
         const dir = join(opts.keepModelsIn ?? scratch!, opts.keepModelsIn ? join('models', name) : name);
-        await writeInitOutput(prepared, computed, dir, { diagnostics: false, extraReport: { compare: { method, alpha } } }, control);
+        // this method's tables go once written: one method's model in memory at a time
+        await writeInitOutput(prepared, computed, dir, { diagnostics: false, extraReport: { compare: { method, alpha } }, release: 'computed' }, control);
         const initSeconds = (performance.now() - t0) / 1000;
+        // the bridge vectors (400 MB at a 262k target) wait in the cache while the model is evaluated
+        if (releaseBridgeVectors(prepared)) await collectGarbage();
         await evaluateFolder(dir, method, alpha, initSeconds);
         if (scratch) await rm(dir, { recursive: true, force: true });
       }

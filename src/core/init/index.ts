@@ -12,6 +12,6 @@ export {
   type RunControl,
   type WriteOutputOptions,
 } from './runInit';
-export { buildMapping, mappingToJsonl, matchCounts, supportSummary, type SupportSummary } from './mapping';
+export { buildMapping, mappingEntries, mappingToJsonl, matchCounts, supportSummary, writeMappingJsonl, MAPPING_MAX_SOURCES, type SupportSummary, type MappingSummary } from './mapping';
 export { PROBE_SENTENCES, pickProbeLanguage, probeDiagnostics, type ProbeDiagnostics } from './probe';
 export { readSourceWeights, classifySafetensors, type SourceWeights } from './sourceWeights';

@@ -1,5 +1,6 @@
 // sembridge/mapping.jsonl (one line per target token, in id order) and the counts and support-size
 // histogram of report.json, from the overlap and the initialisation result.
+import { promises as fs } from 'node:fs';
 import type { InitResult } from '../reconstruct';
 import type { OverlapResult } from '../tokens';
 import type { MatchType, Matrix, TokenMapping } from '../types';
@@ -14,6 +15,17 @@ export interface MappingInputs {
   /** bridge vectors of every target and source token (for the cosine of copied tokens) */
   targetBridge: Matrix;
   sourceBridge: Matrix;
+  /** the cosines of the copied tokens, by target id, when the bridge vectors are gone already (copiedCosines()) */
+  copiedCosines?: Float64Array;
+}
+
+/** Each copied token's cosine to its source (by target id; 0 elsewhere), as the mapping lines give it. */
+export function copiedCosines(overlap: OverlapResult, targetBridge: Matrix, sourceBridge: Matrix): Float64Array {
+  const out = new Float64Array(overlap.sourceIds.length);
+  overlap.sourceIds.forEach((s, t) => {
+    if (overlap.matchTypes[t]) out[t] = round(cosine(targetBridge, t, sourceBridge, s));
+  });
+  return out;
 }
 
 function cosine(a: Matrix, i: number, b: Matrix, j: number): number {
@@ -36,41 +48,49 @@ const SCALE = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
 const round = (x: number, digits = 6): number => Math.round(x * SCALE[digits]) / SCALE[digits];
 const WEIGHTED = new Set(['sembridge', 'focus', 'topk-softmax']);
 
-/** One TokenMapping per target id. */
-export function buildMapping(x: MappingInputs): TokenMapping[] {
-  const out: TokenMapping[] = new Array(x.targetVocab.length);
-  const newRow = new Map<number, number>();
-  x.newTokenIds.forEach((t, i) => newRow.set(t, i));
-  const fallback = new Set(x.result.fallbackRows);
-  const unreachable = new Set(x.overlap.unreachableIds ?? []);
+/**
+ * The most sources one line of mapping.jsonl lists: the heaviest (a row's sources come sorted by
+ * weight); `support` still gives the full count. FOCUS's sparsemax over every overlapping token
+ * reaches hundreds of sources per row at real size, which would make the mapping (and the arrays
+ * behind it) larger than the model; SemBridge's α-entmax supports stay far below it.
+ */
+export const MAPPING_MAX_SOURCES = 64;
+
+/** What one mapping line needs, prepared once for all target ids. */
+function mappingContext(x: MappingInputs): (t: number) => TokenMapping {
+  const newRow = new Int32Array(x.targetVocab.length).fill(-1);
+  x.newTokenIds.forEach((t, i) => (newRow[t] = i));
+  const fallback = new Uint8Array(x.newTokenIds.length);
+  for (const i of x.result.fallbackRows) fallback[i] = 1;
+  const unreachable = new Uint8Array(x.targetVocab.length);
+  for (const t of x.overlap.unreachableIds ?? []) unreachable[t] = 1;
   const weighted = WEIGHTED.has(x.result.method);
-  for (let t = 0; t < x.targetVocab.length; t++) {
+  return (t: number): TokenMapping => {
     const type = x.overlap.matchTypes[t];
     if (type) {
       const s = x.overlap.sourceIds[t];
-      out[t] = {
+      return {
         id: t,
         token: x.targetVocab[t],
         match: type,
-        sources: [{ id: s, token: x.sourceVocab[s] ?? '', weight: 1, cosine: round(cosine(x.targetBridge, t, x.sourceBridge, s)) }],
+        sources: [{ id: s, token: x.sourceVocab[s] ?? '', weight: 1, cosine: x.copiedCosines ? x.copiedCosines[t] : round(cosine(x.targetBridge, t, x.sourceBridge, s)) }],
         support: 1,
       };
-      continue;
     }
-    if (unreachable.has(t)) {
+    if (unreachable[t]) {
       // a hole: the tokenizer never emits this id; its row (and bias) is zero
-      out[t] = { id: t, token: x.targetVocab[t], match: 'unreachable', sources: [], support: 0 };
-      continue;
+      return { id: t, token: x.targetVocab[t], match: 'unreachable', sources: [], support: 0 };
     }
-    const i = newRow.get(t);
-    if (i === undefined) throw new Error(`target id ${t} is neither copied nor new`);
-    const src = x.result.sources[i];
-    const match: MatchType = fallback.has(i) || !weighted ? 'fallback' : 'bridged';
-    out[t] = {
+    const i = newRow[t];
+    if (i < 0) throw new Error(`target id ${t} is neither copied nor new`);
+    const src = x.result.sources.get(i);
+    const match: MatchType = fallback[i] || !weighted ? 'fallback' : 'bridged';
+    const listed = Math.min(src.ids.length, MAPPING_MAX_SOURCES);
+    return {
       id: t,
       token: x.targetVocab[t],
       match,
-      sources: Array.from(src.ids, (s, k) => ({
+      sources: Array.from(src.ids.subarray(0, listed), (s, k) => ({
         id: s,
         token: x.sourceVocab[s] ?? '',
         weight: round(src.weights[k], 8),
@@ -78,16 +98,66 @@ export function buildMapping(x: MappingInputs): TokenMapping[] {
       })),
       support: x.result.supportSize[i],
     };
-  }
-  return out;
+  };
+}
+
+/** The mapping lines one by one, in id order, none held after use (init's query weights). */
+export function* mappingEntries(x: MappingInputs): Generator<TokenMapping> {
+  const entry = mappingContext(x);
+  for (let t = 0; t < x.targetVocab.length; t++) yield entry(t);
+}
+
+/** One TokenMapping per target id (small vocabularies and tests; init streams with writeMappingJsonl). */
+export function buildMapping(x: MappingInputs): TokenMapping[] {
+  const entry = mappingContext(x);
+  return Array.from({ length: x.targetVocab.length }, (_, t) => entry(t));
 }
 
 export function mappingToJsonl(mapping: TokenMapping[]): string {
   return mapping.map((m) => JSON.stringify(m)).join('\n') + '\n';
 }
 
+export interface MappingSummary {
+  counts: Record<MatchType | 'total', number>;
+  supportSize: SupportSummary;
+}
+
+/**
+ * Writes mapping.jsonl line by line (the same bytes as mappingToJsonl(buildMapping(x))) without
+ * holding one object per target token, and returns its counts and support summary.
+ */
+export async function writeMappingJsonl(path: string, x: MappingInputs): Promise<MappingSummary> {
+  const entry = mappingContext(x);
+  const counts = emptyCounts(x.targetVocab.length);
+  const sizes: number[] = [];
+  const fh = await fs.open(path, 'w');
+  try {
+    let chunk: string[] = [];
+    let chars = 0;
+    for (let t = 0; t < x.targetVocab.length; t++) {
+      const m = entry(t);
+      counts[m.match]++;
+      if (m.match === 'bridged') sizes.push(m.support);
+      const line = JSON.stringify(m);
+      chunk.push(line);
+      chars += line.length;
+      if (chars > 1 << 20) {
+        await fh.write(chunk.join('\n') + '\n');
+        chunk = [];
+        chars = 0;
+      }
+    }
+    if (chunk.length) await fh.write(chunk.join('\n') + '\n');
+  } finally {
+    await fh.close();
+  }
+  return { counts, supportSize: summariseSupport(sizes) };
+}
+
+const emptyCounts = (total: number): Record<MatchType | 'total', number> => ({ exact: 0, fuzzy: 0, symbol: 0, role: 0, bridged: 0, fallback: 0, unreachable: 0, total });
+
 export function matchCounts(mapping: TokenMapping[]): Record<MatchType | 'total', number> {
-  const c: Record<MatchType | 'total', number> = { exact: 0, fuzzy: 0, symbol: 0, role: 0, bridged: 0, fallback: 0, unreachable: 0, total: mapping.length };
+  const c = emptyCounts(mapping.length);
   for (const m of mapping) c[m.match]++;
   return c;
 }
@@ -101,7 +171,12 @@ export interface SupportSummary {
 }
 
 export function supportSummary(mapping: TokenMapping[]): SupportSummary {
-  const sizes = mapping.filter((m) => m.match === 'bridged').map((m) => m.support).sort((a, b) => a - b);
+  return summariseSupport(mapping.filter((m) => m.match === 'bridged').map((m) => m.support));
+}
+
+/** The histogram, mean, median and max of the support sizes of the bridged tokens. */
+function summariseSupport(supports: number[]): SupportSummary {
+  const sizes = supports.sort((a, b) => a - b);
   const histogram: Record<string, number> = {};
   for (const s of sizes) histogram[String(s)] = (histogram[String(s)] ?? 0) + 1;
   return {

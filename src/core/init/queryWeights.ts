@@ -41,7 +41,8 @@ async function corpusTexts(path: string): Promise<string[]> {
  */
 export async function transferQueryWeights(
   source: HfModelFolder,
-  mapping: readonly TokenMapping[],
+  /** one line per target token, in id order (streamed by mappingEntries, or an array) */
+  mapping: Iterable<TokenMapping> | readonly TokenMapping[],
   target: LoadedTokenizer,
   opts: { idfFromCorpus?: string } = {},
 ): Promise<TransferredQueryWeights> {
@@ -51,7 +52,7 @@ export async function transferQueryWeights(
   const sourceVocab = source.vocabSize ?? 0;
   const sourceTokenizer = await loadTokenizer(layout.query.tokenizerDir);
   const read = await readQueryWeights(layout, sourceVocab, (t) => sourceTokenizer.tokenToId(t));
-  if (mapping.length !== target.vocab.length)
+  if (Array.isArray(mapping) && mapping.length !== target.vocab.length)
     throw new SemBridgeError(`the mapping has ${mapping.length} rows but the target tokenizer ${target.vocab.length} tokens`, target.path);
   const nonZero = (w: Float32Array) => w.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0);
   if (opts.idfFromCorpus) {
@@ -67,7 +68,7 @@ export async function transferQueryWeights(
       report: { from: 'corpus', sourceFile: read.file, corpus: opts.idfFromCorpus, corpusDocuments: documents, formula: IDF_FORMULA, nonZero: nonZero(weights) },
     };
   }
-  const mapped = mapQueryWeights(mapping, read.weights);
+  const mapped = mapQueryWeights(mapping, read.weights, target.vocab.length);
   return {
     weights: mapped.weights,
     report: { from: 'mapping', sourceFile: read.file, counts: mapped.counts, fallbackValue: mapped.fallbackValue, nonZero: nonZero(mapped.weights) },

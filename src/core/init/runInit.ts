@@ -9,18 +9,20 @@ import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
 import { lockOutput, makeParent, writeFolderAtomically } from '../atomicOutput';
 import { checkOutputTarget } from '../outputGuard';
-import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash } from '../bridge/bridgeCache';
+import { BRIDGE_CODE_VERSION, defaultCacheDir, memoisedFileHash, readCachedVectors, readCachedVectorsPaged } from '../bridge/bridgeCache';
 import type { BridgePoolingMode, BridgePoolingSource } from '../bridge/bridgePooling';
-import { bridgeModelHash, embedBridgeStrings } from '../bridge/bridgeRunner';
-import { loadSparseEncoder } from '../encode/sparseEncoder';
+import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
+import { LARGE_MODEL_BYTES, loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
+import { collectGarbage } from '../memory';
+import { DEFAULT_CHUNK_ROWS } from '../similarity';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
-import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, type OnnxModel } from '../onnx';
-import { assembleTargetBias, assembleTargetMatrix, initializeNewTokens, type InitResult } from '../reconstruct';
+import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, tensorDataBytes, type OnnxModel } from '../onnx';
+import { assembleTargetBias, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
 import { loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
 import { transferRules } from '../tokens/referenceCompat';
-import type { CancelSignal, InitMethod, Matrix, ProgressSink, TokenMapping } from '../types';
-import { buildMapping, mappingToJsonl, matchCounts, supportSummary } from './mapping';
+import type { CancelSignal, InitMethod, Matrix, PagedMatrix, ProgressSink } from '../types';
+import { copiedCosines, MAPPING_MAX_SOURCES, mappingEntries, writeMappingJsonl, type MappingInputs } from './mapping';
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
 import { writeSafetensorsWithVocabulary } from './safetensorsOut';
 import { readSourceWeights, type SourceWeights } from './sourceWeights';
@@ -94,8 +96,12 @@ export interface PreparedTransfer {
   overlap: OverlapResult;
   /** [V_s, d_B] every source row (rows beyond the tokenizer get placeholder strings) */
   sourceBridge: Matrix;
-  /** [V_t, d_B] every target token */
+  /** [V_t, d_B] every target token (released after the search when computeInit is told releaseBridge) */
   targetBridge: Matrix;
+  /** the copied tokens' cosines for mapping.jsonl, kept when the bridge vectors are released */
+  copiedCosines?: Float64Array;
+  /** where both bridge matrices are cached (absent with cacheDir null): compare re-reads them per method */
+  bridgeCache?: { dir: string; sourceKey: string; targetKey: string };
   newTokenIds: Uint32Array;
   candidateSourceIds: Uint32Array;
   overlapSourceIds: Uint32Array;
@@ -117,11 +123,12 @@ export interface ComputedInit {
   method: InitMethod;
   alpha: number;
   seed: number;
+  /** the new rows' sources and supports (its embeddings / decoder are the full matrices below) */
   result: InitResult;
+  /** [V_t, d] the whole new table: copied rows and new rows, one array */
   embeddings: Matrix;
   decoder?: Matrix;
   bias?: Float32Array;
-  mapping: TokenMapping[];
   timings: Record<string, number>;
 }
 
@@ -133,11 +140,21 @@ export interface InitSummary {
 
 const ms = (t0: number): number => Math.round(performance.now() - t0);
 
-function selectRows(m: Matrix, ids: ArrayLike<number>): Matrix {
-  const out = new Float32Array(ids.length * m.cols);
-  for (let i = 0; i < ids.length; i++) out.set(m.data.subarray(ids[i] * m.cols, (ids[i] + 1) * m.cols), i * m.cols);
-  return { rows: ids.length, cols: m.cols, data: out };
+/**
+ * Target rows per block product in init: blocks of at most 64 MiB of cosines. onnxruntime's arena
+ * keeps several times the block between runs (measured with 29.5k sources: +390 MiB over the
+ * stage at 1,024 rows, +250 MiB at 512, at about the same speed), and at a 262k target that
+ * margin is what the 2 GB bound lacks.
+ */
+function similarityChunkRows(sources: number): number {
+  return Math.max(256, Math.min(DEFAULT_CHUNK_ROWS, Math.floor((64 * 2 ** 20) / (4 * Math.max(1, sources)))));
 }
+
+/** target bridge rows per page when init reads them paged (6 MiB at d_B 384) */
+const BRIDGE_PAGE_ROWS = 4096;
+
+/** Stands in for an array a stage has released (see WriteOutputOptions.release). */
+const released = (): Matrix => ({ rows: 0, cols: 0, data: new Float32Array(0) });
 
 async function folderHash(folder: HfModelFolder, cacheDir: string | null): Promise<string> {
   const h = createHash('sha256');
@@ -201,13 +218,18 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     inProcess: options.bridgeInProcess,
     pooling: bridgePooling,
   };
+  // one bridge pass for both vocabularies: each distinct string is embedded once (cached per side)
   t0 = performance.now();
-  const src = await embedBridgeStrings({ strings: sourceStrings, tokenizerHash: sourceTokenizer.contentHash, stage: 'bridge-source' }, bridgeOpts, control);
-  timings.bridgeSourceMs = ms(t0);
+  const [src, tgt] = await embedBridgeSides(
+    [
+      { strings: sourceStrings, tokenizerHash: sourceTokenizer.contentHash, stage: 'bridge-source' },
+      { strings: targetStrings, tokenizerHash: targetTokenizer.contentHash, stage: 'bridge-target' },
+    ],
+    bridgeOpts,
+    control,
+  );
+  timings.bridgeMs = ms(t0);
   throwIfCancelled(control.signal);
-  t0 = performance.now();
-  const tgt = await embedBridgeStrings({ strings: targetStrings, tokenizerHash: targetTokenizer.contentHash, stage: 'bridge-target' }, bridgeOpts, control);
-  timings.bridgeTargetMs = ms(t0);
 
   return {
     options,
@@ -221,6 +243,7 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
     newTokenIds,
     candidateSourceIds: candidates,
     overlapSourceIds,
+    ...(cacheDir ? { bridgeCache: { dir: cacheDir, sourceKey: src.key, targetKey: tgt.key } } : {}),
     hashes: { source: sourceHash, targetTokenizer: targetTokenizer.contentHash, bridge: bridgeId.hash },
     bridgeInfo: {
       pooling: { mode: bridgeId.resolved.mode, normalize: bridgeId.resolved.normalize, from: bridgeId.resolved.from },
@@ -234,10 +257,40 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
   };
 }
 
+/**
+ * Lets the bridge vectors go while a written model is evaluated (compare: they and the loaded model
+ * need not be in memory together); false, keeping them, when they are not cached.
+ */
+export function releaseBridgeVectors(p: PreparedTransfer): boolean {
+  if (!p.bridgeCache) return false;
+  p.sourceBridge = released();
+  p.targetBridge = released();
+  return true;
+}
+
+/** Reads the released bridge vectors back from the cache (the same bytes as before). */
+export async function reloadBridgeVectors(p: PreparedTransfer): Promise<void> {
+  if (p.sourceBridge.rows > 0 || !p.bridgeCache) return;
+  const c = p.bridgeCache;
+  const [source, target] = [await readCachedVectors(c.dir, c.sourceKey), await readCachedVectors(c.dir, c.targetKey)];
+  if (!source || !target || source.rows !== p.weights.embeddings.rows || target.rows !== p.targetTokenizer.vocab.length)
+    throw new SemBridgeError('the bridge cache entries of this run were removed or changed while it ran; run again', c.dir);
+  p.sourceBridge = source;
+  p.targetBridge = target;
+}
+
 /** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
 export async function computeInit(
   p: PreparedTransfer,
-  params: { method?: InitMethod; alpha?: number; seed?: number; biasByOldIndex?: boolean; threads?: number },
+  params: {
+    method?: InitMethod;
+    alpha?: number;
+    seed?: number;
+    biasByOldIndex?: boolean;
+    threads?: number;
+    /** release the bridge vectors once the search is done, before the tables are filled (runInit: one method only) */
+    releaseBridge?: boolean;
+  },
   control: RunControl = {},
 ): Promise<ComputedInit> {
   const method = params.method ?? 'sembridge';
@@ -245,12 +298,51 @@ export async function computeInit(
   const seed = params.seed ?? 42;
   const timings: Record<string, number> = {};
   const t0 = performance.now();
+  // the full tables first, copied rows in place: the new rows are then written straight into them
+  const vt = p.targetTokenizer.vocab.length;
+  const pairs = new Map<number, number>();
+  p.overlap.sourceIds.forEach((s, t) => {
+    if (s >= 0) pairs.set(t, s);
+  });
+  // target holes (overlap.unreachableIds) are the only uncovered ids: zero rows and zero bias
+  const allowUncovered = p.overlap.unreachableIds.length > 0;
+  const embeddings = targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.embeddings, { allowUncovered });
+  const decoder = p.weights.decoder ? targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.decoder, { allowUncovered }) : undefined;
+  // The entmax search reads the target rows in ascending order: with the vectors cached, it reads
+  // them in pages that go as it passes them, so that they shrink while FOCUS fills the tables
+  // (its rows over the mapping cap are built during the search). The tables' untouched pages cost
+  // nothing until written, so the two no longer add up.
+  let targetBridge: Matrix | PagedMatrix = p.targetBridge;
+  const paged = !!(params.releaseBridge && p.bridgeCache && (method === 'sembridge' || method === 'focus'));
+  if (paged) {
+    p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
+    p.targetBridge = released();
+    await collectGarbage();
+    const pages = await readCachedVectorsPaged(p.bridgeCache!.dir, p.bridgeCache!.targetKey, BRIDGE_PAGE_ROWS);
+    if (!pages || pages.rows !== vt) throw new SemBridgeError('the bridge cache entry of the target vocabulary was removed or changed while this run used it; run again', p.bridgeCache!.dir);
+    targetBridge = pages;
+  }
   const result = await initializeNewTokens(method, {
     sourceEmbeddings: p.weights.embeddings,
     sourceDecoder: p.weights.decoder,
     sourceBias: p.weights.bias,
     sourceBridge: p.sourceBridge,
-    targetBridge: selectRows(p.targetBridge, p.newTokenIds),
+    targetBridge,
+    releaseSearchedBridge: paged,
+    targetRows: p.newTokenIds,
+    into: { rowIds: p.newTokenIds, embeddings, decoder },
+    maxSourcesKept: MAPPING_MAX_SOURCES,
+    chunkRows: similarityChunkRows(method === 'focus' ? p.overlapSourceIds.length : p.candidateSourceIds.length),
+    // the bridge vectors (400 MB at 262k) go before the new rows fill the tables (800 MB)
+    afterSearch: params.releaseBridge
+      ? () => {
+          if (paged) (targetBridge as PagedMatrix).pages.fill(null);
+          else p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
+          p.targetBridge = released();
+          p.sourceBridge = released();
+          return collectGarbage();
+        }
+      : undefined,
     candidateSourceIds: p.candidateSourceIds,
     overlapSourceIds: p.overlapSourceIds,
     alpha,
@@ -263,32 +355,13 @@ export async function computeInit(
   throwIfCancelled(control.signal);
 
   const t1 = performance.now();
-  const vt = p.targetTokenizer.vocab.length;
-  const pairs = new Map<number, number>();
-  p.overlap.sourceIds.forEach((s, t) => {
-    if (s >= 0) pairs.set(t, s);
-  });
-  // target holes (overlap.unreachableIds) are the only uncovered ids: zero rows and zero bias
-  const allowUncovered = p.overlap.unreachableIds.length > 0;
-  const embeddings = assembleTargetMatrix(vt, pairs, p.newTokenIds, result.embeddings, p.weights.embeddings, { allowUncovered });
-  const decoder =
-    p.weights.decoder && result.decoder ? assembleTargetMatrix(vt, pairs, p.newTokenIds, result.decoder, p.weights.decoder, { allowUncovered }) : undefined;
   const bias =
     p.weights.bias && result.bias
       ? assembleTargetBias(vt, pairs, p.newTokenIds, result.bias, p.weights.bias, { biasByOldIndex: params.biasByOldIndex, allowUncovered })
       : undefined;
-  const mapping = buildMapping({
-    targetVocab: p.targetTokenizer.vocab,
-    sourceVocab: p.sourceTokenizer.vocab,
-    overlap: p.overlap,
-    newTokenIds: p.newTokenIds,
-    result,
-    targetBridge: p.targetBridge,
-    sourceBridge: p.sourceBridge,
-  });
   timings.reconstructionMs = Math.round(result.stats.reconstructMs + (performance.now() - t1));
   timings.initTotalMs = ms(t0);
-  return { method, alpha, seed, result, embeddings, decoder, bias, mapping, timings };
+  return { method, alpha, seed, result, embeddings, decoder: result.decoder && decoder, bias, timings };
 }
 
 export interface WriteOutputOptions {
@@ -302,6 +375,12 @@ export interface WriteOutputOptions {
   startedAt?: number;
   /** replace an `out` that is not a SemBridge model folder (see outputGuard.ts) */
   force?: boolean;
+  /**
+   * Release arrays as soon as the files that need them are written, before the diagnostics load
+   * models: 'all' (runInit: the prepared transfer's too), 'computed' (compare: only this method's
+   * tables; the prepared transfer serves the next method). Default: nothing.
+   */
+  release?: 'all' | 'computed';
 }
 
 /** Every path a transfer reads: an output may be none of them, nor contain or lie inside one. */
@@ -325,18 +404,53 @@ export async function writeInitOutput(
     const warnings: string[] = [];
     let t0 = performance.now();
     control.onProgress?.({ stage: 'write', done: 0, total: 4, message: 'writing the new model' });
+    // what the report needs of the arrays released below
+    const sourceShape = { vocabSize: p.weights.embeddings.rows, hidden: p.weights.embeddings.cols, tiedDecoder: !p.weights.decoder, hasBias: !!p.weights.bias };
+    const fallbackRows = c.result.fallbackRows.length;
 
-    // 1. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
+    // 1. mapping.jsonl, streamed (first: it is the last user of the bridge vectors and the sources)
+    await fs.mkdir(join(tmp, 'sembridge'), { recursive: true });
+    const mappingInputs: MappingInputs = {
+      targetVocab: p.targetTokenizer.vocab,
+      sourceVocab: p.sourceTokenizer.vocab,
+      overlap: p.overlap,
+      newTokenIds: p.newTokenIds,
+      result: c.result,
+      targetBridge: p.targetBridge,
+      sourceBridge: p.sourceBridge,
+      copiedCosines: p.copiedCosines,
+    };
+    const mapped = await writeMappingJsonl(join(tmp, 'sembridge', 'mapping.jsonl'), mappingInputs);
+    // an inference-free source: its query weights go through the same mapping, streamed again
+    // while the sources are still here (or --idf-from-corpus)
+    const query =
+      source.router || p.options.idfFromCorpus
+        ? await transferQueryWeights(source, mappingEntries(mappingInputs), p.targetTokenizer, { idfFromCorpus: p.options.idfFromCorpus })
+        : undefined;
+    if (opts.release) c.result.sources = new SourceRows(0);
+    if (opts.release === 'all') {
+      p.targetBridge = released();
+      p.sourceBridge = released();
+      p.weights.embeddings = released();
+      p.weights.decoder = undefined;
+    }
+    if (opts.release) await collectGarbage(); // before the ONNX graph is built on top of them
+    throwIfCancelled(control.signal);
+
+    // 2. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
     let graph: OnnxModel | undefined = source.files.onnx ? loadOnnxModel(source.files.onnx) : await buildOnnxFromConfig(source.dir, { head: 'mlm' });
     const rw = rewriteVocabulary(graph, { embedding: c.embeddings, decoder: c.decoder, bias: c.bias });
     if (rw.unexpectedVocabSized.length) warnings.push(`ONNX initializers still sized like the old vocabulary: ${rw.unexpectedVocabSized.join(', ')}`);
-    const onnxFiles = await saveOnnxModel(graph, join(tmp, 'onnx', 'model.onnx'));
+    // a large model keeps its tensors in onnx/model.onnx_data, which onnxruntime maps instead of
+    // reading into memory (the probes below, and every later `encode`)
+    const onnxFiles = await saveOnnxModel(graph, join(tmp, 'onnx', 'model.onnx'), { externalData: tensorDataBytes(graph.proto) > LARGE_MODEL_BYTES });
     // the whole graph (hundreds of MB at real size) must not stay alive into the diagnostics, which load two more models
     graph = undefined;
+    if (opts.release) await collectGarbage();
     throwIfCancelled(control.signal);
     control.onProgress?.({ stage: 'write', done: 1, total: 4 });
 
-    // 2. safetensors + config.json
+    // 3. safetensors + config.json
     const files: string[] = onnxFiles.map((f) => relative(tmp, f));
     if (p.weights.origin === 'safetensors' && p.weights.names) {
       await writeSafetensorsWithVocabulary(p.weights.file, join(tmp, 'model.safetensors'), p.weights.names, c.embeddings, c.decoder, c.bias);
@@ -347,24 +461,27 @@ export async function writeInitOutput(
     throwIfCancelled(control.signal);
     control.onProgress?.({ stage: 'write', done: 2, total: 4 });
 
-    // 3. tokenizer and SparseEncoder files
+    // the tables are in the files now
+    if (opts.release) {
+      c.embeddings = released();
+      c.decoder = undefined;
+      c.result.embeddings = c.embeddings;
+      c.result.decoder = undefined;
+      await collectGarbage(); // before the diagnostics (or compare's evaluation) load models
+    }
+
+    // 4. tokenizer and SparseEncoder files
     const tok = await writeTargetTokenizer(p.targetTokenizer, p.options.targetTokenizer, tmp, source.maxSeqLength);
     if (p.bridgeInfo.poolingIgnored) warnings.push(p.bridgeInfo.poolingIgnored);
     if (tok.padFromUnk) warnings.push(`the target tokenizer has no pad token; '${tok.padFromUnk}' (its unk token) is used, as the paper's code does`);
     files.push(...tok.files);
-    // an inference-free source: its query weights go through the same mapping (or --idf-from-corpus)
-    const query = source.router || p.options.idfFromCorpus ? await transferQueryWeights(source, c.mapping, p.targetTokenizer, { idfFromCorpus: p.options.idfFromCorpus }) : undefined;
     files.push(...(await writeSparseEncoderFiles(source, vt, source.maxSeqLength, tmp, query && { weights: query.weights, vocab: p.targetTokenizer.vocab })));
-
-    // 4. mapping.jsonl
-    await fs.mkdir(join(tmp, 'sembridge'), { recursive: true });
-    await fs.writeFile(join(tmp, 'sembridge', 'mapping.jsonl'), mappingToJsonl(c.mapping));
     files.push('sembridge/mapping.jsonl', 'sembridge/report.json');
     timings.writingMs = ms(t0);
     control.onProgress?.({ stage: 'write', done: 3, total: 4 });
     throwIfCancelled(control.signal);
 
-    // 5. diagnostics: load both models (this also proves the new folder runs in onnxruntime-node)
+    // 5. diagnostics (with `release`, every large array is gone by now): load both models (this also proves the new folder runs in onnxruntime-node)
     t0 = performance.now();
     let diagnostics: Record<string, unknown> | undefined;
     if (opts.diagnostics !== false) {
@@ -377,7 +494,7 @@ export async function writeInitOutput(
       // A handful of probe sentences: pooling in JavaScript lets onnxruntime load the written file
       // itself, without a second in-memory copy of the graph, and unpacked weights spare another
       // copy (peak memory at real size).
-      const probeOptions = { threads: opts.threads, poolInGraph: false, prepackWeights: false };
+      const probeOptions = { threads: opts.threads, poolInGraph: false, prepackWeights: false, foldConstants: false };
       const newEncoder = await loadSparseEncoder(tmp, probeOptions);
       let transferred: ProbeDiagnostics;
       try {
@@ -397,7 +514,7 @@ export async function writeInitOutput(
     }
     timings.diagnosticsMs = ms(t0);
 
-    const counts = matchCounts(c.mapping);
+    const counts = mapped.counts;
     const report: Record<string, unknown> = {
       tool: 'sembridge',
       codeVersion: INIT_CODE_VERSION,
@@ -421,13 +538,13 @@ export async function writeInitOutput(
           path: p.options.source,
           hash: p.hashes.source,
           modelType: source.modelType,
-          vocabSize: p.weights.embeddings.rows,
-          hidden: p.weights.embeddings.cols,
+          vocabSize: sourceShape.vocabSize,
+          hidden: sourceShape.hidden,
           weightsFrom: p.weights.origin,
           // model.safetensors, pytorch_model.bin, a shard index or onnx/model.onnx
           weightsFile: relative(source.dir, p.weights.file),
-          tiedDecoder: !p.weights.decoder,
-          hasBias: !!p.weights.bias,
+          tiedDecoder: sourceShape.tiedDecoder,
+          hasBias: sourceShape.hasBias,
         },
         targetTokenizer: {
           path: p.options.targetTokenizer,
@@ -446,8 +563,8 @@ export async function writeInitOutput(
       counts,
       overlapCounts: p.overlap.counts,
       candidateSources: p.candidateSourceIds.length,
-      supportSize: supportSummary(c.mapping),
-      fallbackRows: c.result.fallbackRows.length,
+      supportSize: mapped.supportSize,
+      fallbackRows,
       timings: {
         ...p.timings,
         bridgeCacheHits: p.bridgeInfo.cacheHits,
@@ -486,12 +603,13 @@ export async function runInit(options: InitOptions, control: RunControl = {}): P
   let written = false;
   try {
     const prepared = await prepareTransfer(options, control);
-    const computed = await computeInit(prepared, options, control);
+    await collectGarbage(); // the bridge pass's strings and scratch, before the tables are filled
+    const computed = await computeInit(prepared, { ...options, releaseBridge: true }, control);
     const summary = await writeInitOutput(
       prepared,
       computed,
       options.out,
-      { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0, force: options.force },
+      { diagnostics: !options.skipDiagnostics, probeTexts: options.probeTexts, threads: options.threads, startedAt: t0, force: options.force, release: 'all' },
       control,
     );
     written = true;

@@ -53,27 +53,26 @@ export async function writeSafetensorsWithVocabulary(
 ): Promise<void> {
   const reader = await openCheckpoint(sourcePath);
   try {
-    const entries: { name: string; dtype: string; shape: number[]; bytes: Uint8Array }[] = [];
+    // the layout first (every size is known from the source header), then one tensor at a time:
+    // the untouched tensors are read and written one by one, never all held at once
+    const entries: { name: string; dtype: string; shape: number[]; byteLength: number; bytes?: () => Uint8Array | Promise<Uint8Array> }[] = [];
     for (const [name, info] of reader.header.tensors) {
-      let bytes: Uint8Array;
-      let shape = info.shape;
       if (name === names.embedding || name === names.decoder) {
         const m = name === names.embedding ? embedding : (decoder ?? embedding);
-        shape = [m.rows, m.cols];
-        bytes = encodeFloats(m.data, info.dtype, `${sourcePath} (${name})`);
+        const bytes = encodeFloats(m.data, info.dtype, `${sourcePath} (${name})`);
+        entries.push({ name, dtype: info.dtype, shape: [m.rows, m.cols], byteLength: bytes.byteLength, bytes: () => bytes });
       } else if (names.biases.includes(name)) {
         if (!bias) throw new SemBridgeError(`tensor '${name}' is the MLM bias but no new bias was computed`, sourcePath);
-        shape = [bias.length];
-        bytes = encodeFloats(bias, info.dtype, `${sourcePath} (${name})`);
-      } else bytes = await reader.readBytes(name);
-      entries.push({ name, dtype: info.dtype, shape, bytes });
+        const bytes = encodeFloats(bias, info.dtype, `${sourcePath} (${name})`);
+        entries.push({ name, dtype: info.dtype, shape: [bias.length], byteLength: bytes.byteLength, bytes: () => bytes });
+      } else entries.push({ name, dtype: info.dtype, shape: info.shape, byteLength: info.byteLength, bytes: () => reader.readBytes(name) });
     }
     const header: Record<string, unknown> = {};
     if (Object.keys(reader.header.metadata).length) header.__metadata__ = reader.header.metadata;
     let offset = 0;
     for (const e of entries) {
-      header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes.byteLength] };
-      offset += e.bytes.byteLength;
+      header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.byteLength] };
+      offset += e.byteLength;
     }
     let json = JSON.stringify(header);
     json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
@@ -84,7 +83,12 @@ export async function writeSafetensorsWithVocabulary(
     try {
       await fh.write(len);
       await fh.write(headerBytes);
-      for (const e of entries) await fh.write(e.bytes);
+      for (const e of entries) {
+        const bytes = await e.bytes!();
+        if (bytes.byteLength !== e.byteLength) throw new SemBridgeError(`tensor '${e.name}' has ${bytes.byteLength} bytes, its header says ${e.byteLength}`, sourcePath);
+        await fh.write(bytes);
+        e.bytes = undefined;
+      }
     } finally {
       await fh.close();
     }

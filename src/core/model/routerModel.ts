@@ -224,16 +224,23 @@ export function medianPositive(w: Float32Array): number {
  * a copied token keeps its source's weight; a bridged token gets Σ_k w_k · weight[s_k] over its
  * entmax sources (the same convex combination that built its embedding, decoder row and bias);
  * a token without sources (fallback rows, sampled baselines) gets the median positive source weight.
+ * A line that lists fewer sources than its support (mapping.jsonl keeps the heaviest
+ * MAPPING_MAX_SOURCES) gets the weighted mean over the listed ones (their weights renormalised).
+ * `mapping` may be streamed; `size` (default: its length) is the target vocabulary.
  */
-export function mapQueryWeights(mapping: readonly TokenMapping[], source: Float32Array): MappedQueryWeights {
-  const out = new Float32Array(mapping.length);
+export function mapQueryWeights(mapping: Iterable<TokenMapping>, source: Float32Array, size = (mapping as readonly TokenMapping[]).length): MappedQueryWeights {
+  const out = new Float32Array(size);
   const counts: Record<QueryWeightRule, number> = { copied: 0, bridged: 0, fallback: 0 };
   const fallbackValue = medianPositive(source);
   for (const m of mapping) {
     if (m.match === 'bridged' && m.sources.length) {
       let acc = 0;
-      for (const s of m.sources) acc += s.weight * source[s.id];
-      out[m.id] = acc;
+      let sum = 0;
+      for (const s of m.sources) {
+        acc += s.weight * source[s.id];
+        sum += s.weight;
+      }
+      out[m.id] = m.support > m.sources.length && sum > 0 ? acc / sum : acc;
       counts.bridged++;
     } else if (m.match !== 'bridged' && m.match !== 'fallback' && m.sources.length === 1 && m.sources[0].id >= 0) {
       out[m.id] = source[m.sources[0].id];

@@ -9,6 +9,10 @@ export {
   readTensorAsFloat32,
   findInitializer,
   EXTERNAL_DATA_THRESHOLD_BYTES,
+  externalDataFiles,
+  hasExternalTensors,
+  tensorDataBytes,
+  type LoadOnnxOptions,
   type OnnxModel,
   type SaveOnnxOptions,
 } from './modelIO';

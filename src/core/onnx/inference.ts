@@ -3,13 +3,13 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { SemBridgeError } from '../errors';
 import { loadOrt } from '../ort';
 import { findCheckpoint } from '../io/checkpoint';
 import { buildOnnxFromConfig, type ModelHead } from './buildFromConfig';
-import { encodeOnnxModel, loadOnnxModel, saveOnnxModel, tensorDataBytes, type OnnxModel } from './modelIO';
+import { encodeOnnxModel, externalDataFiles, loadOnnxModel, saveOnnxModel, tensorDataBytes, type OnnxModel } from './modelIO';
 
 export interface LoadedModel {
   /** where the graph came from */
@@ -78,6 +78,13 @@ export async function createSession(
   const ort = loadOrt();
   const opts: InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', ...options };
   try {
+    if (externalDataFiles(model).length && tensorDataBytes(model.proto) <= viaFileAbove) {
+      // tensors still on disk (loadOnnxModel's keepExternalData) stay there: the graph goes over as
+      // bytes and onnxruntime reads (maps) the data files from the model's own folder, no copy made
+      const extra = (opts.extra ?? {}) as Record<string, Record<string, unknown>>;
+      const folder = { model_external_initializers_file_folder_path: dirname(resolve(model.source)) };
+      return await ort.InferenceSession.create(encodeOnnxModel(model), { ...opts, extra: { ...extra, session: { ...extra.session, ...folder } } });
+    }
     if (tensorDataBytes(model.proto) <= viaFileAbove) return await ort.InferenceSession.create(encodeOnnxModel(model), opts);
     const dir = await mkdtemp(join(tmpdir(), 'sembridge-onnx-'));
     const removeDir = () => rm(dir, { recursive: true, force: true }).catch(() => undefined);

@@ -22,8 +22,11 @@ function entry(t: TensorProto, key: string): string | undefined {
   return t.externalData?.find((e) => e.key === key)?.value;
 }
 
-/** Reads every external tensor's bytes into rawData, so the model is self-contained in memory. */
-function loadExternalData(proto: ModelProto, modelPath: string): void {
+/**
+ * Reads every external tensor's bytes into rawData, so the model is self-contained in memory;
+ * with `check` only, the files are checked (present, long enough) and the tensors left on disk.
+ */
+function loadExternalData(proto: ModelProto, modelPath: string, checkOnly = false): void {
   const dir = dirname(modelPath);
   const fds = new Map<string, { fd: number; size: number; path: string }>();
   try {
@@ -49,6 +52,7 @@ function loadExternalData(proto: ModelProto, modelPath: string): void {
           `tensor "${t.name}" needs bytes ${offset}..${offset + length} but the file has ${file.size}; it is truncated or does not belong to this model`,
           path,
         );
+      if (checkOnly) continue;
       const buf = Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) done += readSync(file.fd, buf, done, length - done, offset + done);
@@ -75,8 +79,16 @@ function checkTensorSizes(proto: ModelProto, subject: string): void {
   }
 }
 
+export interface LoadOnnxOptions {
+  /**
+   * leave external tensors on disk (checked, not read): for a graph that is only rewired and
+   * handed back to onnxruntime, which maps the data file itself (see createSession)
+   */
+  keepExternalData?: boolean;
+}
+
 /** Decodes ONNX bytes already in memory (external data, if any, is resolved relative to `path`). */
-export function decodeOnnxModel(bytes: Uint8Array, path: string): OnnxModel {
+export function decodeOnnxModel(bytes: Uint8Array, path: string, opts: LoadOnnxOptions = {}): OnnxModel {
   let proto: ModelProto;
   try {
     proto = decodeModel(bytes);
@@ -85,16 +97,28 @@ export function decodeOnnxModel(bytes: Uint8Array, path: string): OnnxModel {
   }
   if (!proto.graph || !(proto.graph.node?.length))
     throw new SemBridgeError('is not an ONNX model (no graph with nodes); the file is truncated, empty or of another format', path);
-  loadExternalData(proto, path);
+  loadExternalData(proto, path, opts.keepExternalData);
   checkTensorSizes(proto, path);
   return { proto, source: path };
 }
 
+/** True when some tensor of the model still lives in an external data file. */
+export function hasExternalTensors(model: OnnxModel): boolean {
+  return (model.proto.graph?.initializer ?? []).some((t) => t.dataLocation === DataLocation.EXTERNAL);
+}
+
+/** The external data files the model's tensors refer to (relative names, as written in the model). */
+export function externalDataFiles(model: OnnxModel): string[] {
+  const names = new Set<string>();
+  for (const t of model.proto.graph?.initializer ?? []) if (t.dataLocation === DataLocation.EXTERNAL) names.add(entry(t, 'location') ?? '');
+  return [...names].filter(Boolean);
+}
+
 /** Loads an .onnx file and its external data files. Errors name the file. */
-export function loadOnnxModel(path: string): OnnxModel {
+export function loadOnnxModel(path: string, opts: LoadOnnxOptions = {}): OnnxModel {
   if (!existsSync(path)) throw new SemBridgeError('ONNX model file not found', path);
   if (statSync(path).isDirectory()) throw new SemBridgeError('is a folder, not an .onnx file', path);
-  return decodeOnnxModel(readFileSync(path), path);
+  return decodeOnnxModel(readFileSync(path), path, opts);
 }
 
 export function findInitializer(model: OnnxModel, name: string): TensorProto {

@@ -329,7 +329,7 @@ async function compare(p: CompareParams, ctx: OperationContext): Promise<Compare
     step(i + 1, r.alpha !== undefined ? `${r.method} α=${r.alpha}` : r.method);
     const computed = await computeInit(prepared, { method: r.method, alpha: r.alpha, threads: p.threads }, { signal: ctx.signal });
     const out = join(p.outputDir, r.alpha !== undefined ? `${r.method}-a${r.alpha}` : r.method);
-    await writeInitOutput(prepared, computed, out, { diagnostics: false, threads: p.threads }, { signal: ctx.signal });
+    await writeInitOutput(prepared, computed, out, { diagnostics: false, threads: p.threads, release: 'computed' }, { signal: ctx.signal });
     entries.push({ method: r.method, alpha: r.alpha ?? null, dataset: dataset.name, metrics: await evaluateFolder(out) });
   }
   step(total, 'done');
