@@ -72,7 +72,12 @@ export async function runCompare(opts: CompareOptions, control: RunControl = {})
         throwIfCancelled(control.signal);
         const t0 = performance.now();
         await reloadBridgeVectors(prepared);
-        const computed = await computeInit(prepared, { method, alpha: alpha ?? 4, seed: opts.seed, biasByOldIndex: opts.biasByOldIndex, threads: opts.threads }, control);
+        // with a cache, each method may let the bridge vectors go as init does (read back above for the next)
+        const computed = await computeInit(
+          prepared,
+          { method, alpha: alpha ?? 4, seed: opts.seed, biasByOldIndex: opts.biasByOldIndex, threads: opts.threads, releaseBridge: !!prepared.bridgeCache },
+          control,
+        );
         const name = alpha === null ? method : `${method}-alpha${alpha}`;
         const dir = join(opts.keepModelsIn ?? scratch!, opts.keepModelsIn ? join('models', name) : name);
         // this method's tables go once written: one method's model in memory at a time

@@ -270,7 +270,7 @@ export function releaseBridgeVectors(p: PreparedTransfer): boolean {
 
 /** Reads the released bridge vectors back from the cache (the same bytes as before). */
 export async function reloadBridgeVectors(p: PreparedTransfer): Promise<void> {
-  if (p.sourceBridge.rows > 0 || !p.bridgeCache) return;
+  if ((p.sourceBridge.rows > 0 && p.targetBridge.rows > 0) || !p.bridgeCache) return;
   const c = p.bridgeCache;
   const [source, target] = [await readCachedVectors(c.dir, c.sourceKey), await readCachedVectors(c.dir, c.targetKey)];
   if (!source || !target || source.rows !== p.weights.embeddings.rows || target.rows !== p.targetTokenizer.vocab.length)
