@@ -22,6 +22,7 @@
 // decoder row and bias drawn the same way), and is listed in fallbackRows; never a NaN row.
 import { SemBridgeError, throwIfCancelled } from './errors';
 import { checkAlpha } from './entmax';
+import { ALPHA_AUTO_START, checkAlphaAutoRange, chooseAlphas, type AlphaAutoRange } from './adaptiveAlpha';
 import { MatmulEngine } from './matmul';
 import { Rng } from './random';
 import { checkMatrixShape, entmaxOverAllSources, prepareSourceIndex, topKCosine, type SparseRow } from './similarity';
@@ -45,6 +46,8 @@ export interface InitInputs {
   overlapSourceIds?: Uint32Array;
   /** entmax α (sembridge); ignored by the other methods */
   alpha: number;
+  /** sembridge: choose α per token so its support falls in this range (adaptiveAlpha.ts); `alpha` is then ignored */
+  alphaAuto?: AlphaAutoRange;
   /** default 42 */
   seed?: number;
   /** std of the 'random' method (default 0.02, BERT's initializer_range) */
@@ -87,7 +90,9 @@ export interface InitResult {
   sources: NewTokenSources[];
   /** rows that used the fallback rule (zero or non-finite bridge vector) */
   fallbackRows: number[];
-  stats: { similarityMs: number; entmaxMs: number; reconstructMs: number; grownRows: number };
+  /** [N] the α of each row, with `alphaAuto` only */
+  alphas?: Float64Array;
+  stats: { similarityMs: number; entmaxMs: number; reconstructMs: number; grownRows: number; alphaChoiceMs?: number };
 }
 
 const EMPTY_SOURCES: NewTokenSources = Object.freeze({
@@ -139,7 +144,10 @@ function validate(method: InitMethod, x: InitInputs): void {
     if (x.candidateSourceIds.length === 0) throw new SemBridgeError('empty list of candidate source ids', 'candidateSourceIds');
     for (const id of x.candidateSourceIds) if (id >= vs) throw new SemBridgeError(`source id ${id} is out of range (${vs} source rows)`, 'candidateSourceIds');
   }
-  if (method === 'sembridge') checkAlpha(x.alpha, 'alpha');
+  if (method === 'sembridge') {
+    if (x.alphaAuto) checkAlphaAutoRange(x.alphaAuto, 'alphaAuto');
+    else checkAlpha(x.alpha, 'alpha');
+  }
   if (method === 'focus') {
     if (!x.overlapSourceIds || x.overlapSourceIds.length === 0) {
       throw new SemBridgeError("'focus' needs the source ids of the overlapping tokens (none given)", 'overlapSourceIds');
@@ -278,8 +286,14 @@ async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x:
     result.stats.entmaxMs = performance.now() - t0;
     invalid = top.invalidRows;
   } else {
+    const auto = method === 'sembridge' && x.alphaAuto ? await chooseAlphas(x.targetBridge, index, { range: x.alphaAuto, chunkRows: x.chunkRows, exactCosines: x.exactCosines, engine, onProgress: x.onProgress, signal: x.signal }) : undefined;
+    if (auto) {
+      result.alphas = auto.alphas;
+      result.stats.alphaChoiceMs = auto.ms;
+    }
     const search = await entmaxOverAllSources(x.targetBridge, index, {
-      alpha: method === 'focus' ? 2 : x.alpha,
+      alpha: method === 'focus' ? 2 : auto ? ALPHA_AUTO_START : x.alpha,
+      rowAlphas: auto?.alphas,
       initialK: x.initialK,
       chunkRows: x.chunkRows,
       exactCosines: x.exactCosines,

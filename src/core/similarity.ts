@@ -84,8 +84,8 @@ export function float32CosineErrorBound(d: number): number {
   return (d + 8) * 2 ** -24;
 }
 
-/** float64 cosine between target row t (of `target`, norm tn) and source row s. */
-function cosine64(target: Matrix, t: number, tn: number, index: SourceIndex, s: number): number {
+/** float64 cosine between target row t (of `target`, norm tn) and source row s (the search's own: adaptiveAlpha.ts decides on the same values). */
+export function cosine64(target: Matrix, t: number, tn: number, index: SourceIndex, s: number): number {
   const d = target.cols;
   const a = target.data;
   const b = index.bridge.data;
@@ -125,6 +125,8 @@ interface BlockPassOptions {
 
 export interface EntmaxSearchOptions extends BlockPassOptions {
   alpha: number;
+  /** one α per target row, overriding `alpha` (adaptive α, see adaptiveAlpha.ts) */
+  rowAlphas?: Float64Array;
   /** first K tried (default adapts to α and to the supports seen so far) */
   initialK?: number;
 }
@@ -192,8 +194,12 @@ export async function entmaxOverAllSources(
   if (targetBridge.cols !== index.unit.cols) {
     throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
   }
-  const alpha = options.alpha;
-  const am1 = alpha - 1;
+  const rowAlphas = options.rowAlphas;
+  if (rowAlphas) {
+    if (rowAlphas.length !== targetBridge.rows) throw new SemBridgeError(`${rowAlphas.length} values for ${targetBridge.rows} target rows`, 'rowAlphas');
+    rowAlphas.forEach((a) => checkAlpha(a, 'rowAlphas'));
+  }
+  const alphaOf = (t: number): number => (rowAlphas ? rowAlphas[t] : options.alpha);
   const exact = options.exactCosines !== false;
   const eps = exact ? float32CosineErrorBound(targetBridge.cols) : 0;
   const nCand = index.ids.length;
@@ -206,7 +212,7 @@ export async function entmaxOverAllSources(
   let grownRows = 0;
   let similarityMs = 0;
   let entmaxMs = 0;
-  let k = Math.min(nCand, Math.max(1, options.initialK ?? defaultInitialK(alpha)));
+  let k = Math.min(nCand, Math.max(1, options.initialK ?? defaultInitialK(rowAlphas ? rowAlphas.reduce((a, b) => Math.min(a, b), Infinity) : options.alpha)));
   const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
   const search = await engine.topKSearch(index.unit, N);
   // scratch for one row
@@ -218,6 +224,8 @@ export async function entmaxOverAllSources(
    * size, or -1 when the certificate fails (the row must be redone with a larger K).
    */
   const solveRow = (t: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
+    const alpha = alphaOf(t);
+    const am1 = alpha - 1;
     // 1) which float32 cosines can matter: the support of entmax over them, plus anything within
     //    2ε of its threshold, which lies at or above the first cosine left out, z_(k+1)
     const listLen = complete ? Math.min(kk + 1, nCand) : kk;
