@@ -165,7 +165,8 @@ export interface SearchResult {
 
 export interface CompareRow {
   method: string;
-  alpha?: number;
+  /** 'auto': adaptive α (one α per token) */
+  alpha?: number | 'auto';
   metrics: Record<string, number>;
 }
 

@@ -21,6 +21,7 @@ import { loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../toke
 import { transferRules } from '../tokens/referenceCompat';
 import type { CancelSignal, InitMethod, Matrix, ProgressSink, TokenMapping } from '../types';
 import { buildMapping, mappingToJsonl, matchCounts, supportSummary } from './mapping';
+import { DEFAULT_ALPHA_AUTO_RANGE, summarizeAlphaAuto, type AlphaAutoRange, type AlphaAutoSummary } from '../adaptiveAlpha';
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
 import { writeSafetensorsWithVocabulary } from './safetensorsOut';
 import { readSourceWeights, type SourceWeights } from './sourceWeights';
@@ -42,8 +43,10 @@ export interface InitOptions {
   /** replace an `out` that is not a SemBridge model folder (it is moved aside, not deleted) */
   force?: boolean;
   method?: InitMethod;
-  /** entmax alpha (default 4) */
-  alpha?: number;
+  /** entmax alpha (default 4); 'auto': one α per token, chosen by its support size (adaptiveAlpha.ts) */
+  alpha?: number | 'auto';
+  /** with alpha 'auto': the support-size range (default 2-16) */
+  alphaAutoSupport?: AlphaAutoRange;
   fuzzy?: boolean;
   matchSymbols?: boolean;
   /** keep source special tokens and [unused*] as overlap and bridge candidates (the reference code does) */
@@ -115,7 +118,9 @@ export interface PreparedTransfer {
 
 export interface ComputedInit {
   method: InitMethod;
-  alpha: number;
+  alpha: number | 'auto';
+  /** report.json's alphaAuto, with alpha 'auto' */
+  alphaAuto?: AlphaAutoSummary;
   seed: number;
   result: InitResult;
   embeddings: Matrix;
@@ -237,11 +242,12 @@ export async function prepareTransfer(options: InitOptions, control: RunControl 
 /** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
 export async function computeInit(
   p: PreparedTransfer,
-  params: { method?: InitMethod; alpha?: number; seed?: number; biasByOldIndex?: boolean; threads?: number },
+  params: { method?: InitMethod; alpha?: number | 'auto'; alphaAutoSupport?: AlphaAutoRange; seed?: number; biasByOldIndex?: boolean; threads?: number },
   control: RunControl = {},
 ): Promise<ComputedInit> {
   const method = params.method ?? 'sembridge';
   const alpha = params.alpha ?? 4;
+  const autoRange = alpha === 'auto' && method === 'sembridge' ? (params.alphaAutoSupport ?? DEFAULT_ALPHA_AUTO_RANGE) : undefined;
   const seed = params.seed ?? 42;
   const timings: Record<string, number> = {};
   const t0 = performance.now();
@@ -253,13 +259,15 @@ export async function computeInit(
     targetBridge: selectRows(p.targetBridge, p.newTokenIds),
     candidateSourceIds: p.candidateSourceIds,
     overlapSourceIds: p.overlapSourceIds,
-    alpha,
+    alpha: alpha === 'auto' ? 4 : alpha,
+    alphaAuto: autoRange,
     seed,
     threads: params.threads,
     onProgress: control.onProgress,
     signal: control.signal,
   });
   timings.similarityEntmaxMs = Math.round(result.stats.similarityMs + result.stats.entmaxMs);
+  if (result.stats.alphaChoiceMs !== undefined) timings.alphaAutoMs = Math.round(result.stats.alphaChoiceMs);
   throwIfCancelled(control.signal);
 
   const t1 = performance.now();
@@ -288,7 +296,8 @@ export async function computeInit(
   });
   timings.reconstructionMs = Math.round(result.stats.reconstructMs + (performance.now() - t1));
   timings.initTotalMs = ms(t0);
-  return { method, alpha, seed, result, embeddings, decoder, bias, mapping, timings };
+  const alphaAuto = autoRange && result.alphas ? summarizeAlphaAuto(result.alphas, result.supportSize, autoRange) : undefined;
+  return { method, alpha, ...(alphaAuto ? { alphaAuto } : {}), seed, result, embeddings, decoder, bias, mapping, timings };
 }
 
 export interface WriteOutputOptions {
@@ -448,6 +457,7 @@ export async function writeInitOutput(
       candidateSources: p.candidateSourceIds.length,
       supportSize: supportSummary(c.mapping),
       fallbackRows: c.result.fallbackRows.length,
+      ...(c.alphaAuto ? { alphaAuto: c.alphaAuto } : {}),
       timings: {
         ...p.timings,
         bridgeCacheHits: p.bridgeInfo.cacheHits,
