@@ -83,6 +83,8 @@ export class Controller implements vscode.Disposable {
         return existsSync(f) ? f : undefined;
       },
       evaluationDir: () => this.path('eval'),
+      // the bundled demo models and the walkthrough's transfer of them
+      demoRoots: () => [join(this.context.extensionUri.fsPath, 'dist', 'demo'), this.path('demo')],
     });
 
     this.status = vscode.window.createStatusBarItem('sembridge.status', vscode.StatusBarAlignment.Left, 10);

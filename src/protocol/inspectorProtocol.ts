@@ -176,6 +176,8 @@ export interface CompareTableData {
   /** the untransferred source model, the reference line */
   base?: CompareRow;
   source: string;
+  /** made with the tiny bundled demo models: its numbers mean nothing about quality */
+  demo?: boolean;
 }
 
 /** One "SemBridge: Evaluate…" result (its metrics.json in the extension's storage). */
@@ -190,6 +192,8 @@ export interface EvaluationRun {
   numDocs?: number;
   /** ISO date the run was written */
   date: string;
+  /** the model was made from (or is) the tiny bundled demo models: its numbers mean nothing about quality */
+  demo?: boolean;
 }
 
 /** A model's sparse behaviour on the report's probe texts. */

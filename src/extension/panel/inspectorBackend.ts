@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import type { ModelSession } from '../model/modelSession';
 import { readTransferReport } from '../model/transferReport';
+import { madeWithDemoModels } from '../../core/demoModels';
 import { sourcesOf, matchTypeOf, mappingRow } from '../mapping/compactMapping';
 import {
   isSpecialToken,
@@ -37,6 +38,8 @@ export interface BackendDeps {
   compareTableFile(): string | undefined;
   /** the folder holding one sub-folder (with metrics.json) per "Evaluate…" run */
   evaluationDir?(): string;
+  /** folders of the bundled demo models and of models made from them: runs there are marked as demo */
+  demoRoots?(): string[];
 }
 
 /** A request the user can fix (bad input); answered with code 'user'. */
@@ -267,16 +270,19 @@ export class InspectorBackend {
       try {
         const [raw, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
         const j = JSON.parse(raw) as Record<string, unknown>;
+        const model = typeof j.model === 'string' ? j.model : name.split('--')[0];
+        const demo = await this.madeWithDemoModels(model);
         const metrics: Record<string, number> = {};
         for (const [k, v] of Object.entries(j)) if (typeof v === 'number' && !['numQueries', 'numDocs', 'qrelsUnknownDocuments', 'seconds'].includes(k)) metrics[k] = v;
         runs.push({
           name,
-          model: typeof j.model === 'string' ? j.model : name.split('--')[0],
+          model,
           dataset: typeof j.dataset === 'string' ? j.dataset : name.split('--')[1] ?? '',
           metrics,
           numQueries: typeof j.numQueries === 'number' ? j.numQueries : undefined,
           numDocs: typeof j.numDocs === 'number' ? j.numDocs : undefined,
           date: st.mtime.toISOString(),
+          ...(demo ? { demo } : {}),
         });
       } catch {
         /* not a finished run */
@@ -295,6 +301,20 @@ export class InspectorBackend {
       throw new Error(`${file}: cannot read the compare table (${(err as Error).message})`);
     }
     if (!Array.isArray(data.rows) || !Array.isArray(data.metrics)) throw new Error(`${file}: not a compare table (needs "metrics" and "rows")`);
-    return data;
+    const demo = typeof data.source === 'string' && (await this.madeWithDemoModels(data.source));
+    return { ...data, ...(demo ? { demo } : {}) };
+  }
+
+  /** The model folder is (or was transferred from) a bundled demo model; its report is read when it has one. */
+  private async madeWithDemoModels(modelDir: string): Promise<boolean> {
+    const roots = this.deps.demoRoots?.() ?? [];
+    if (roots.length === 0) return false;
+    let report: unknown;
+    try {
+      report = JSON.parse(await fs.readFile(`${modelDir}/sembridge/report.json`, 'utf8'));
+    } catch {
+      /* an untransferred model (the demo's own source) or a removed folder: decided by its path */
+    }
+    return madeWithDemoModels(modelDir, report, roots);
   }
 }
