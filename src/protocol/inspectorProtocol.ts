@@ -68,7 +68,9 @@ export interface TokenDetail {
   token: string;
   match: MatchType;
   support: number;
+  /** the α this token was made with: its own with `--alpha auto` (alphaAuto true), else the model's */
   alpha: number;
+  alphaAuto?: boolean;
   sources: SourceWeight[];
   /**
    * The token's top-K cosines to source tokens, sorted descending (from the bridge cache when

@@ -513,3 +513,14 @@ test('Evaluation: runs and comparisons of the bundled demo models carry the noti
   view.render({ metrics: ['nDCG@10'], rows: [{ method: 'sembridge', alpha: 4, metrics: { 'nDCG@10': 0.1 } }], source: '/real' });
   assert.equal(view.root.querySelector('#compare-demo-notice'), null);
 });
+
+test('the token detail says when its α was chosen for the token (--alpha auto)', () => {
+  const { tokenDetailElement } = load('views/mappingView');
+  const sources = [{ id: 3, token: 's', weight: 1, cosine: 0.9 }];
+  const d = { id: 1, token: 't', match: 'bridged', support: 1, alpha: 6.5, sources, candidates: sources.map(({ id, token, cosine }) => ({ id, token, cosine })), candidatesFrom: 'mapping', notes: [] };
+  const auto = tokenDetailElement({ ...d, alphaAuto: true }, 6.5, () => {});
+  assert.match(auto.querySelector('#token-alpha')!.textContent, /made with α = 6\.5 \(α auto: chosen for this token/);
+  assert.match(auto.querySelector('#alpha-summary')!.textContent, /made with α = 6\.5/);
+  const fixed = tokenDetailElement({ ...d, alpha: 4 }, 4, () => {});
+  assert.doesNotMatch(fixed.querySelector('#token-alpha')!.textContent, /auto/);
+});

@@ -202,12 +202,15 @@ export class InspectorBackend {
     const match = matchTypeOf(mapping, id);
     if (!match) throw new BadParams(`token id ${id} is not in the mapping`);
     const sources = sourcesOf(mapping, id);
+    // adaptive α: the token's own, from its mapping line (older mappings have no alphas array)
+    const own = mapping.alphas?.[id];
     const detail: TokenDetail = {
       id,
       token: mapping.tokens[id],
       match,
       support: mapping.support[id],
-      alpha: this.deps.alpha(),
+      alpha: own !== undefined && Number.isFinite(own) ? own : this.deps.alpha(),
+      ...(own !== undefined && Number.isFinite(own) ? { alphaAuto: true } : {}),
       sources,
       candidates: [...sources].sort((a, b) => b.cosine - a.cosine).map(({ id: sid, token, cosine }) => ({ id: sid, token, cosine })),
       candidatesFrom: 'mapping',
