@@ -294,7 +294,8 @@ async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x:
     const search = await entmaxOverAllSources(x.targetBridge, index, {
       alpha: method === 'focus' ? 2 : auto ? ALPHA_AUTO_START : x.alpha,
       rowAlphas: auto?.alphas,
-      initialK: x.initialK,
+      // adaptive α keeps supports near the range: start K there rather than at α = 1.5's default of 128
+      initialK: x.initialK ?? (auto && x.alphaAuto ? x.alphaAuto.max + 16 : undefined),
       chunkRows: x.chunkRows,
       exactCosines: x.exactCosines,
       engine,
