@@ -10,6 +10,7 @@ import { join } from 'node:path';
 const full = process.argv.includes('--full');
 const benches: Array<[file: string, quick: string[], fullArgs: string[]]> = [
   ['reconstruct.bench.ts', ['--small'], []],
+  ['alphaAuto.bench.ts', [], ['--rows', '30000', '--sources', '30522', '--bridge-dim', '1024', '--dim', '768']],
   ['index.bench.ts', ['--docs', '20000', '--queries', '100'], []],
   ['bridge.bench.ts', [], []],
   ['encode.bench.ts', [], []],

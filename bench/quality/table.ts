@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomically } from '../../src/core/atomicOutput';
-import { buildCompareTable, compareTableToJson, compareTableToMarkdown, type CompareEntry, type CompareTable } from '../../src/core/eval/compareTable';
+import { buildCompareTable, compareTableToJson, compareTableToMarkdown, type CompareAlpha, type CompareEntry, type CompareTable } from '../../src/core/eval/compareTable';
 import { SemBridgeError } from '../../src/core/errors';
 import { readJsonFile } from '../../src/core/fsUtil';
 
@@ -14,6 +14,8 @@ export const QUALITY_METRICS = ['nDCG@10', 'R@100', 'MRR@10', 'FLOPS', 'avgQuery
 export const BM25_METHOD = 'bm25';
 
 const isNumOrNull = (v: unknown) => v === null || (typeof v === 'number' && Number.isFinite(v));
+/** a row's α: a number, null, or 'auto' (the adaptive-α row of `compare --alpha …,auto`) */
+const isAlpha = (v: unknown) => v === 'auto' || isNumOrNull(v);
 
 /** The entries of one `compare.json` (as `sembridge compare --out` writes it), its dataset column renamed to `lang`. */
 export function entriesFromCompareJson(raw: unknown, lang: string, where: string): CompareEntry[] {
@@ -24,14 +26,14 @@ export function entriesFromCompareJson(raw: unknown, lang: string, where: string
   const [dataset] = table.datasets;
   return table.rows.map((row, i) => {
     const r = row as { method?: unknown; alpha?: unknown; cells?: Record<string, Record<string, unknown>> };
-    if (typeof r.method !== 'string' || !isNumOrNull(r.alpha ?? null) || typeof r.cells?.[dataset] !== 'object')
+    if (typeof r.method !== 'string' || !isAlpha(r.alpha ?? null) || typeof r.cells?.[dataset] !== 'object')
       throw new SemBridgeError(`row ${i + 1} lacks method, alpha or the '${dataset}' cells`, where);
     const metrics: Record<string, number> = {};
     for (const [m, v] of Object.entries(r.cells[dataset])) {
       if (!isNumOrNull(v)) throw new SemBridgeError(`row ${i + 1} (${r.method}): ${m} is not a number`, where);
       if (v !== null) metrics[m] = v as number;
     }
-    return { method: r.method, alpha: (r.alpha as number | null) ?? null, dataset: lang, metrics };
+    return { method: r.method, alpha: (r.alpha as CompareAlpha | null) ?? null, dataset: lang, metrics };
   });
 }
 
@@ -92,7 +94,7 @@ export function parseQualityTableJson(raw: unknown, where: string): QualityTable
     const t = v as Partial<CompareTable>;
     if (!t || !Array.isArray(t.metrics) || !Array.isArray(t.datasets) || !Array.isArray(t.rows)) throw new SemBridgeError(`'${name}' is not a table`, where);
     for (const [i, r] of t.rows.entries()) {
-      if (typeof r?.method !== 'string' || typeof r.label !== 'string' || !isNumOrNull(r.alpha)) throw new SemBridgeError(`${name}: row ${i + 1} lacks method/label/alpha`, where);
+      if (typeof r?.method !== 'string' || typeof r.label !== 'string' || !isAlpha(r.alpha)) throw new SemBridgeError(`${name}: row ${i + 1} lacks method/label/alpha`, where);
       for (const d of t.datasets)
         for (const m of t.metrics)
           if (!isNumOrNull(r.cells?.[d]?.[m])) throw new SemBridgeError(`${name}: row ${i + 1} (${r.label}) ${d} ${m} is not a number or null`, where);

@@ -23,6 +23,7 @@
 import { SemBridgeError, throwIfCancelled } from './errors';
 import { checkAlpha } from './entmax';
 import { firstNonFinite } from './finite';
+import { ALPHA_AUTO_START, checkAlphaAutoRange, chooseAlphas, type AlphaAutoRange } from './adaptiveAlpha';
 import { MatmulEngine } from './matmul';
 import { Rng } from './random';
 import { checkMatrixShape, checkRowsShape, entmaxOverAllSources, prepareSourceIndex, topKCosine, type PagedMatrix, type SparseRow } from './similarity';
@@ -72,6 +73,8 @@ export interface InitInputs {
   overlapSourceIds?: Uint32Array;
   /** entmax α (sembridge); ignored by the other methods */
   alpha: number;
+  /** sembridge: choose α per token so its support falls in this range (adaptiveAlpha.ts); `alpha` is then ignored */
+  alphaAuto?: AlphaAutoRange;
   /** default 42 */
   seed?: number;
   /** std of the 'random' method (default 0.02, BERT's initializer_range) */
@@ -114,7 +117,9 @@ export interface InitResult {
   sources: SourceRows;
   /** rows that used the fallback rule (zero or non-finite bridge vector) */
   fallbackRows: number[];
-  stats: { similarityMs: number; entmaxMs: number; reconstructMs: number; grownRows: number };
+  /** [N] the α of each row, with `alphaAuto` only */
+  alphas?: Float64Array;
+  stats: { similarityMs: number; entmaxMs: number; reconstructMs: number; grownRows: number; alphaChoiceMs?: number };
 }
 
 const EMPTY_SOURCES: NewTokenSources = Object.freeze({
@@ -249,7 +254,10 @@ function validate(method: InitMethod, x: InitInputs): void {
     if (x.candidateSourceIds.length === 0) throw new SemBridgeError('empty list of candidate source ids', 'candidateSourceIds');
     for (const id of x.candidateSourceIds) if (id >= vs) throw new SemBridgeError(`source id ${id} is out of range (${vs} source rows)`, 'candidateSourceIds');
   }
-  if (method === 'sembridge') checkAlpha(x.alpha, 'alpha');
+  if (method === 'sembridge') {
+    if (x.alphaAuto) checkAlphaAutoRange(x.alphaAuto, 'alphaAuto');
+    else checkAlpha(x.alpha, 'alpha');
+  }
   if (method === 'focus') {
     if (!x.overlapSourceIds || x.overlapSourceIds.length === 0) {
       throw new SemBridgeError("'focus' needs the source ids of the overlapping tokens (none given)", 'overlapSourceIds');
@@ -416,10 +424,17 @@ async function weightedMethod(method: 'sembridge' | 'focus' | 'topk-softmax', x:
     result.stats.entmaxMs = performance.now() - t0 - reconstructMs;
     invalid = top.invalidRows;
   } else {
+    const auto = method === 'sembridge' && x.alphaAuto ? await chooseAlphas(x.targetBridge, index, { range: x.alphaAuto, ...pass }) : undefined;
+    if (auto) {
+      result.alphas = auto.alphas;
+      result.stats.alphaChoiceMs = auto.ms;
+    }
     const search = await entmaxOverAllSources(x.targetBridge, index, {
       ...pass,
-      alpha: method === 'focus' ? 2 : x.alpha,
-      initialK: x.initialK,
+      alpha: method === 'focus' ? 2 : auto ? ALPHA_AUTO_START : x.alpha,
+      rowAlphas: auto?.alphas,
+      // adaptive α keeps supports near the range: start K there rather than at α = 1.5's default of 128
+      initialK: x.initialK ?? (auto && x.alphaAuto ? x.alphaAuto.max + 16 : undefined),
       onRow: take,
       releasePassedPages: x.releaseSearchedBridge,
     });

@@ -52,7 +52,7 @@ export function checkRowsShape(m: Matrix | PagedMatrix | undefined, name: string
 }
 
 /** The matrix holding row t and its row there (a plain matrix: itself and t). */
-function locate(m: Matrix | PagedMatrix, t: number): [Matrix, number] {
+export function locate(m: Matrix | PagedMatrix, t: number): [Matrix, number] {
   if (!isPaged(m)) return [m, t];
   const p = m.pages[Math.floor(t / m.pageRows)];
   if (!p) throw new Error(`row ${t} of a paged matrix was read after its page was released`);
@@ -115,8 +115,8 @@ export function float32CosineErrorBound(d: number): number {
   return (d + 8) * 2 ** -24;
 }
 
-/** float64 cosine between target row t (of `target`, norm tn) and source row s. */
-function cosine64(target: Matrix, t: number, tn: number, index: SourceIndex, s: number): number {
+/** float64 cosine between target row t (of `target`, norm tn) and source row s (the search's own: adaptiveAlpha.ts decides on the same values). */
+export function cosine64(target: Matrix, t: number, tn: number, index: SourceIndex, s: number): number {
   const d = target.cols;
   const a = target.data;
   const b = index.bridge.data;
@@ -164,6 +164,8 @@ export interface EntmaxSearchOptions extends BlockPassOptions {
    * Called once per valid row, in no particular order.
    */
   onRow?: (row: number, r: SparseRow) => void;
+  /** one α per target row, overriding `alpha` (adaptive α, see adaptiveAlpha.ts) */
+  rowAlphas?: Float64Array;
   /** first K tried (default adapts to α and to the supports seen so far) */
   initialK?: number;
   /** with a PagedMatrix target read in ascending row order: release each page once the search is past it */
@@ -241,8 +243,13 @@ export async function entmaxOverAllSources(
   if (targetBridge.cols !== index.unit.cols) {
     throw new SemBridgeError(`bridge dimension ${targetBridge.cols} differs from the source bridge dimension ${index.unit.cols}`, 'targetBridge');
   }
-  const alpha = options.alpha;
-  const am1 = alpha - 1;
+  const rowAlphas = options.rowAlphas;
+  if (rowAlphas) {
+    const rowsSearched = options.targetRows?.length ?? targetBridge.rows;
+    if (rowAlphas.length !== rowsSearched) throw new SemBridgeError(`${rowAlphas.length} values for ${rowsSearched} target rows`, 'rowAlphas');
+    rowAlphas.forEach((a) => checkAlpha(a, 'rowAlphas'));
+  }
+  const alphaOf = (t: number): number => (rowAlphas ? rowAlphas[t] : options.alpha);
   const exact = options.exactCosines !== false;
   const eps = exact ? float32CosineErrorBound(targetBridge.cols) : 0;
   const nCand = index.ids.length;
@@ -259,7 +266,7 @@ export async function entmaxOverAllSources(
   let grownRows = 0;
   let similarityMs = 0;
   let entmaxMs = 0;
-  let k = Math.min(nCand, Math.max(1, options.initialK ?? defaultInitialK(alpha)));
+  let k = Math.min(nCand, Math.max(1, options.initialK ?? defaultInitialK(rowAlphas ? rowAlphas.reduce((a, b) => Math.min(a, b), Infinity) : options.alpha)));
   const buf = new Float32Array(Math.min(chunkRows, Math.max(N, 1)) * d);
   const search = await engine.topKSearch(index.unit, N);
   // scratch for one row
@@ -271,6 +278,8 @@ export async function entmaxOverAllSources(
    * size, or -1 when the certificate fails (the row must be redone with a larger K).
    */
   const solveRow = (t: number, tb: number, tn: number, values: Float32Array, indices: Uint32Array, o: number, kk: number, complete: boolean): number => {
+    const alpha = alphaOf(t);
+    const am1 = alpha - 1;
     // 1) which float32 cosines can matter: the support of entmax over them, plus anything within
     //    2ε of its threshold, which lies at or above the first cosine left out, z_(k+1)
     const listLen = complete ? Math.min(kk + 1, nCand) : kk;

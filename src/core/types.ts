@@ -43,6 +43,8 @@ export interface TokenMapping {
   match: MatchType;
   sources: SourceContribution[];
   support: number;
+  /** the entmax α this token was made with, written with `--alpha auto` only (adaptiveAlpha.ts) */
+  alpha?: number;
 }
 
 export const INIT_METHODS = [

@@ -75,7 +75,8 @@ export class Controller implements vscode.Disposable {
     this.backend = new InspectorBackend({
       session: this.session,
       info: () => this.hostInfo(),
-      alpha: () => this.settings.alpha,
+      // 'auto' has no single α; the inspector then shows each token's own (mapping.jsonl "alpha")
+      alpha: () => (typeof this.settings.alpha === 'number' ? this.settings.alpha : 4),
       search: (q, k) => this.search(q, k),
       encodeWithSource: (text) => this.encodeWithSource(text),
       compareTableFile: () => {
@@ -83,6 +84,8 @@ export class Controller implements vscode.Disposable {
         return existsSync(f) ? f : undefined;
       },
       evaluationDir: () => this.path('eval'),
+      // the bundled demo models and the walkthrough's transfer of them
+      demoRoots: () => [join(this.context.extensionUri.fsPath, 'dist', 'demo'), this.path('demo')],
     });
 
     this.status = vscode.window.createStatusBarItem('sembridge.status', vscode.StatusBarAlignment.Left, 10);

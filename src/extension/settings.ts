@@ -11,7 +11,8 @@ export interface Settings {
   bridgeModel: string;
   /** '' = the bridge folder's modules.json must declare it */
   bridgePooling: BridgePoolingMode | '';
-  alpha: number;
+  /** a number, or 'auto': one α per token by its support size (core/adaptiveAlpha.ts) */
+  alpha: number | 'auto';
   method: InitMethod;
   corpusGlobs: string[];
   maxSequenceLength: number;
@@ -104,7 +105,8 @@ export function readSettings(get: (key: string) => unknown): ReadSettings {
 
   const alpha = get('alpha');
   if (alpha !== undefined && alpha !== null) {
-    if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad('alpha', 'must be a number');
+    if (alpha === 'auto') s.alpha = 'auto';
+    else if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad('alpha', 'must be a number or "auto"');
     else if (alpha < ALPHA_RANGE.min || alpha > ALPHA_RANGE.max)
       bad('alpha', `must be between ${ALPHA_RANGE.min} and ${ALPHA_RANGE.max} (entmax needs α > 1; the paper uses 4)`);
     else s.alpha = alpha;

@@ -68,7 +68,9 @@ export interface TokenDetail {
   token: string;
   match: MatchType;
   support: number;
+  /** the α this token was made with: its own with `--alpha auto` (alphaAuto true), else the model's */
   alpha: number;
+  alphaAuto?: boolean;
   sources: SourceWeight[];
   /**
    * The token's top-K cosines to source tokens, sorted descending (from the bridge cache when
@@ -165,7 +167,8 @@ export interface SearchResult {
 
 export interface CompareRow {
   method: string;
-  alpha?: number;
+  /** 'auto': adaptive α (one α per token) */
+  alpha?: number | 'auto';
   metrics: Record<string, number>;
 }
 
@@ -175,6 +178,8 @@ export interface CompareTableData {
   /** the untransferred source model, the reference line */
   base?: CompareRow;
   source: string;
+  /** made with the tiny bundled demo models: its numbers mean nothing about quality */
+  demo?: boolean;
 }
 
 /** One "SemBridge: Evaluate…" result (its metrics.json in the extension's storage). */
@@ -189,6 +194,8 @@ export interface EvaluationRun {
   numDocs?: number;
   /** ISO date the run was written */
   date: string;
+  /** the model was made from (or is) the tiny bundled demo models: its numbers mean nothing about quality */
+  demo?: boolean;
 }
 
 /** A model's sparse behaviour on the report's probe texts. */

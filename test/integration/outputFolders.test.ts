@@ -11,6 +11,7 @@ import { cli } from '../helpers/captureCli';
 import { outputLockPath } from '../../src/core/atomicOutput';
 import { hashFolder } from '../../src/core/model/hfFolder';
 import { OUTPUT_MARKER, outputKindOf } from '../../src/core/outputGuard';
+import { DEMO_MODELS_NOTICE } from '../../src/core/demoModels';
 
 const ROOT = join(__dirname, '..', '..');
 const FIX = join(ROOT, 'test', 'fixtures');
@@ -268,6 +269,10 @@ test('demo writes one well-known folder, replaced by the next run, and says what
       const r = await cli('demo');
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /next:\n {2}sembridge encode --model /);
+      // the notice comes before anything else and again after the numbers, which are each marked
+      assert.ok(r.out.startsWith(`NOTE: ${DEMO_MODELS_NOTICE}`), r.out.slice(0, 200));
+      assert.equal(r.out.split(DEMO_MODELS_NOTICE).length - 1, 2);
+      assert.match(r.out, /transferred model \(Korean vocab\.\): nDCG@10 [\d.]+.*\[tiny demo models: not a quality figure\]/);
     }
     const demo = join(work, 'xdg', 'sembridge', 'demo');
     assert.equal(await outputKindOf(demo), 'demo');

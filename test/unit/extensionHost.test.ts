@@ -403,6 +403,57 @@ test('the inspector page that did not load asks for a Retry: the host rebuilds i
   }
 });
 
+test('Evaluation marks the runs and the comparison made with the bundled demo models, and only those', async () => {
+  const { state, ext, context } = await activate();
+  try {
+    await state.commands.get('sembridge.openInspector')!();
+    const panel = state.panels[0];
+    const storage = context.globalStorageUri.fsPath;
+    const bundled = join(context.extensionUri.fsPath, 'dist', 'demo');
+    // a model transferred elsewhere from the bundled demo source (its report names it)
+    const fromDemo = mkdtempSync(join(tmpdir(), 'sb-from-demo-'));
+    mkdirSync(join(fromDemo, 'sembridge'));
+    writeFileSync(join(fromDemo, 'sembridge', 'report.json'), JSON.stringify({ tool: 'sembridge', inputs: { source: { path: join(bundled, 'bert-mlm-en') }, bridge: { path: join(bundled, 'bridge-multilingual') } } }));
+    // a real model's report: its inputs are elsewhere
+    const real = mkdtempSync(join(tmpdir(), 'sb-real-'));
+    mkdirSync(join(real, 'sembridge'));
+    writeFileSync(join(real, 'sembridge', 'report.json'), JSON.stringify({ tool: 'sembridge', inputs: { source: { path: '/models/splade-v3' }, bridge: { path: '/models/bge-m3' } } }));
+    const runs: Record<string, string> = {
+      'real--ko': real,
+      'walkthrough--ko': join(storage, 'demo', 'bert-mlm-ko'),
+      'bundled-source--ko': join(bundled, 'bert-mlm-en'),
+      'from-demo--ko': fromDemo,
+      // a sibling whose name only starts like the demo folder is not inside it
+      'lookalike--ko': join(storage, 'demo-other', 'm'),
+    };
+    for (const [name, model] of Object.entries(runs)) {
+      mkdirSync(join(storage, 'eval', name), { recursive: true });
+      writeFileSync(join(storage, 'eval', name, 'metrics.json'), JSON.stringify({ model, dataset: 'ko', 'nDCG@10': 0.2 }));
+    }
+    panel.receive.fire({ kind: 'request', id: 21, method: 'evaluation/runs', params: {} });
+    await until(() => !!respond(panel, 21), 'runs');
+    const got = respond(panel, 21)!.result.runs as { name: string; demo?: boolean }[];
+    assert.deepEqual(
+      Object.fromEntries(got.map((r) => [r.name, r.demo === true])),
+      { 'real--ko': false, 'walkthrough--ko': true, 'bundled-source--ko': true, 'from-demo--ko': true, 'lookalike--ko': false },
+    );
+    // the last comparison, run on the demo source
+    mkdirSync(join(storage, 'compare'), { recursive: true });
+    writeFileSync(join(storage, 'compare', 'last.json'), JSON.stringify({ metrics: ['nDCG@10'], rows: [{ method: 'sembridge', alpha: 'auto', metrics: { 'nDCG@10': 0.1 } }], source: join(bundled, 'bert-mlm-en') }));
+    panel.receive.fire({ kind: 'request', id: 22, method: 'evaluation/table', params: {} });
+    await until(() => !!respond(panel, 22), 'table');
+    assert.equal(respond(panel, 22)!.result.demo, true);
+    writeFileSync(join(storage, 'compare', 'last.json'), JSON.stringify({ metrics: ['nDCG@10'], rows: [], source: real }));
+    panel.receive.fire({ kind: 'request', id: 23, method: 'evaluation/table', params: {} });
+    await until(() => !!respond(panel, 23), 'table');
+    assert.equal(respond(panel, 23)!.result.demo, undefined);
+    rmSync(fromDemo, { recursive: true, force: true });
+    rmSync(real, { recursive: true, force: true });
+  } finally {
+    ext.deactivate();
+  }
+});
+
 test('hovers never say "weight in line 0.000"; special tokens are not expansion terms; the wizard says overlap-only rows are zeros', async () => {
   installFakeVscode(new FakeVscodeState());
   const { hoverMarkdown } = require('../../src/extension/editor/hoverContent') as typeof import('../../src/extension/editor/hoverContent');

@@ -162,3 +162,18 @@ test('the mapping query filters by any match kind and sorts by a column (ties in
   const jsonl = await backend.exportRows({ ...q, match: 'fuzzy' }, 'jsonl');
   assert.deepEqual(JSON.parse(jsonl.text.trim()), { id: 0, token: 'b', match: 'fuzzy', support: 1, sources: [{ id: 50, token: 'src0', weight: 1, cosine: Math.fround(0.9) }] });
 });
+
+test('a mapping made with --alpha auto: each token keeps its own α, the inspector shows it as chosen for the token', async () => {
+  const line = (id: number, match: string, alpha?: number) =>
+    JSON.stringify({ id, token: `t${id}`, match, support: 1, sources: [{ id: 9, token: 's', weight: 1, cosine: 0.8 }], ...(alpha !== undefined ? { alpha } : {}) });
+  const m = parseMappingJsonl([line(0, 'exact'), line(1, 'bridged', 6.5), line(2, 'bridged', 1.5009765625)].join('\n'));
+  assert.ok(Number.isNaN(m.alphas[0]));
+  assert.equal(m.alphas[1], 6.5);
+  assert.equal(m.alphas[2], 1.5009765625, 'a grid α (multiple of 1/1024) is exact in float32');
+  assert.throws(() => parseMappingJsonl(line(0, 'bridged', 0.5), 'map.jsonl'), /map\.jsonl:1: "alpha" must be a number > 1/);
+  const { InspectorBackend } = await import('../../src/extension/panel/inspectorBackend');
+  const backend = new InspectorBackend({ session: { index: new MappingIndex(m), modelDir: '/m' } as never, info: () => ({ indexes: [], trusted: true }), alpha: () => 4, search: async () => ({}) as never, compareTableFile: () => undefined });
+  const token = (id: number) => (backend as unknown as { token(id: number): Promise<{ alpha: number; alphaAuto?: boolean }> }).token(id);
+  assert.deepEqual(await token(1).then((d) => [d.alpha, d.alphaAuto]), [6.5, true]);
+  assert.deepEqual(await token(0).then((d) => [d.alpha, d.alphaAuto]), [4, undefined], 'no α of its own: the model’s');
+});

@@ -1,7 +1,7 @@
 // Settings validation and path checks (trust rules, output containment).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SETTINGS, readSettings } from '../../src/extension/settings';
@@ -115,4 +115,23 @@ test('sembridge.bridgePooling: the contributed enum, validation, empty by defaul
   const bad = readSettings(getter({ bridgePooling: 'max' }));
   assert.equal(bad.settings.bridgePooling, '');
   assert.match(bad.problems[0].message, /must be one of cls, mean, lasttoken/);
+});
+
+test('sembridge.alpha accepts "auto" (adaptive α) and still refuses other strings; the wizard parses the same', async () => {
+  assert.equal(readSettings(getter({ alpha: 'auto' })).settings.alpha, 'auto');
+  const bad = readSettings(getter({ alpha: 'fast' }));
+  assert.equal(bad.settings.alpha, 4);
+  assert.match(bad.problems.map((p) => p.message).join(' '), /must be a number or "auto"/);
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  assert.deepEqual(pkg.contributes.configuration.properties['sembridge.alpha'].anyOf[1].enum, ['auto']);
+});
+
+test('the transfer wizard reads α as a number in range or "auto"', async () => {
+  const { installFakeVscode, FakeVscodeState } = await import('../helpers/fakeVscode');
+  installFakeVscode(new FakeVscodeState());
+  const { parseAlpha } = await import('../../src/extension/commands/transferWizard');
+  assert.equal(parseAlpha(' auto '), 'auto');
+  assert.equal(parseAlpha('3'), 3);
+  assert.match((parseAlpha('x') as { error: string }).error, /a number or "auto"/);
+  assert.match((parseAlpha('99') as { error: string }).error, /between 1\.01 and 16/);
 });

@@ -185,6 +185,27 @@ describe('quality benchmark: results table', () => {
     assert.match(md, /Seeds: 42, 43\./);
   });
 
+  it('keeps the adaptive-α row (α=auto) of compare --alpha 2,4,auto, after the numeric α rows, and reads it back', () => {
+    const json = compareJson(0.4, 0.05);
+    const autoTable = compareTableToJson(
+      buildCompareTable([
+        ...entriesFromCompareJson(json, 'xquadr-ar', 'c.json'),
+        { method: 'sembridge', alpha: 'auto', dataset: 'xquadr-ar', metrics: { 'nDCG@10': 0.45, 'R@100': 0.65, FLOPS: 8 } },
+        { method: 'sembridge', alpha: 4, dataset: 'xquadr-ar', metrics: { 'nDCG@10': 0.42, 'R@100': 0.6, FLOPS: 7 } },
+      ]),
+    );
+    const entries = entriesFromCompareJson({ ...json, table: autoTable }, 'ar', 'auto.json');
+    assert.deepEqual(entries.find((e) => e.alpha === 'auto')?.metrics['nDCG@10'], 0.45);
+    const table = buildQualityTable([{ seed: 42, entries }, { seed: 43, entries }]);
+    const back = parseQualityTableJson(JSON.parse(JSON.stringify(qualityTableToJson(table))), 'quality-table.json');
+    assert.deepEqual(back.mean.rows.map((r) => r.label), ['base', 'sembridge (α=2)', 'sembridge (α=4)', 'sembridge (α=auto)', 'random']);
+    assert.equal(back.mean.rows[3].alpha, 'auto');
+    assert.match(qualityTableToMarkdown(back), /\| sembridge \(α=auto\) \| \*\*0\.450\*\* ± 0\.000 \|/);
+    // any other string is still refused
+    const bad = { ...json, table: { ...autoTable, rows: (autoTable.rows as Record<string, unknown>[]).map((r, i) => (i === 1 ? { ...r, alpha: 'fast' } : r)) } };
+    assert.throws(() => entriesFromCompareJson(bad, 'ar', 'bad.json'), /bad\.json: row 2 lacks method, alpha/);
+  });
+
   it('refuses a file that is not a compare or quality table, naming it', () => {
     assert.throws(() => entriesFromCompareJson({ rows: [] }, 'ar', 'x/compare.json'), /x\/compare\.json: not a 'sembridge compare' JSON/);
     const bad = compareJson(0.4, 0.1);

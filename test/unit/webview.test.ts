@@ -489,3 +489,38 @@ test('keyboard: the mapping table and the expansion terms are listboxes (arrows 
   assert.deepEqual(opened, [9]);
   assert.equal(lb.getAttribute('aria-activedescendant'), 'x-terms-item-1');
 });
+
+test('Evaluation: runs and comparisons of the bundled demo models carry the notice and a badge; other runs do not', () => {
+  const { evaluationRunsElement, EvaluationView } = load('views/evaluationView');
+  const { DEMO_MODELS_NOTICE } = require(join(__dirname, '..', '..', 'src', 'core', 'demoModels'));
+  const run = (name: string, demo?: boolean) => ({ name, model: `/m/${name}`, dataset: 'ko', metrics: { 'nDCG@10': 0.2 }, date: '2026-12-02T06:00:00.000Z', ...(demo ? { demo } : {}) });
+  const plain = evaluationRunsElement([run('a'), run('b')]);
+  assert.equal(plain.querySelector('#evaluation-demo-notice'), null);
+  assert.equal(plain.querySelectorAll('.demo-badge').length, 0);
+  const mixed = evaluationRunsElement([run('real'), run('demo', true)]);
+  const notice = mixed.querySelector('#evaluation-demo-notice')!;
+  assert.ok(notice.textContent.includes(DEMO_MODELS_NOTICE));
+  assert.match(notice.textContent, /^1 of these runs is marked "demo models"/);
+  const rows = mixed.querySelectorAll('[data-run]');
+  assert.deepEqual(rows.map((r: FakeElement) => r.querySelectorAll('.demo-badge').length), [0, 1]);
+  assert.match(rows[1].querySelector('td')!.getAttribute('title')!, /tiny bundled demo models/);
+  assert.match(evaluationRunsElement([run('d', true)]).querySelector('#evaluation-demo-notice')!.textContent, /^All of these runs/);
+  // the comparison of demo models: the notice above its table; the α=auto row is labelled
+  const view = new EvaluationView({ rpc: { request: () => new Promise(() => {}), command: () => {} }, state: {}, save: () => {} });
+  view.render({ metrics: ['nDCG@10'], rows: [{ method: 'sembridge', alpha: 'auto', metrics: { 'nDCG@10': 0.1 } }], source: '/demo/bert-mlm-en', demo: true });
+  assert.ok(view.root.querySelector('#compare-demo-notice')!.textContent.includes(DEMO_MODELS_NOTICE));
+  assert.match(view.root.querySelector('#compare-table')!.textContent, /auto/);
+  view.render({ metrics: ['nDCG@10'], rows: [{ method: 'sembridge', alpha: 4, metrics: { 'nDCG@10': 0.1 } }], source: '/real' });
+  assert.equal(view.root.querySelector('#compare-demo-notice'), null);
+});
+
+test('the token detail says when its α was chosen for the token (--alpha auto)', () => {
+  const { tokenDetailElement } = load('views/mappingView');
+  const sources = [{ id: 3, token: 's', weight: 1, cosine: 0.9 }];
+  const d = { id: 1, token: 't', match: 'bridged', support: 1, alpha: 6.5, sources, candidates: sources.map(({ id, token, cosine }) => ({ id, token, cosine })), candidatesFrom: 'mapping', notes: [] };
+  const auto = tokenDetailElement({ ...d, alphaAuto: true }, 6.5, () => {});
+  assert.match(auto.querySelector('#token-alpha')!.textContent, /made with α = 6\.5 \(α auto: chosen for this token/);
+  assert.match(auto.querySelector('#alpha-summary')!.textContent, /made with α = 6\.5/);
+  const fixed = tokenDetailElement({ ...d, alpha: 4 }, 4, () => {});
+  assert.doesNotMatch(fixed.querySelector('#token-alpha')!.textContent, /auto/);
+});

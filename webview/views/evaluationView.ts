@@ -5,6 +5,12 @@ import { h, replace, fmt, fmtCost } from '../dom';
 import { barChart } from '../charts';
 import { errorBox, markLoaded, type View, type ViewContext } from '../context';
 import { select } from './mappingView';
+import { DEMO_MODELS_NOTICE } from '../../src/core/demoModels';
+
+/** The notice above a table that holds numbers of the tiny bundled demo models. */
+export function demoNoticeElement(id: string, what: string): HTMLElement {
+  return h('div', { id, class: 'notice demo-notice', role: 'note' }, h('strong', null, `${what}: `), DEMO_MODELS_NOTICE);
+}
 
 function rowLabel(r: CompareRow): string {
   return r.alpha !== undefined ? `${r.method} α=${r.alpha}` : r.method;
@@ -52,9 +58,11 @@ export function compareChartElement(t: CompareTableData, metric: string): HTMLEl
 export function evaluationRunsElement(runs: EvaluationRun[]): HTMLElement {
   if (runs.length === 0) return h('div', { id: 'evaluation-runs', class: 'empty-state', role: 'status' }, 'No evaluation yet: "Evaluate…" scores the active model on a BEIR folder and its result appears here.');
   const keys = distinctMetrics([...new Set(runs.flatMap((r) => Object.keys(r.metrics)))], runs).sort((a, b) => Number(lowerIsBetter(a)) - Number(lowerIsBetter(b)));
+  const demoRuns = runs.filter((r) => r.demo).length;
   return h(
     'div',
     { id: 'evaluation-runs', class: 'table-scroll' },
+    demoRuns ? demoNoticeElement('evaluation-demo-notice', `${demoRuns === runs.length ? 'All' : demoRuns} of these runs ${demoRuns === 1 ? 'is' : 'are'} marked "demo models"`) : null,
     h(
       'table',
       { class: 'grid' },
@@ -65,8 +73,13 @@ export function evaluationRunsElement(runs: EvaluationRun[]): HTMLElement {
         ...runs.map((r) =>
           h(
             'tr',
-            { 'data-run': r.name },
-            h('td', { class: 'token', title: r.model }, r.model.split(/[\\/]/).pop() ?? r.model),
+            { 'data-run': r.name, class: r.demo ? 'demo' : undefined },
+            h(
+              'td',
+              { class: 'token', title: r.demo ? `${r.model} (made with the tiny bundled demo models: not a quality figure)` : r.model },
+              r.model.split(/[\\/]/).pop() ?? r.model,
+              r.demo ? h('span', { class: 'badge demo-badge' }, ' demo models') : null,
+            ),
             h('td', null, r.dataset, r.numQueries !== undefined ? h('span', { class: 'muted' }, ` (${r.numQueries} queries)`) : null),
             ...keys.map((k) => h('td', { class: 'num' }, r.metrics[k] === undefined ? '–' : lowerIsBetter(k) ? fmtCost(r.metrics[k]) : fmt(r.metrics[k], 4))),
             h('td', { class: 'muted' }, r.date.slice(0, 16).replace('T', ' ')),
@@ -124,6 +137,6 @@ export class EvaluationView implements View {
     const draw = () => replace(chartHost, compareChartElement(t, metricSelect.value));
     metricSelect.addEventListener('change', draw);
     draw();
-    replace(this.body, h('div', { class: 'muted' }, `on ${t.source}`), h('div', { class: 'table-scroll' }, compareTableElement(t)), h('div', { class: 'toolbar' }, h('label', { for: 'compare-metric' }, 'chart: '), metricSelect), chartHost);
+    replace(this.body, t.demo ? demoNoticeElement('compare-demo-notice', 'This comparison ran on the demo models') : null, h('div', { class: 'muted' }, `on ${t.source}`), h('div', { class: 'table-scroll' }, compareTableElement(t)), h('div', { class: 'toolbar' }, h('label', { for: 'compare-metric' }, 'chart: '), metricSelect), chartHost);
   }
 }

@@ -81,7 +81,7 @@ export function tokenDetailElement(d: TokenDetail, alpha: number, onAlpha: (a: n
     'div',
     { id: 'token-detail', 'data-token-id': d.id },
     h('h2', { class: 'token-title' }, h('span', { class: 'token' }, d.token), ' ', h('span', { class: `badge match-${d.match}` }, d.match)),
-    h('div', { class: 'muted' }, `id ${d.id} · support ${d.support} · made with α = ${d.alpha}`),
+    h('div', { id: 'token-alpha', class: 'muted' }, `id ${d.id} · support ${d.support} · made with α = ${d.alpha}`, d.alphaAuto ? ' (α auto: chosen for this token so that its support falls in the target range)' : ''),
     h('div', { class: 'alpha-row' }, h('label', { for: 'alpha-slider' }, 'α '), slider, alphaValue, reset),
     summary,
     weightsHost,

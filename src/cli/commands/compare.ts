@@ -12,7 +12,7 @@ import { runCompare, type CompareOptions } from '../../core/init/compare';
 import { withReferenceCompat } from '../../core/tokens/referenceCompat';
 import type { CliCommand } from '../command';
 import { positiveInt } from './encode';
-import { parseAlpha, parseBridgePooling, parseMethod, TRANSFER_OPTIONS } from './init';
+import { ALPHA_AUTO_HELP, parseAlphaAutoOption, parseAlphaOrAuto, parseBridgePooling, parseMethod, TRANSFER_OPTIONS } from './init';
 import { interruptSignal, progressPrinter } from './progressLine';
 import { checkTokenizerOption } from '../inputChecks';
 
@@ -30,7 +30,9 @@ method is seeded, so the table is the same from run to run.
   --data DIR[,DIR...]   BEIR folders (corpus.jsonl, queries.jsonl, qrels/<split>.tsv), one column each
   --split NAME          qrels split (default test)
   --methods LIST        default ${DEFAULT_METHODS}
-  --alpha LIST          entmax alphas for sembridge (default 2,3,4)
+  --alpha LIST          entmax alphas for sembridge (default 2,3,4); "auto" in the list adds the row
+                        "sembridge (α=auto)" (model folder sembridge-alphaauto), e.g. --alpha 2,4,auto:
+${ALPHA_AUTO_HELP}
   --out DIR             write compare.md and compare.json there (a folder written whole; an existing
                         one is replaced only when it is a SemBridge comparison)
   --force               replace an --out that is not a SemBridge comparison (moved aside, not deleted)
@@ -61,7 +63,10 @@ method is seeded, so the table is the same from run to run.
     await checkTokenizerOption(values['target-tokenizer']!, '--target-tokenizer');
     if (values['keep-models'] && !values.out) throw new SemBridgeError('needs --out', '--keep-models');
     const methods = [...new Set(values.methods!.split(',').map((m) => parseMethod(m.trim(), '--methods')))];
-    const alphas = [...new Set(values.alpha!.split(',').map((a) => parseAlpha(a.trim())))].sort((a, b) => a - b);
+    const parsed = [...new Set(values.alpha!.split(',').map((a) => parseAlphaOrAuto(a.trim())))];
+    // numbers ascending, auto last (the table's row order)
+    const alphas = [...parsed.filter((a): a is number => a !== 'auto').sort((a, b) => a - b), ...(parsed.includes('auto') ? ['auto' as const] : [])];
+    const alphaAutoSupport = parseAlphaAutoOption(values['alpha-auto-support'], alphas.includes('auto'));
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');
     const datasets: Awaited<ReturnType<typeof loadBeirDataset>>[] = [];
@@ -83,6 +88,7 @@ method is seeded, so the table is the same from run to run.
       bridge: values.bridge!,
       methods,
       alphas,
+      ...(alphaAutoSupport ? { alphaAutoSupport } : {}),
       datasets,
       seed,
       fuzzy: values.fuzzy,
@@ -122,6 +128,7 @@ method is seeded, so the table is the same from run to run.
         parameters: {
           methods,
           alphas,
+          ...(alphaAutoSupport ? { alphaAutoSupport } : {}),
           seed,
           fuzzy: resolved.fuzzy,
           matchSymbols: resolved.matchSymbols,

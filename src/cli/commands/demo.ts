@@ -12,6 +12,7 @@ import { SemBridgeError } from '../../core/errors';
 import { evaluateModel } from '../../core/eval/evaluateModel';
 import { saveIndex } from '../../core/index/indexStore';
 import { runInit } from '../../core/init';
+import { DEMO_MODELS_NOTICE } from '../../core/demoModels';
 import type { CliCommand } from '../command';
 import { quoteArg } from './init';
 import { progressPrinter } from './progressLine';
@@ -55,6 +56,7 @@ it aside) and prints a short summary and what to try next.`,
     // one well-known folder, replaced whole by each run (never a new temporary folder per run)
     const out = values.out ?? join(defaultCacheDir(), 'demo');
     const progress = progressPrinter(!values.verbose);
+    console.log(`NOTE: ${DEMO_MODELS_NOTICE}`);
     await writeFolderAtomically(out, (tmp) => runDemo(tmp, out, paths, progress), { kind: 'demo', force: values.force, inputs: Object.values(paths) });
     console.log(`demo folder: ${out} (replaced by the next 'sembridge demo')`);
     console.log('next:');
@@ -102,10 +104,10 @@ async function runDemo(dir: string, out: string, paths: { source: string; target
       console.log(`     ${h.score.toFixed(2)}  ${doc?.id}  ${(doc?.title ? doc.title + ': ' : '') + (doc?.text ?? '').slice(0, 50)}`);
     }
     const fmt = (e: typeof evNew) => `nDCG@10 ${e.metrics['nDCG@10'].toFixed(3)}, R@100 ${e.metrics['R@100'].toFixed(3)}, FLOPS ${e.flops.toFixed(0)}`;
-    console.log(`   source model (English vocabulary): ${fmt(evBase)}`);
-    console.log(`   transferred model (Korean vocab.): ${fmt(evNew)}`);
+    console.log(`   source model (English vocabulary): ${fmt(evBase)}   [tiny demo models: not a quality figure]`);
+    console.log(`   transferred model (Korean vocab.): ${fmt(evNew)}   [tiny demo models: not a quality figure]`);
     console.log(`   index saved to ${join(out, 'index-ko')}`);
-    console.log('(fixture models are tiny and untrained as retrievers: the numbers show the chain works, not retrieval quality)');
+    console.log(`NOTE: ${DEMO_MODELS_NOTICE}`);
   } finally {
     await encoder.dispose();
     await base.dispose();

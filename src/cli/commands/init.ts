@@ -4,6 +4,7 @@ import { parseCliArgs as parseArgs } from '../args';
 import { BRIDGE_POOLING_MODES, type BridgePoolingMode } from '../../core/bridge/bridgePooling';
 import { runInit } from '../../core/init';
 import { MAX_ALPHA } from '../../core/entmax';
+import { parseAlphaAutoRange, type AlphaAutoRange } from '../../core/adaptiveAlpha';
 import { SemBridgeError } from '../../core/errors';
 import { withReferenceCompat } from '../../core/tokens/referenceCompat';
 import { inspectModelFolder } from '../../core/model/hfFolder';
@@ -31,8 +32,17 @@ export const TRANSFER_OPTIONS = {
   'bridge-allow-mlm': { type: 'boolean', default: false },
   'batch-size': { type: 'string' },
   threads: { type: 'string' },
+  'alpha-auto-support': { type: 'string' },
   quiet: { type: 'boolean', default: false },
 } as const;
+
+/** The adaptive-α rule, as --help of init and compare states it (README "Adaptive α"). */
+export const ALPHA_AUTO_HELP = `  --alpha auto              one alpha per new token: start from 4; if the token's entmax support size (sources with a
+                            non-zero weight) is outside --alpha-auto-support, bisect alpha over [1.5, 8] (step
+                            1/1024; larger alpha = fewer sources) for the alpha closest to 4 that brings it into the
+                            range; if none does, the nearest end (8 or 1.5). mapping.jsonl rows carry "alpha",
+                            report.json an "alphaAuto" summary
+  --alpha-auto-support MIN-MAX  the support-size range of --alpha auto (default 2-16)`;
 
 export const command: CliCommand = {
   help: `usage: sembridge init --source DIR --target-tokenizer DIR|FILE --bridge DIR --out DIR [options]
@@ -49,7 +59,8 @@ sembridge/report.json. The source folder is never modified; the output appears o
   --out DIR                 output folder (an existing one is replaced only when it is a SemBridge model)
   --force                   replace an --out that is not a SemBridge model (moved aside, not deleted)
   --method NAME             ${INIT_METHODS.join(' | ')} (default sembridge)
-  --alpha A                 entmax alpha, 1 < A ≤ 1e6 (default 4)
+  --alpha A                 entmax alpha, 1 < A ≤ 1e6 (default 4), or auto:
+${ALPHA_AUTO_HELP}
   --fuzzy                   also match tokens ignoring case and the word-start marker
   --match-symbols           match numbers and punctuation ignoring position
   --keep-special-sources    keep source special tokens and [unused] entries as candidates (the paper's code)
@@ -91,7 +102,8 @@ sembridge/report.json. The source folder is never modified; the output appears o
       if (!values[req]) throw new SemBridgeError('is required', `--${req}`);
     await checkTokenizerOption(values['target-tokenizer']!, '--target-tokenizer');
     const method = parseMethod(values.method!);
-    const alpha = parseAlpha(values.alpha!);
+    const alpha = parseAlphaOrAuto(values.alpha!);
+    const alphaAutoSupport = parseAlphaAutoOption(values['alpha-auto-support'], alpha === 'auto');
     const seed = Number(values.seed);
     if (!Number.isInteger(seed)) throw new SemBridgeError(`must be an integer, got '${values.seed}'`, '--seed');
     // refuse before the (long) bridge pass rather than at writing time
@@ -106,6 +118,7 @@ sembridge/report.json. The source folder is never modified; the output appears o
       force: values.force,
       method,
       alpha,
+      ...(alphaAutoSupport ? { alphaAutoSupport } : {}),
       seed,
       fuzzy: values.fuzzy,
       matchSymbols: values['match-symbols'],
@@ -160,6 +173,18 @@ export function parseBridgePooling(values: { 'bridge-pooling'?: string; 'bridge-
   };
 }
 
+/** --alpha of init: a number, or 'auto' (adaptive α). */
+export function parseAlphaOrAuto(v: string): number | 'auto' {
+  return v.trim() === 'auto' ? 'auto' : parseAlpha(v);
+}
+
+/** --alpha-auto-support: only with --alpha auto. */
+export function parseAlphaAutoOption(v: string | undefined, auto: boolean): AlphaAutoRange | undefined {
+  if (v === undefined) return undefined;
+  if (!auto) throw new SemBridgeError('applies only with --alpha auto', '--alpha-auto-support');
+  return parseAlphaAutoRange(v);
+}
+
 export function parseAlpha(v: string): number {
   const a = Number(v);
   if (!Number.isFinite(a) || a <= 1 || a > MAX_ALPHA) throw new SemBridgeError(`must be a number > 1 and ≤ ${MAX_ALPHA}, got '${v}'`, '--alpha');
@@ -180,6 +205,11 @@ function printSummary(report: Record<string, unknown>): void {
     `target tokens: ${c.total}  copied: exact ${c.exact}, fuzzy ${c.fuzzy}, symbol ${c.symbol}, role ${c.role}  bridged: ${c.bridged}  fallback: ${c.fallback}${c.unreachable ? `  unreachable (holes, zero rows): ${c.unreachable}` : ''}`,
   );
   console.log(`support size of bridged tokens: mean ${r.supportSize.mean}, median ${r.supportSize.median}, max ${r.supportSize.max}`);
+  const auto = (report as { alphaAuto?: { range: AlphaAutoRange; tokens: number; moved: number; raised: number; lowered: number; quantiles: { min: number; median: number; max: number } | null } }).alphaAuto;
+  if (auto)
+    console.log(
+      `alpha auto (support ${auto.range.min}-${auto.range.max}): ${auto.moved} of ${auto.tokens} bridged tokens moved off alpha 4 (${auto.raised} raised, ${auto.lowered} lowered)${auto.quantiles ? `; alpha min ${auto.quantiles.min}, median ${auto.quantiles.median}, max ${auto.quantiles.max}` : ''}`,
+    );
   const t = r.timings;
   console.log(
     `time: bridge ${t.bridgeMs} ms (cache ${JSON.stringify(t.bridgeCacheHits)}), similarity+entmax ${t.similarityEntmaxMs} ms, reconstruction ${t.reconstructionMs} ms, writing ${t.writingMs} ms, total ${t.totalMs} ms; peak RSS ${r.peakRssMiB} MiB`,

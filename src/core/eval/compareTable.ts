@@ -4,17 +4,20 @@
 
 export interface CompareEntry {
   method: string;
-  /** entmax α for SemBridge-style methods; null/undefined where it does not apply */
-  alpha?: number | null;
+  /** entmax α for SemBridge-style methods ('auto': adaptive α); null/undefined where it does not apply */
+  alpha?: CompareAlpha | null;
   /** dataset or language column */
   dataset: string;
   /** metric name → value (e.g. from evaluateModel().metrics plus FLOPS) */
   metrics: Record<string, number>;
 }
 
+/** A row's α: a number, or 'auto' (one α per token, adaptiveAlpha.ts) */
+export type CompareAlpha = number | 'auto';
+
 export interface CompareRow {
   method: string;
-  alpha: number | null;
+  alpha: CompareAlpha | null;
   /** "sembridge (α=4)" */
   label: string;
   /** dataset → metric → value (null where that run is missing) */
@@ -29,7 +32,7 @@ export interface CompareTable {
   rows: CompareRow[];
 }
 
-export function rowLabel(method: string, alpha: number | null): string {
+export function rowLabel(method: string, alpha: CompareAlpha | null): string {
   return alpha === null ? method : `${method} (α=${alpha})`;
 }
 
@@ -73,9 +76,14 @@ export function buildCompareTable(entries: CompareEntry[], opts: BuildCompareOpt
   rows.sort((a, b) => {
     if ((a.method === base) !== (b.method === base)) return a.method === base ? -1 : 1;
     if (a.method !== b.method) return firstSeen.get(a.method)! - firstSeen.get(b.method)!;
-    return (a.alpha ?? -Infinity) - (b.alpha ?? -Infinity);
+    return alphaOrder(a.alpha) - alphaOrder(b.alpha);
   });
   return { metrics, datasets, rows };
+}
+
+/** α ascending, 'auto' after every number */
+function alphaOrder(a: CompareAlpha | null): number {
+  return a === null ? -Infinity : a === 'auto' ? Infinity : a;
 }
 
 /** Lower is better for cost metrics; everything else is higher-is-better. */

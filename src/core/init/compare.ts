@@ -10,6 +10,8 @@ import { throwIfCancelled } from '../errors';
 import { buildCompareTable, type CompareEntry, type CompareTable } from '../eval/compareTable';
 import { evaluateModel, type ModelEvaluation } from '../eval/evaluateModel';
 import type { InitMethod } from '../types';
+import type { AlphaAutoRange } from '../adaptiveAlpha';
+import type { CompareAlpha } from '../eval/compareTable';
 import { collectGarbage } from '../memory';
 import { computeInit, prepareTransfer, releaseBridgeVectors, reloadBridgeVectors, writeInitOutput, type InitOptions, type RunControl } from './runInit';
 
@@ -18,7 +20,9 @@ export const ALPHA_METHODS: readonly InitMethod[] = ['sembridge'];
 
 export interface CompareOptions extends Omit<InitOptions, 'out' | 'method' | 'alpha'> {
   methods: InitMethod[];
-  alphas: number[];
+  /** 'auto' adds the adaptive-α row "sembridge (α=auto)" (model folder sembridge-alphaauto) */
+  alphas: CompareAlpha[];
+  alphaAutoSupport?: AlphaAutoRange;
   datasets: Dataset[];
   /** keep each transferred model under this folder (models/<label>/); default: temporary folders */
   keepModelsIn?: string;
@@ -30,7 +34,7 @@ export interface CompareOptions extends Omit<InitOptions, 'out' | 'method' | 'al
 export interface CompareRunInfo {
   label: string;
   method: string;
-  alpha: number | null;
+  alpha: CompareAlpha | null;
   dataset: string;
   seconds: { init: number; indexing: number; queries: number };
 }
@@ -49,7 +53,7 @@ export async function runCompare(opts: CompareOptions, control: RunControl = {})
   const entries: CompareEntry[] = [];
   const runs: CompareRunInfo[] = [];
   const evalOpts = { measures: opts.measures, signal: control.signal, onProgress: control.onProgress };
-  const evaluateFolder = async (dir: string, method: string, alpha: number | null, initSeconds: number): Promise<void> => {
+  const evaluateFolder = async (dir: string, method: string, alpha: CompareAlpha | null, initSeconds: number): Promise<void> => {
     const encoder = await loadSparseEncoder(dir, { threads: opts.threads });
     try {
       for (const d of opts.datasets) {
@@ -67,7 +71,7 @@ export async function runCompare(opts: CompareOptions, control: RunControl = {})
   const scratch = opts.keepModelsIn ? undefined : await mkdtemp(join(tmpdir(), 'sembridge-compare-'));
   try {
     for (const method of opts.methods) {
-      const alphas: (number | null)[] = ALPHA_METHODS.includes(method) ? opts.alphas : [null];
+      const alphas: (CompareAlpha | null)[] = ALPHA_METHODS.includes(method) ? opts.alphas : [null];
       for (const alpha of alphas) {
         throwIfCancelled(control.signal);
         const t0 = performance.now();
@@ -75,7 +79,7 @@ export async function runCompare(opts: CompareOptions, control: RunControl = {})
         // with a cache, each method may let the bridge vectors go as init does (read back above for the next)
         const computed = await computeInit(
           prepared,
-          { method, alpha: alpha ?? 4, seed: opts.seed, biasByOldIndex: opts.biasByOldIndex, threads: opts.threads, releaseBridge: !!prepared.bridgeCache },
+          { method, alpha: alpha ?? 4, alphaAutoSupport: opts.alphaAutoSupport, seed: opts.seed, biasByOldIndex: opts.biasByOldIndex, threads: opts.threads, releaseBridge: !!prepared.bridgeCache },
           control,
         );
         const name = alpha === null ? method : `${method}-alpha${alpha}`;

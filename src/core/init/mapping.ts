@@ -97,6 +97,8 @@ function mappingContext(x: MappingInputs): (t: number) => TokenMapping {
         cosine: round(src.cosines[k]),
       })),
       support: x.result.supportSize[i],
+      // adaptive α: the token's own α (bridged rows only; a fallback row has no entmax)
+      ...(x.result.alphas && match === 'bridged' ? { alpha: x.result.alphas[i] } : {}),
     };
   };
 }

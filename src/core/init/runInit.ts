@@ -23,6 +23,7 @@ import { loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../toke
 import { transferRules } from '../tokens/referenceCompat';
 import type { CancelSignal, InitMethod, Matrix, PagedMatrix, ProgressSink } from '../types';
 import { copiedCosines, MAPPING_MAX_SOURCES, mappingEntries, writeMappingJsonl, type MappingInputs } from './mapping';
+import { DEFAULT_ALPHA_AUTO_RANGE, summarizeAlphaAuto, type AlphaAutoRange, type AlphaAutoSummary } from '../adaptiveAlpha';
 import { pickProbeLanguage, probeDiagnostics, PROBE_SENTENCES, type ProbeDiagnostics } from './probe';
 import { writeSafetensorsWithVocabulary } from './safetensorsOut';
 import { readSourceWeights, type SourceWeights } from './sourceWeights';
@@ -44,8 +45,10 @@ export interface InitOptions {
   /** replace an `out` that is not a SemBridge model folder (it is moved aside, not deleted) */
   force?: boolean;
   method?: InitMethod;
-  /** entmax alpha (default 4) */
-  alpha?: number;
+  /** entmax alpha (default 4); 'auto': one α per token, chosen by its support size (adaptiveAlpha.ts) */
+  alpha?: number | 'auto';
+  /** with alpha 'auto': the support-size range (default 2-16) */
+  alphaAutoSupport?: AlphaAutoRange;
   fuzzy?: boolean;
   matchSymbols?: boolean;
   /** keep source special tokens and [unused*] as overlap and bridge candidates (the reference code does) */
@@ -121,7 +124,9 @@ export interface PreparedTransfer {
 
 export interface ComputedInit {
   method: InitMethod;
-  alpha: number;
+  alpha: number | 'auto';
+  /** report.json's alphaAuto, with alpha 'auto' */
+  alphaAuto?: AlphaAutoSummary;
   seed: number;
   /** the new rows' sources and supports (its embeddings / decoder are the full matrices below) */
   result: InitResult;
@@ -284,7 +289,8 @@ export async function computeInit(
   p: PreparedTransfer,
   params: {
     method?: InitMethod;
-    alpha?: number;
+    alpha?: number | 'auto';
+    alphaAutoSupport?: AlphaAutoRange;
     seed?: number;
     biasByOldIndex?: boolean;
     threads?: number;
@@ -295,6 +301,7 @@ export async function computeInit(
 ): Promise<ComputedInit> {
   const method = params.method ?? 'sembridge';
   const alpha = params.alpha ?? 4;
+  const autoRange = alpha === 'auto' && method === 'sembridge' ? (params.alphaAutoSupport ?? DEFAULT_ALPHA_AUTO_RANGE) : undefined;
   const seed = params.seed ?? 42;
   const timings: Record<string, number> = {};
   const t0 = performance.now();
@@ -345,13 +352,15 @@ export async function computeInit(
       : undefined,
     candidateSourceIds: p.candidateSourceIds,
     overlapSourceIds: p.overlapSourceIds,
-    alpha,
+    alpha: alpha === 'auto' ? 4 : alpha,
+    alphaAuto: autoRange,
     seed,
     threads: params.threads,
     onProgress: control.onProgress,
     signal: control.signal,
   });
   timings.similarityEntmaxMs = Math.round(result.stats.similarityMs + result.stats.entmaxMs);
+  if (result.stats.alphaChoiceMs !== undefined) timings.alphaAutoMs = Math.round(result.stats.alphaChoiceMs);
   throwIfCancelled(control.signal);
 
   const t1 = performance.now();
@@ -361,7 +370,8 @@ export async function computeInit(
       : undefined;
   timings.reconstructionMs = Math.round(result.stats.reconstructMs + (performance.now() - t1));
   timings.initTotalMs = ms(t0);
-  return { method, alpha, seed, result, embeddings, decoder: result.decoder && decoder, bias, timings };
+  const alphaAuto = autoRange && result.alphas ? summarizeAlphaAuto(result.alphas, result.supportSize, autoRange) : undefined;
+  return { method, alpha, ...(alphaAuto ? { alphaAuto } : {}), seed, result, embeddings, decoder: result.decoder && decoder, bias, timings };
 }
 
 export interface WriteOutputOptions {
@@ -565,6 +575,7 @@ export async function writeInitOutput(
       candidateSources: p.candidateSourceIds.length,
       supportSize: mapped.supportSize,
       fallbackRows,
+      ...(c.alphaAuto ? { alphaAuto: c.alphaAuto } : {}),
       timings: {
         ...p.timings,
         bridgeCacheHits: p.bridgeInfo.cacheHits,

@@ -75,10 +75,12 @@ async function acceptFolder(role: FolderRole, dir: string): Promise<boolean> {
   return true;
 }
 
-export function parseAlpha(text: string): number | string {
+/** The wizard's α: a number in range or "auto"; anything else gives the message to show ({ error }). */
+export function parseAlpha(text: string): number | 'auto' | { error: string } {
+  if (text.trim() === 'auto') return 'auto';
   const a = Number(text.trim());
-  if (!Number.isFinite(a)) return 'α must be a number';
-  if (a < ALPHA_RANGE.min || a > ALPHA_RANGE.max) return `α must be between ${ALPHA_RANGE.min} and ${ALPHA_RANGE.max} (the paper uses 4)`;
+  if (!Number.isFinite(a)) return { error: 'α must be a number or "auto" (one α per token, chosen by its support size)' };
+  if (a < ALPHA_RANGE.min || a > ALPHA_RANGE.max) return { error: `α must be between ${ALPHA_RANGE.min} and ${ALPHA_RANGE.max} (the paper uses 4), or "auto"` };
   return a;
 }
 
@@ -90,7 +92,7 @@ export async function runTransferWizard(
 ): Promise<Omit<TransferArgs, 'activate'> | undefined> {
   const demo = join(extensionDir, 'dist', 'demo');
   if (args.method !== undefined && !(INIT_METHODS as readonly string[]).includes(args.method)) throw new Error(`method must be one of ${INIT_METHODS.join(', ')}`);
-  const v: { sourceModel?: string; targetTokenizer?: string; bridgeModel?: string; method?: InitMethod; alpha: number; parent?: string; outputDir?: string } = {
+  const v: { sourceModel?: string; targetTokenizer?: string; bridgeModel?: string; method?: InitMethod; alpha: number | 'auto'; parent?: string; outputDir?: string } = {
     sourceModel: args.sourceModel ? checkInputPath(args.sourceModel, 'folder', ctx, 'sourceModel') : undefined,
     targetTokenizer: args.targetTokenizer ? checkInputPath(args.targetTokenizer, 'folder', ctx, 'targetTokenizer') : undefined,
     bridgeModel: args.bridgeModel ? checkInputPath(args.bridgeModel, 'folder', ctx, 'bridgeModel') : undefined,
@@ -139,11 +141,11 @@ export async function runTransferWizard(
           ignoreFocusOut: true,
           validateInput: (x) => {
             const r = parseAlpha(x);
-            return typeof r === 'string' ? r : undefined;
+            return typeof r === 'object' ? r.error : undefined;
           },
         });
         if (text === undefined) return undefined;
-        v.alpha = parseAlpha(text) as number;
+        v.alpha = parseAlpha(text) as number | 'auto';
         return { value: true };
       },
     },
@@ -191,7 +193,7 @@ export async function runTransferWizard(
   }
   const { sourceModel, targetTokenizer, bridgeModel, method, alpha } = v;
   const checked = parseAlpha(String(alpha));
-  if (typeof checked === 'string') throw new Error(checked);
+  if (typeof checked === 'object') throw new Error(checked.error);
   const outputDir = checkOutputFolder(v.outputDir!, [sourceModel!, targetTokenizer!, bridgeModel!], ctx, 'output folder');
   let replace = false;
   if (existsSync(outputDir) && readdirSync(outputDir).length > 0 && !args.outputDir) {

@@ -33,6 +33,8 @@ export interface CompactMapping {
   cosines: Float32Array;
   /** source token strings by source id ('' for ids never seen) */
   sourceTokens: string[];
+  /** the token's own α (mapping.jsonl "alpha", written by `--alpha auto`); NaN where the line has none */
+  alphas: Float32Array;
 }
 
 const MATCH_CODE = new Map<string, number>(MATCH_TYPES.map((m, i) => [m, i]));
@@ -44,6 +46,7 @@ function validateLine(x: unknown, where: string): TokenMapping {
   if (typeof o.token !== 'string') throw new SemBridgeError('"token" must be a string', where);
   if (typeof o.match !== 'string' || !MATCH_CODE.has(o.match)) throw new SemBridgeError(`"match" must be one of ${MATCH_TYPES.join(', ')}`, where);
   if (!Array.isArray(o.sources)) throw new SemBridgeError('"sources" must be an array', where);
+  if (o.alpha !== undefined && !(typeof o.alpha === 'number' && o.alpha > 1 && Number.isFinite(o.alpha))) throw new SemBridgeError('"alpha" must be a number > 1', where);
   for (const s of o.sources) {
     if (!s || !Number.isInteger(s.id) || typeof s.token !== 'string' || typeof s.weight !== 'number' || typeof s.cosine !== 'number')
       throw new SemBridgeError('each source needs integer "id", string "token", numeric "weight" and "cosine"', where);
@@ -105,6 +108,7 @@ export function parseMappingJsonl(
     weights: new Float32Array(sourceCount),
     cosines: new Float32Array(sourceCount),
     sourceTokens: [],
+    alphas: new Float32Array(size).fill(NaN),
   };
   // count per id first (ids may come in any order), then fill
   const counts = new Uint32Array(size);
@@ -113,6 +117,7 @@ export function parseMappingJsonl(
   for (const e of entries) {
     m.tokens[e.id] = e.token;
     m.match[e.id] = MATCH_CODE.get(e.match)!;
+    if (e.alpha !== undefined) m.alphas[e.id] = e.alpha;
     m.support[e.id] = Number.isInteger(e.support) ? e.support : e.sources.filter((s) => s.weight > 0).length;
     const sorted = [...e.sources].sort((a, b) => b.weight - a.weight || b.cosine - a.cosine);
     let k = m.offsets[e.id];
@@ -130,7 +135,7 @@ export function parseMappingJsonl(
 
 /** The typed arrays to list as transferables when posting a mapping out of a worker. */
 export function mappingTransferables(m: CompactMapping): ArrayBuffer[] {
-  return [m.match, m.support, m.offsets, m.sourceIds, m.weights, m.cosines].map((a) => a.buffer as ArrayBuffer);
+  return [m.match, m.support, m.offsets, m.sourceIds, m.weights, m.cosines, m.alphas].map((a) => a.buffer as ArrayBuffer);
 }
 
 export function matchTypeOf(m: CompactMapping, id: number): MatchType | undefined {

@@ -3,6 +3,7 @@
 import { promises as fs } from 'node:fs';
 import type { ModelSession } from '../model/modelSession';
 import { readTransferReport } from '../model/transferReport';
+import { madeWithDemoModels } from '../../core/demoModels';
 import { sourcesOf, matchTypeOf, mappingRow } from '../mapping/compactMapping';
 import {
   isSpecialToken,
@@ -37,6 +38,8 @@ export interface BackendDeps {
   compareTableFile(): string | undefined;
   /** the folder holding one sub-folder (with metrics.json) per "Evaluate…" run */
   evaluationDir?(): string;
+  /** folders of the bundled demo models and of models made from them: runs there are marked as demo */
+  demoRoots?(): string[];
 }
 
 /** A request the user can fix (bad input); answered with code 'user'. */
@@ -199,12 +202,15 @@ export class InspectorBackend {
     const match = matchTypeOf(mapping, id);
     if (!match) throw new BadParams(`token id ${id} is not in the mapping`);
     const sources = sourcesOf(mapping, id);
+    // adaptive α: the token's own, from its mapping line (older mappings have no alphas array)
+    const own = mapping.alphas?.[id];
     const detail: TokenDetail = {
       id,
       token: mapping.tokens[id],
       match,
       support: mapping.support[id],
-      alpha: this.deps.alpha(),
+      alpha: own !== undefined && Number.isFinite(own) ? own : this.deps.alpha(),
+      ...(own !== undefined && Number.isFinite(own) ? { alphaAuto: true } : {}),
       sources,
       candidates: [...sources].sort((a, b) => b.cosine - a.cosine).map(({ id: sid, token, cosine }) => ({ id: sid, token, cosine })),
       candidatesFrom: 'mapping',
@@ -267,16 +273,19 @@ export class InspectorBackend {
       try {
         const [raw, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
         const j = JSON.parse(raw) as Record<string, unknown>;
+        const model = typeof j.model === 'string' ? j.model : name.split('--')[0];
+        const demo = await this.madeWithDemoModels(model);
         const metrics: Record<string, number> = {};
         for (const [k, v] of Object.entries(j)) if (typeof v === 'number' && !['numQueries', 'numDocs', 'qrelsUnknownDocuments', 'seconds'].includes(k)) metrics[k] = v;
         runs.push({
           name,
-          model: typeof j.model === 'string' ? j.model : name.split('--')[0],
+          model,
           dataset: typeof j.dataset === 'string' ? j.dataset : name.split('--')[1] ?? '',
           metrics,
           numQueries: typeof j.numQueries === 'number' ? j.numQueries : undefined,
           numDocs: typeof j.numDocs === 'number' ? j.numDocs : undefined,
           date: st.mtime.toISOString(),
+          ...(demo ? { demo } : {}),
         });
       } catch {
         /* not a finished run */
@@ -295,6 +304,20 @@ export class InspectorBackend {
       throw new Error(`${file}: cannot read the compare table (${(err as Error).message})`);
     }
     if (!Array.isArray(data.rows) || !Array.isArray(data.metrics)) throw new Error(`${file}: not a compare table (needs "metrics" and "rows")`);
-    return data;
+    const demo = typeof data.source === 'string' && (await this.madeWithDemoModels(data.source));
+    return { ...data, ...(demo ? { demo } : {}) };
+  }
+
+  /** The model folder is (or was transferred from) a bundled demo model; its report is read when it has one. */
+  private async madeWithDemoModels(modelDir: string): Promise<boolean> {
+    const roots = this.deps.demoRoots?.() ?? [];
+    if (roots.length === 0) return false;
+    let report: unknown;
+    try {
+      report = JSON.parse(await fs.readFile(`${modelDir}/sembridge/report.json`, 'utf8'));
+    } catch {
+      /* an untransferred model (the demo's own source) or a removed folder: decided by its path */
+    }
+    return madeWithDemoModels(modelDir, report, roots);
   }
 }

@@ -39,7 +39,8 @@ export interface TransferChoice {
   targetTokenizer: string;
   bridgeModel: string;
   method: InitMethod;
-  alpha: number;
+  /** 'auto': one α per token (core/adaptiveAlpha.ts) */
+  alpha: number | 'auto';
   outputDir: string;
   /** the user confirmed replacing an output folder that is not a SemBridge model (it is moved aside, not deleted) */
   replace?: boolean;
