@@ -303,12 +303,15 @@ test('corrupt inputs give clear errors naming the file', async (t) => {
 
 test('init with a bridge cache (target vectors read in pages, released as the search passes them) writes the same files as without one', async (t) => {
   if (!ready) return t.skip('fixtures not generated yet');
-  for (const method of ['sembridge', 'focus'] as const) {
-    const paged = join(work, `paged-${method}`);
-    const plain = join(work, `plain-${method}`);
-    await runInit(opts('bert-mlm-en', 'ko-wordpiece', paged, { method }));
-    await runInit(opts('bert-mlm-en', 'ko-wordpiece', plain, { method, cacheDir: null }));
+  // adaptive α too: its α choice reads the paged vectors before the search releases them
+  for (const [method, alpha] of [['sembridge', 4], ['focus', 4], ['sembridge', 'auto']] as const) {
+    const name = `${method}-${alpha}`;
+    const paged = join(work, `paged-${name}`);
+    const plain = join(work, `plain-${name}`);
+    await runInit(opts('bert-mlm-en', 'ko-wordpiece', paged, { method, alpha }));
+    await runInit(opts('bert-mlm-en', 'ko-wordpiece', plain, { method, alpha, cacheDir: null }));
     for (const f of ['model.safetensors', join('sembridge', 'mapping.jsonl'), join('onnx', 'model.onnx')])
-      assert.ok(readFileSync(join(paged, f)).equals(readFileSync(join(plain, f))), `${method}: ${f} differs`);
+      assert.ok(readFileSync(join(paged, f)).equals(readFileSync(join(plain, f))), `${name}: ${f} differs`);
+    if (alpha === 'auto') assert.match(readFileSync(join(paged, 'sembridge', 'mapping.jsonl'), 'utf8'), /"alpha":/);
   }
 });
