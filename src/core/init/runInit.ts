@@ -155,8 +155,12 @@ function similarityChunkRows(sources: number): number {
   return Math.max(256, Math.min(DEFAULT_CHUNK_ROWS, Math.floor((64 * 2 ** 20) / (4 * Math.max(1, sources)))));
 }
 
-/** target bridge rows per page when init reads them paged (6 MiB at d_B 384) */
-const BRIDGE_PAGE_ROWS = 4096;
+/**
+ * Target bridge rows per page when init reads them paged: pages of at least 33 MiB, above glibc's
+ * largest mmap threshold (32 MiB), so that a released page goes back to the system (22,528 rows
+ * at d_B 384: 12 pages at a 262k vocabulary).
+ */
+const bridgePageRows = (cols: number): number => Math.ceil((33 * 2 ** 20) / (4 * cols) / 1024) * 1024;
 
 /** Stands in for an array a stage has released (see WriteOutputOptions.release). */
 const released = (): Matrix => ({ rows: 0, cols: 0, data: new Float32Array(0) });
@@ -325,7 +329,7 @@ export async function computeInit(
     p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
     p.targetBridge = released();
     await collectGarbage();
-    const pages = await readCachedVectorsPaged(p.bridgeCache!.dir, p.bridgeCache!.targetKey, BRIDGE_PAGE_ROWS);
+    const pages = await readCachedVectorsPaged(p.bridgeCache!.dir, p.bridgeCache!.targetKey, bridgePageRows(p.sourceBridge.cols));
     if (!pages || pages.rows !== vt) throw new SemBridgeError('the bridge cache entry of the target vocabulary was removed or changed while this run used it; run again', p.bridgeCache!.dir);
     targetBridge = pages;
   }
