@@ -84,6 +84,11 @@ export class SparseIndex {
   private poolN = 0;
   private poolM = 0;
   private bar = 0;
+  /** documents completed by seedThreshold in this query (marked in doneBits), and their k best scores */
+  private seedBuf = new Uint32Array(0);
+  private doneBits = new Uint32Array(0);
+  private doneList: number[] = [];
+  private exactTop = new Float64Array(0);
 
   constructor(
     readonly identity: EncoderIdentity,
@@ -393,7 +398,7 @@ export class SparseIndex {
     const acc = this.acc;
     const touched = this.touched;
     const m = Math.min(k + SEED_EXTRA, 2 * k);
-    this.startPool(m);
+    this.startPool(m, k);
     // dense: so many documents met that the touched list is dropped and passes go over all slots
     let dense = false;
     let nt = 0;
@@ -410,7 +415,7 @@ export class SparseIndex {
         // outweigh it
         const cost = m * (n - r) * 16;
         if (r > 0 && since + l >= cost && suffixLen[r] >= 2 * cost) {
-          theta = Math.max(theta, this.seedThreshold(k, terms, qws, r));
+          theta = Math.max(theta, this.seedThreshold(terms, qws, r));
           since = 0;
           if (suffixUb[r] < theta) break;
         }
@@ -424,8 +429,9 @@ export class SparseIndex {
       const list = dense ? null : touched;
       const met = dense ? slots : nt;
       if (r >= n) return this.collect(k, met, list, stats);
-      return this.complete(k, list, met, terms, qws, r, theta, suffixUb, stats);
+      return this.complete(k, list, met, terms, qws, r, theta, suffixUb, suffixLen, stats);
     } finally {
+      this.endPool();
       if (dense || nt * 8 > slots) acc.fill(0, 0, slots);
       else for (let i = 0; i < nt; i++) acc[touched[i]] = 0;
     }
@@ -490,14 +496,24 @@ export class SparseIndex {
     this.poolN = pn;
   }
 
-  private startPool(m: number): void {
+  private startPool(m: number, k: number): void {
     this.poolM = m;
     if (this.pool.length !== 4 * m) {
       this.pool = new Uint32Array(4 * m);
       this.poolScores = new Float64Array(4 * m);
+      this.seedBuf = new Uint32Array(4 * m);
     }
     this.poolN = 0;
     this.bar = 0;
+    this.exactTop = new Float64Array(k).fill(-Infinity);
+    if (this.doneBits.length < this.bits.length) this.doneBits = new Uint32Array(this.bits.length);
+  }
+
+  /** Clears the per-query marks of completed documents. */
+  private endPool(): void {
+    const done = this.doneBits;
+    for (const d of this.doneList) done[d >>> 5] = 0;
+    this.doneList.length = 0;
   }
 
   /**
@@ -541,30 +557,38 @@ export class SparseIndex {
 
   /**
    * A lower bound of the final k-th score: the pooled documents (the best partial scores) are
-   * completed exactly over terms r.. and the k-th best of those real scores is returned (−∞ if
-   * fewer than k).
+   * completed over terms r.. by galloping search, each document once per query, and the k-th best
+   * of those scores is returned (−∞ while fewer than k). A completed score is a real document's
+   * score, or below it when its partial score missed a term in phase 2's tests: either way a
+   * lower bound.
    */
-  private seedThreshold(k: number, terms: Uint32Array, qws: Float64Array, r: number): number {
+  private seedThreshold(terms: Uint32Array, qws: Float64Array, r: number): number {
     this.shrinkPool();
-    const found = this.poolN;
-    if (found < k) return -Infinity;
-    const seeds = this.pool.subarray(0, found);
-    // ascending slots for galloping (few: insertion sort)
-    for (let i = 1; i < found; i++) {
-      const d = seeds[i];
-      let j = i;
+    const pool = this.pool;
+    const done = this.doneBits;
+    const seeds = this.seedBuf;
+    let ns = 0;
+    for (let i = 0; i < this.poolN; i++) {
+      const d = pool[i];
+      if ((done[d >>> 5] >>> (d & 31)) & 1) continue;
+      done[d >>> 5] |= 1 << (d & 31);
+      // ascending slots for galloping (few: insertion sort)
+      let j = ns++;
       while (j > 0 && seeds[j - 1] > d) {
         seeds[j] = seeds[j - 1];
         j--;
       }
       seeds[j] = d;
     }
-    const sums = this.poolScores.subarray(0, found);
-    for (let i = 0; i < found; i++) sums[i] = this.acc[seeds[i]];
-    for (let j = r; j < terms.length; j++) this.addByGalloping(sums, seeds, found, terms[j], qws[j]);
-    // the k-th best of few sums
-    const top = new Float64Array(k).fill(-Infinity);
-    for (let i = 0; i < found; i++) {
+    const top = this.exactTop;
+    if (ns === 0) return top[0];
+    const list = seeds.subarray(0, ns);
+    const sums = this.poolScores.subarray(0, ns);
+    for (let i = 0; i < ns; i++) sums[i] = this.acc[list[i]];
+    for (let j = r; j < terms.length; j++) this.addByGalloping(sums, list, ns, terms[j], qws[j]);
+    const k = top.length;
+    for (let i = 0; i < ns; i++) {
+      this.doneList.push(list[i]);
       const a = sums[i];
       if (a > top[0]) {
         let h = 1;
@@ -579,10 +603,78 @@ export class SparseIndex {
   }
 
   /**
-   * Phase 2: candidates are the documents met whose partial score plus suffixUb[r] reaches θ;
-   * terms r.. are added to the candidates only, pruning after each.
+   * Phase 2: the terms r.. are added only to candidates, the documents met whose partial score
+   * plus what the terms left can add reaches θ (a + suffixUb[r] ≥ θ). While candidates are many,
+   * they are not listed: each list is walked and a document is updated only if it still passes
+   * that test (a document that fails once never passes again, since θ only grows and the bound
+   * only shrinks). Once few enough remain, they are listed, found in the lists by galloping
+   * search and pruned after every term.
    */
   private complete(
+    k: number,
+    list: Uint32Array | null,
+    count: number,
+    terms: Uint32Array,
+    qws: Float64Array,
+    r: number,
+    theta: number,
+    suffixUb: Float64Array,
+    suffixLen: Float64Array,
+    stats?: SearchStats,
+  ): Hit[] {
+    const n = terms.length;
+    const off = this.offsets;
+    const slots = this.docs.length;
+    // estimated candidates: all documents met until a walk measures their share
+    let est = count;
+    for (; r < n; r++) {
+      const t = terms[r];
+      const l = off[t + 1] - off[t];
+      // listing costs a pass over the documents met: worth it once galloping beats walking
+      if (est * 8 < l && count < suffixLen[r]) return this.completeListed(k, list, count, terms, qws, r, theta, suffixUb, stats);
+      if (l >= this.poolM * (n - r) * 16) theta = Math.max(theta, this.seedThreshold(terms, qws, r));
+      // a + ub ≥ θ/(1+ε) keeps every document whose bound reaches θ, whatever the rounding
+      const passed = this.addIfCandidate(t, qws[r], theta / UB_SLACK - suffixUb[r]);
+      if (l >= 64) est = (passed / l) * slots;
+    }
+    // every document that failed a test is below θ/(1+ε) − (a positive bound): not collected
+    return this.collect(k, count, list, stats, theta / UB_SLACK);
+  }
+
+  /** Adds w·weight to each document of t's postings whose score reaches `need`; returns how many did. */
+  private addIfCandidate(t: number, w: number, need: number): number {
+    const acc = this.acc;
+    const slots = this.pSlots;
+    const wts = this.pWeights;
+    const pool = this.pool;
+    const cap = pool.length;
+    let pn = this.poolN;
+    let bar = this.bar;
+    let passed = 0;
+    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) {
+      const d = slots[p];
+      const a = acc[d];
+      if (a >= need) {
+        passed++;
+        const s = a + w * wts[p];
+        acc[d] = s;
+        if (s > bar) {
+          pool[pn++] = d;
+          if (pn === cap) {
+            this.poolN = pn;
+            this.shrinkPool();
+            pn = this.poolN;
+            bar = this.bar;
+          }
+        }
+      }
+    }
+    this.poolN = pn;
+    return passed;
+  }
+
+  /** Phase 2 with the candidates listed (ascending slots), pruned after every term. */
+  private completeListed(
     k: number,
     list: Uint32Array | null,
     count: number,
@@ -599,7 +691,6 @@ export class SparseIndex {
     const cand = this.cand;
     const alive = this.alive;
     const checkAlive = this.deadCount > 0;
-    // a + ub ≥ θ/(1+ε) keeps every document whose bound reaches θ, whatever the rounding
     let need = theta / UB_SLACK - suffixUb[r];
     let nc = 0;
     if (list === null) {
@@ -715,7 +806,7 @@ export class SparseIndex {
   }
 
   /** Top k of the live accumulated scores among the listed slots (list null: all slots below count). */
-  private collect(k: number, count: number, list: Uint32Array | null, stats?: SearchStats): Hit[] {
+  private collect(k: number, count: number, list: Uint32Array | null, stats?: SearchStats, floor = 0): Hit[] {
     const acc = this.acc;
     const alive = this.alive;
     const heap = new TopKHeap(k, this.tieBreak);
@@ -723,7 +814,7 @@ export class SparseIndex {
     for (let i = 0; i < count; i++) {
       const d = list === null ? i : list[i];
       const a = acc[d];
-      if (a > 0 && alive[d]) {
+      if (a > 0 && a >= floor && alive[d]) {
         scored++;
         if (a >= heap.threshold) heap.offer(a, d);
       }
