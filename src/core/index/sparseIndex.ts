@@ -44,6 +44,8 @@ export interface FlatPostings {
 const UB_SLACK = 1 + 1e-9;
 /** documents completed exactly for a threshold, beyond k */
 const SEED_EXTRA = 10;
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_F32 = new Float32Array(0);
 /** staged postings per chunk */
 const STAGE_CHUNK = 1 << 20;
 
@@ -223,7 +225,11 @@ export class SparseIndex {
     const fill = this.stFill;
     const counts = new Uint32Array(V + 1);
     for (let t = 0; t < V; t++) counts[t] = this.offsets[t + 1] - this.offsets[t];
-    for (let j = 0; j < fill; j++) counts[this.stTerms[j >>> 20][j & (STAGE_CHUNK - 1)]]++;
+    // chunk by chunk: typed-array loops without a chunk lookup per posting
+    for (let c = 0; c < this.stTerms.length; c++) {
+      const terms = this.stTerms[c];
+      for (let i = 0, e = Math.min(STAGE_CHUNK, fill - c * STAGE_CHUNK); i < e; i++) counts[terms[i]]++;
+    }
     const total = this.offsets[V] + fill;
     if (total > 0xffffffff) throw new SemBridgeError('more than 2^32 postings; split the corpus', 'index');
     const offsets = new Uint32Array(V + 1);
@@ -242,17 +248,25 @@ export class SparseIndex {
       cursor[t] = offsets[t] + n;
     }
     const maxW = this.maxW;
-    let j = 0;
-    for (let d = 0; d < this.stCounts.length; d++) {
-      const slot = this.stagedFrom + d;
-      for (let e = 0, n = this.stCounts[d]; e < n; e++, j++) {
-        const t = this.stTerms[j >>> 20][j & (STAGE_CHUNK - 1)];
-        const w = this.stWeights[j >>> 20][j & (STAGE_CHUNK - 1)];
+    const stCounts = this.stCounts;
+    let d = 0;
+    let left = stCounts.length > 0 ? stCounts[0] : 0;
+    for (let c = 0; c < this.stTerms.length; c++) {
+      const terms = this.stTerms[c];
+      const ws = this.stWeights[c];
+      for (let i = 0, e = Math.min(STAGE_CHUNK, fill - c * STAGE_CHUNK); i < e; i++) {
+        while (left === 0) left = stCounts[++d];
+        left--;
+        const t = terms[i];
+        const w = ws[i];
         const p = cursor[t]++;
-        slots[p] = slot;
+        slots[p] = this.stagedFrom + d;
         wts[p] = w;
         if (w > maxW[t]) maxW[t] = w;
       }
+      // the chunk is consumed: let it go before the next is read
+      this.stTerms[c] = EMPTY_U32;
+      this.stWeights[c] = EMPTY_F32;
     }
     this.offsets = offsets;
     this.pSlots = slots;
