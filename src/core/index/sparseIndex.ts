@@ -432,6 +432,16 @@ export class SparseIndex {
           theta = Math.max(theta, this.seedThreshold(terms, qws, r));
           since = 0;
           if (suffixUb[r] < theta) break;
+          // when the lists phase 2 could skip are under a quarter of those left, pruning cannot pay
+          // for its bookkeeping: finish with the plain exhaustive pass (once a quarter of the
+          // postings are read, so that θ is no longer an early guess)
+          let rh = r;
+          while (rh < n && suffixUb[rh] >= theta) rh++;
+          if (4 * suffixLen[rh] < suffixLen[r] && 4 * (suffixLen[0] - suffixLen[r]) >= suffixLen[0]) {
+            for (; r < n; r++) this.addDense(terms[r], qws[r]);
+            dense = true;
+            return this.collect(k, slots, null, stats);
+          }
         }
         since += l;
         if (dense) this.accumulateDense(t, qws[r]);
@@ -508,6 +518,14 @@ export class SparseIndex {
       }
     }
     this.poolN = pn;
+  }
+
+  /** Adds w·weight to every posting of t, as exhaustive scoring does. */
+  private addDense(t: number, w: number): void {
+    const acc = this.acc;
+    const slots = this.pSlots;
+    const wts = this.pWeights;
+    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) acc[slots[p]] += w * wts[p];
   }
 
   private startPool(m: number, k: number): void {
