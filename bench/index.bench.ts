@@ -1,5 +1,5 @@
 // Index benchmark: synthetic SPLADE-like passages (~100 non-zeros, Zipf over a 50k vocabulary),
-// 20-term queries, exact top-10. Ours (block-max MaxScore over contiguous postings) against what a
+// 20-term queries, exact top-10. Ours (MaxScore over contiguous postings) against what a
 // Python user writes in five lines with scipy (CSR → tocsc, column slice · query weights,
 // argpartition; bench/py/index_scipy.py), on the same vectors, in interleaved rounds of the same
 // run. Every query's top 10 is checked against our exhaustive scoring and against scipy's scores.
@@ -131,7 +131,7 @@ export async function runIndexBench(o: { docs?: number; queries?: number; rounds
       const a = loaded.search(q, K, st);
       scoredSum += st.scored;
       const b = loaded.exhaustiveSearch(q, K);
-      if (a.map((h) => h.slot).join() !== b.map((h) => h.slot).join()) throw new Error('block-max MaxScore and exhaustive scoring disagree');
+      if (a.map((h) => h.slot).join() !== b.map((h) => h.slot).join()) throw new Error('MaxScore and exhaustive scoring disagree');
       ours.push(a);
     }
     const timeAll = (f: (q: SparseVector) => void) => {

@@ -36,7 +36,7 @@ test('top-k equals brute-force scoring on random SPLADE-like data', () => {
   }
 });
 
-test('block-max pruning scores few documents in full and stays exact, also after removals', () => {
+test('MaxScore pruning scores few documents in full and stays exact, also after removals', () => {
   // enough documents for many blocks and the first-blocks threshold; light frequent terms
   const V = 5000;
   const id5k = { modelHash: 'c'.repeat(64), vocabSize: V };
@@ -185,4 +185,42 @@ test('removeFile drops every passage of one source file', () => {
   index.add({ id: 'b.md#0', text: '', source: { file: 'b.md', startLine: 1, endLine: 1, passage: 0 } }, v);
   assert.equal(index.removeFile('a.md'), 3);
   assert.deepEqual([...index.liveDocs()].map((d) => d.id), ['b.md#0']);
+});
+
+test('pruned search equals exhaustive scoring: frequent-only queries, ties everywhere, removed best documents, empty queries', () => {
+  // every vector is indexed twice under different ids, so every score is tied and the id order
+  // decides; enough documents that the threshold seeding and both phase-2 paths run
+  const V = 3000;
+  const id3k = { modelHash: 'd'.repeat(64), vocabSize: V };
+  const vecs = syntheticVectors(8000, { vocabSize: V, nnz: 40, seed: 41, weighting: 'flops' });
+  const docs = vecs.flatMap((vec, i) => [{ id: `a${i}`, vec }, { id: `b${i}`, vec }]);
+  const index = new SparseIndex(id3k);
+  for (const d of docs) index.add({ id: d.id, text: '' }, d.vec);
+  const byLength = Array.from({ length: V }, (_, t) => t).sort((a, b) => index.postingLength(b) - index.postingLength(a));
+  const rand = mulberry32(9);
+  const frequentOnly: SparseVector[] = [5, 20].map((n) => {
+    const ids = Uint32Array.from(byLength.slice(0, n)).sort();
+    return { ids, weights: Float32Array.from(ids, () => 0.1 + rand()) };
+  });
+  const queries = [...syntheticVectors(25, { vocabSize: V, nnz: 20, seed: 44, weighting: 'flops' }), ...frequentOnly];
+  const check = (live: typeof docs, what: string) => {
+    for (const [qi, q] of queries.entries()) {
+      for (const k of [1, 10, 40]) {
+        const got = index.search(q, k);
+        assert.deepEqual(got, index.exhaustiveSearch(q, k), `${what}: query ${qi}, k=${k}`);
+        if (k === 10 && qi % 5 === 0) assertSameHits(index, got, bruteForceTopK(q, live, k), `${what}: brute force ${qi}`);
+      }
+    }
+  };
+  check(docs, 'ties');
+  // remove the best documents of every query: the next ones must take their place
+  const removed = new Set<string>();
+  for (const q of queries) for (const h of index.exhaustiveSearch(q, 3)) removed.add(index.docAt(h.slot).id);
+  for (const id of removed) index.remove(id);
+  assert.ok(removed.size > 20);
+  check(docs.filter((d) => !removed.has(d.id)), 'after removing the best');
+  // nothing to match: no terms, unknown-free zero weights, k = 0
+  assert.deepEqual(index.search({ ids: new Uint32Array(0), weights: new Float32Array(0) }, 10), []);
+  assert.deepEqual(index.search({ ids: Uint32Array.from([byLength[0]]), weights: Float32Array.from([0]) }, 10), []);
+  assert.deepEqual(index.search(queries[0], 0), []);
 });

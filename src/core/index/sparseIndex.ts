@@ -1,9 +1,7 @@
 // An inverted index of learned sparse vectors with exact top-k retrieval: term-at-a-time MaxScore
-// (Turtle & Flood 1995) whose candidate phase is bounded per block of BLOCK_SIZE slots (the
-// block-max idea of Ding & Suel 2011 and Mallia et al. 2024), so a document met by the essential
-// terms stays a candidate only if what the remaining terms can add *in its block* can lift it to
-// the k-th score. Results equal exhaustive scoring, ties included (test/unit/sparseIndex.test.ts);
-// bench/index.bench.ts measures the speed against scipy.
+// (Turtle & Flood 1995) whose threshold comes from real documents completed exactly, with the
+// candidates pruned after every non-essential term. Results equal exhaustive scoring, ties
+// included (test/unit/sparseIndex.test.ts); bench/index.bench.ts measures the speed against scipy.
 //
 // Storage is contiguous (CSC): one offsets array over the vocabulary and one array each of slots
 // and weights, so a loaded index is three views on the file's bytes and there is no per-posting
@@ -44,11 +42,10 @@ export interface FlatPostings {
 
 /** An upper bound must never fall below the score it bounds, whatever the summation order. */
 const UB_SLACK = 1 + 1e-9;
-/** slots per block: 64 keeps block bounds tight without making the bound pass long */
-const BLOCK_SHIFT = 6;
-const BLOCK_SIZE = 1 << BLOCK_SHIFT;
-/** blocks scored exactly up front for a first threshold */
-const FIRST_BLOCKS = 32;
+/** documents completed exactly for a threshold, beyond k */
+const SEED_EXTRA = 10;
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_F32 = new Float32Array(0);
 /** staged postings per chunk */
 const STAGE_CHUNK = 1 << 20;
 
@@ -77,22 +74,23 @@ export class SparseIndex {
   /** staged postings per staged document */
   private stCounts: number[] = [];
 
-  /** block bounds, CSR over terms; a term with few postings keeps none (its postings are read instead) */
-  private blocksValid = false;
-  private blkPtr = new Uint32Array(0);
-  private blkIds = new Uint32Array(0);
-  private blkMax = new Float32Array(0);
-
   /** per-query scratch (search is synchronous, so one set per index suffices) */
   private acc = new Float64Array(0);
-  private seen = new Uint8Array(0);
+  /** candidate marks, one bit per slot */
+  private bits = new Uint32Array(0);
   private touched = new Uint32Array(0);
   private cand = new Uint32Array(0);
-  private ub = new Float64Array(0);
-  private ubRest = new Float64Array(0);
-  private blockLive = new Uint8Array(0);
-  private blockList = new Uint32Array(0);
-  private readonly blockAcc = new Float64Array(BLOCK_SIZE);
+  /** phase 1's pool of the best partial scores (see shrinkPool) */
+  private pool = new Uint32Array(0);
+  private poolScores = new Float64Array(0);
+  private poolN = 0;
+  private poolM = 0;
+  private bar = 0;
+  /** documents completed by seedThreshold in this query (marked in doneBits), and their k best scores */
+  private seedBuf = new Uint32Array(0);
+  private doneBits = new Uint32Array(0);
+  private doneList: number[] = [];
+  private exactTop = new Float64Array(0);
 
   constructor(
     readonly identity: EncoderIdentity,
@@ -161,7 +159,7 @@ export class SparseIndex {
         total += a.buffer.byteLength;
       }
     };
-    [this.offsets, this.pSlots, this.pWeights, this.maxW, this.alive, this.blkPtr, this.blkIds, this.blkMax, this.acc, this.seen, this.touched, this.cand, this.ub, this.ubRest, this.blockLive, this.blockList].forEach(add);
+    [this.offsets, this.pSlots, this.pWeights, this.maxW, this.alive, this.acc, this.bits, this.touched, this.cand].forEach(add);
     this.stTerms.forEach(add);
     this.stWeights.forEach(add);
     return total;
@@ -195,7 +193,6 @@ export class SparseIndex {
     }
     this.stCounts.push(nnz);
     this.postingCount += nnz;
-    this.blocksValid = false;
     const doc: IndexedDoc = { id: passage.id, text: passage.text, nnz };
     if (passage.title) doc.title = passage.title;
     if (passage.source) doc.source = passage.source;
@@ -228,7 +225,11 @@ export class SparseIndex {
     const fill = this.stFill;
     const counts = new Uint32Array(V + 1);
     for (let t = 0; t < V; t++) counts[t] = this.offsets[t + 1] - this.offsets[t];
-    for (let j = 0; j < fill; j++) counts[this.stTerms[j >>> 20][j & (STAGE_CHUNK - 1)]]++;
+    // chunk by chunk: typed-array loops without a chunk lookup per posting
+    for (let c = 0; c < this.stTerms.length; c++) {
+      const terms = this.stTerms[c];
+      for (let i = 0, e = Math.min(STAGE_CHUNK, fill - c * STAGE_CHUNK); i < e; i++) counts[terms[i]]++;
+    }
     const total = this.offsets[V] + fill;
     if (total > 0xffffffff) throw new SemBridgeError('more than 2^32 postings; split the corpus', 'index');
     const offsets = new Uint32Array(V + 1);
@@ -247,17 +248,25 @@ export class SparseIndex {
       cursor[t] = offsets[t] + n;
     }
     const maxW = this.maxW;
-    let j = 0;
-    for (let d = 0; d < this.stCounts.length; d++) {
-      const slot = this.stagedFrom + d;
-      for (let e = 0, n = this.stCounts[d]; e < n; e++, j++) {
-        const t = this.stTerms[j >>> 20][j & (STAGE_CHUNK - 1)];
-        const w = this.stWeights[j >>> 20][j & (STAGE_CHUNK - 1)];
+    const stCounts = this.stCounts;
+    let d = 0;
+    let left = stCounts.length > 0 ? stCounts[0] : 0;
+    for (let c = 0; c < this.stTerms.length; c++) {
+      const terms = this.stTerms[c];
+      const ws = this.stWeights[c];
+      for (let i = 0, e = Math.min(STAGE_CHUNK, fill - c * STAGE_CHUNK); i < e; i++) {
+        while (left === 0) left = stCounts[++d];
+        left--;
+        const t = terms[i];
+        const w = ws[i];
         const p = cursor[t]++;
-        slots[p] = slot;
+        slots[p] = this.stagedFrom + d;
         wts[p] = w;
         if (w > maxW[t]) maxW[t] = w;
       }
+      // the chunk is consumed: let it go before the next is read
+      this.stTerms[c] = EMPTY_U32;
+      this.stWeights[c] = EMPTY_F32;
     }
     this.offsets = offsets;
     this.pSlots = slots;
@@ -267,7 +276,6 @@ export class SparseIndex {
     this.stFill = 0;
     this.stCounts = [];
     this.stagedFrom = this.docs.length;
-    this.blocksValid = false;
   }
 
   /** Removes a document by id; returns whether it was there. */
@@ -335,7 +343,6 @@ export class SparseIndex {
     this.deadCount = 0;
     this.postingCount = live;
     this.stagedFrom = docs.length;
-    this.blocksValid = false;
   }
 
   /** Exact postings without removed documents (for saving). */
@@ -367,104 +374,23 @@ export class SparseIndex {
     return p < end && this.pSlots[p] === slot ? this.pWeights[p] : 0;
   }
 
-  /** Builds the per-block maxima of every term whose postings span fewer blocks than half their length. */
-  private buildBlocks(): void {
-    if (this.blocksValid) return;
-    const V = this.vocabSize;
-    const slots = this.pSlots;
-    const wts = this.pWeights;
-    const off = this.offsets;
-    const ptr = new Uint32Array(V + 1);
-    const distinct = (t: number): number => {
-      let n = 0;
-      let last = -1;
-      for (let p = off[t], end = off[t + 1]; p < end; p++) {
-        const b = slots[p] >>> BLOCK_SHIFT;
-        if (b !== last) {
-          n++;
-          last = b;
-        }
-      }
-      return n;
-    };
-    const keep = new Uint8Array(V);
-    let entries = 0;
-    for (let t = 0; t < V; t++) {
-      const len = off[t + 1] - off[t];
-      if (len < 4) continue;
-      const n = distinct(t);
-      if (2 * n <= len) {
-        keep[t] = 1;
-        entries += n;
-      }
-    }
-    const ids = new Uint32Array(entries);
-    const max = new Float32Array(entries);
-    let e = 0;
-    for (let t = 0; t < V; t++) {
-      if (keep[t]) {
-        let last = -1;
-        for (let p = off[t], end = off[t + 1]; p < end; p++) {
-          const b = slots[p] >>> BLOCK_SHIFT;
-          if (b !== last) {
-            ids[e] = b;
-            max[e] = wts[p];
-            e++;
-            last = b;
-          } else if (wts[p] > max[e - 1]) max[e - 1] = wts[p];
-        }
-      }
-      ptr[t + 1] = e;
-    }
-    this.blkPtr = ptr;
-    this.blkIds = ids;
-    this.blkMax = max;
-    this.blocksValid = true;
-  }
-
-  /** Adds w · blockmax_t(b) to bound[b] for every block b that term t occurs in (w < 0 takes it out again). */
-  private addBlockBounds(bound: Float64Array, t: number, w: number): void {
-    const a = this.blkPtr[t];
-    const b = this.blkPtr[t + 1];
-    if (a < b) {
-      const ids = this.blkIds;
-      const mx = this.blkMax;
-      for (let e = a; e < b; e++) bound[ids[e]] += w * mx[e];
-      return;
-    }
-    // few postings: the block maxima come from the postings themselves
-    const slots = this.pSlots;
-    const wts = this.pWeights;
-    let last = -1;
-    let m = 0;
-    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) {
-      const blk = slots[p] >>> BLOCK_SHIFT;
-      if (blk !== last) {
-        if (last >= 0) bound[last] += w * m;
-        last = blk;
-        m = wts[p];
-      } else if (wts[p] > m) m = wts[p];
-    }
-    if (last >= 0) bound[last] += w * m;
-  }
-
   /**
    * Exact top-k, best first (score desc, then id desc). Term-at-a-time MaxScore (Turtle & Flood
-   * 1995) started from a real threshold and bounded per block:
-   *  0. every block's bound Σ_j q_j · blockmax_j(b) is summed, the FIRST_BLOCKS blocks with the
-   *     largest bounds are scored exactly, and their k-th best score θ₀ is a lower bound of the
-   *     final k-th score (real documents reach it); blocks whose bound is below θ₀ are dead;
+   * 1995) with a threshold θ taken from real documents:
    *  1. terms are taken in decreasing order of their bound q_j·max w_j and accumulated in full
-   *     ("essential" terms), postings in dead blocks skipped;
-   *  2. once the bounds of the remaining terms sum to less than θ (θ₀ or the k-th best partial
-   *     score, whichever is larger), no document unmet so far can enter the top k;
-   *  3. a document met so far stays a candidate only if its partial score plus what the
-   *     remaining terms can add *in its block* reaches θ; the remaining terms update the
-   *     candidates only, found in their postings by galloping search, and the candidates are
-   *     pruned again before each longer list.
+   *     ("essential" terms) until the bounds of the remaining terms sum to less than θ: then no
+   *     document unmet so far can enter the top k. θ is the k-th best *exact* score of the
+   *     documents with the best partial scores (completed by galloping search in the remaining
+   *     lists), recomputed only when the next list is longer than such a pass costs;
+   *  2. a document met so far stays a candidate only if its partial score plus what the remaining
+   *     terms can add reaches θ; the remaining terms update the candidates only (a plain pass when
+   *     candidates are dense in the list, galloping search otherwise), and after each term the
+   *     candidates are pruned against the bound of the terms left, θ raised from their partial
+   *     scores on the way.
    * Term-at-a-time suits learned sparse weights, which defeat document-at-a-time skipping
    * (Mackenzie et al., "Wacky Weights"), and is cheap in JavaScript (one typed-array pass per list).
-   * Every document's score is the same float64 sum, in the same term order, as exhaustive scoring.
+   * Every document's score is the same float64 sum, in the same term order, as exhaustive scoring,
+   * so results are equal bit for bit, ties included.
    */
   search(query: SparseVector, k: number, stats?: SearchStats): Hit[] {
     if (stats) stats.scored = 0;
@@ -473,270 +399,417 @@ export class SparseIndex {
     const { terms, qws } = q;
     const n = terms.length;
     const off = this.offsets;
-    const len = (t: number) => off[t + 1] - off[t];
     // suffixUb[r] bounds what terms r.. can still add to any document
     const suffixUb = new Float64Array(n + 1);
-    // suffixLen[r]: postings of terms r.. (what switching to phase 2 could save)
+    // suffixLen[r]: postings of terms r.. (what stopping phase 1 before r could save)
     const suffixLen = new Float64Array(n + 1);
     for (let r = n - 1; r >= 0; r--) {
       suffixUb[r] = (suffixUb[r + 1] + qws[r] * this.maxW[terms[r]]) * UB_SLACK;
-      suffixLen[r] = suffixLen[r + 1] + len(terms[r]);
+      suffixLen[r] = suffixLen[r + 1] + off[terms[r] + 1] - off[terms[r]];
     }
     const slots = this.docs.length;
     this.ensureScratch(slots);
-    this.buildBlocks();
-    const nBlocks = (slots + BLOCK_SIZE - 1) >>> BLOCK_SHIFT;
-    if (this.ub.length < nBlocks) {
-      this.ub = new Float64Array(nBlocks);
-      this.ubRest = new Float64Array(nBlocks);
-      this.blockLive = new Uint8Array(nBlocks);
-      this.blockList = new Uint32Array(nBlocks);
-    }
-    // 0. θ₀ from the most promising blocks
-    const ub = this.ub;
-    ub.fill(0, 0, nBlocks);
-    for (let i = 0; i < n; i++) this.addBlockBounds(ub, terms[i], qws[i]);
-    const theta0 = this.bestBlocksThreshold(nBlocks, terms, qws, k);
-    // pruning can only save the postings of the terms that are non-essential under θ₀; when those
-    // are under half of all, the plain exhaustive pass is the cheaper exact answer
-    let r0 = 0;
-    while (r0 < n && suffixUb[r0] >= theta0) r0++;
-    if (2 * suffixLen[r0] < suffixLen[0]) return this.scoreAll(terms, qws, k, stats);
-    const live = this.blockLive;
-    for (let b = 0; b < nBlocks; b++) live[b] = ub[b] * UB_SLACK >= theta0 ? 1 : 0;
-
     const acc = this.acc;
-    const seen = this.seen; // 2 marks a phase-2 candidate
     const touched = this.touched;
+    const m = Math.min(k + SEED_EXTRA, 2 * k);
+    this.startPool(m, k);
+    // dense: so many documents met that the touched list is dropped and passes go over all slots
+    let dense = false;
     let nt = 0;
+    let theta = -Infinity;
     try {
       let r = 0;
-      let threshold = theta0;
-      let prefix = 0;
-      let prefixAtThreshold = 0;
-      // postings accumulated since θ was last computed: a θ pass (over nt documents) is paid for
-      // by as many postings, so failed tries cost at most as much as phase 1 itself
-      let sinceTheta = 0;
-      // phase 1: essential terms, accumulated in full; documents met are listed once
+      // postings read since θ was last computed: θ passes never cost more than the postings read
+      let since = Infinity;
       for (; r < n; r++) {
-        if (suffixUb[r] < threshold) break;
+        if (suffixUb[r] < theta) break;
         const t = terms[r];
-        const w = qws[r];
-        sinceTheta += off[t + 1] - off[t];
-        nt = this.accumulate(t, w, nt);
-        prefix += w * this.maxW[t];
-        // θ can only have grown by what the terms since its last computation can add (and is at
-        // most `prefix` before the first), so it is only worth computing once the rest weighs less
-        // than that bound, and only if the postings left outweigh the pass it takes
-        const thetaBound = Math.max(threshold, prefix - prefixAtThreshold + (prefixAtThreshold > 0 ? threshold : 0)) * UB_SLACK;
-        if (r + 1 < n && nt >= k && suffixUb[r + 1] < thetaBound && suffixLen[r + 1] > nt && sinceTheta >= Math.min(nt, slots)) {
-          prefixAtThreshold = prefix;
-          sinceTheta = 0;
-          // many documents met: a sequential pass over the score array beats random access
-          threshold = Math.max(threshold, nt * 4 > slots ? this.kthLargest(k, slots, null) : this.kthLargest(k, nt, touched));
-          if (suffixUb[r + 1] < threshold) {
-            r++;
-            break;
+        const l = off[t + 1] - off[t];
+        // a θ pass costs m galloping searches per list left: worth it when the postings left
+        // outweigh it
+        const cost = m * (n - r) * 16;
+        if (r > 0 && since + l >= cost && suffixLen[r] >= 2 * cost) {
+          theta = Math.max(theta, this.seedThreshold(terms, qws, r));
+          since = 0;
+          if (suffixUb[r] < theta) break;
+          // when the lists phase 2 could skip are under a quarter of those left, pruning cannot pay
+          // for its bookkeeping: finish with the plain exhaustive pass (once a quarter of the
+          // postings are read, so that θ is no longer an early guess)
+          let rh = r;
+          while (rh < n && suffixUb[rh] >= theta) rh++;
+          if (4 * suffixLen[rh] < suffixLen[r] && 4 * (suffixLen[0] - suffixLen[r]) >= suffixLen[0]) {
+            for (; r < n; r++) this.addDense(terms[r], qws[r]);
+            dense = true;
+            return this.collect(k, slots, null, stats);
           }
         }
-      }
-      if (r >= n) return this.collect(k, nt, touched, stats);
-      // phase 2: block bounds of the remaining terms; a document met so far stays a candidate
-      // only if its partial score plus its block's bound reaches θ (any other document scores at
-      // most suffixUb[r] < θ)
-      const ubRest = this.ubRest;
-      ubRest.fill(0, 0, nBlocks);
-      for (let i = r; i < n; i++) this.addBlockBounds(ubRest, terms[i], qws[i]);
-      // taking a term's share out again later must never leave a bound below the true one
-      const slack = suffixUb[r] * 1e-12;
-      const cand = this.cand;
-      // candidates in ascending slot order come free from a sequential pass when many were met
-      let sorted = nt * 4 > slots;
-      let nc = this.selectCandidates(sorted ? null : touched, sorted ? slots : nt, threshold, slack);
-      for (; r < n && nc > 0; r++) {
-        const t = terms[r];
-        const w = qws[r];
-        const a0 = off[t];
-        const l = len(t);
-        if (nc * 8 >= l) {
-          // many candidates: a plain pass is cheaper than searching
-          this.addToCandidates(a0, l, w);
-        } else {
-          if (!sorted) {
-            // galloping needs ascending slots: sort few candidates, collect many by a slot scan
-            if (nc * 16 > slots) {
-              let m = 0;
-              for (let d = 0; d < slots; d++) if (seen[d] === 2) cand[m++] = d;
-            } else {
-              cand.subarray(0, nc).sort();
-            }
-            sorted = true;
-          }
-          this.addByGalloping(acc, cand, nc, a0, l, w);
-        }
-        if (r + 1 < n) this.addBlockBounds(ubRest, t, -w);
-        // pruning costs two passes over the candidates: worth it only before a longer list
-        if (r + 1 < n && 2 * nc < len(terms[r + 1])) {
-          threshold = Math.max(threshold, this.kthLargest(k, nc, cand));
-          nc = this.pruneCandidates(nc, threshold, slack);
+        since += l;
+        if (dense) this.accumulateDense(t, qws[r]);
+        else {
+          nt = this.accumulate(t, qws[r], nt);
+          if (nt * 2 > slots) dense = true;
         }
       }
-      return this.collect(k, nc, cand, stats);
+      const list = dense ? null : touched;
+      const met = dense ? slots : nt;
+      if (r >= n) return this.collect(k, met, list, stats);
+      return this.complete(k, list, met, terms, qws, r, theta, suffixUb, suffixLen, stats);
     } finally {
-      if (nt * 8 > slots) acc.fill(0, 0, slots);
+      this.endPool();
+      if (dense || nt * 8 > slots) acc.fill(0, 0, slots);
       else for (let i = 0; i < nt; i++) acc[touched[i]] = 0;
-      for (let i = 0; i < nt; i++) seen[touched[i]] = 0;
     }
-  }
-
-  /** Phase 1 for one term: adds w·weight to every posting outside dead blocks; returns the new count of touched documents. */
-  private accumulate(t: number, w: number, nt: number): number {
-    const acc = this.acc;
-    const touched = this.touched;
-    const live = this.blockLive;
-    const slots = this.pSlots;
-    const wts = this.pWeights;
-    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) {
-      const d = slots[p];
-      if (live[d >>> BLOCK_SHIFT] === 0) continue;
-      const a = acc[d];
-      // weights are > 0, so a zero score means a first visit
-      if (a === 0) touched[nt++] = d;
-      acc[d] = a + w * wts[p];
-    }
-    return nt;
-  }
-
-  /** Marks and lists the candidates among the listed slots (list null: all slots below count); returns their number. */
-  private selectCandidates(list: Uint32Array | null, count: number, threshold: number, slack: number): number {
-    const acc = this.acc;
-    const ubRest = this.ubRest;
-    const seen = this.seen;
-    const cand = this.cand;
-    // the bound compared without the slack: a ≥ need ⇔ (a + ub)·(1+ε) + slack ≥ θ, up to rounding
-    // that only keeps more candidates (need is lowered by a relative 1e-9)
-    const need = (threshold - slack) / UB_SLACK;
-    let nc = 0;
-    if (list === null) {
-      for (let d = 0; d < count; d++) {
-        const a = acc[d];
-        if (a > 0 && a + ubRest[d >>> BLOCK_SHIFT] >= need) {
-          cand[nc++] = d;
-          seen[d] = 2;
-        }
-      }
-    } else {
-      for (let i = 0; i < count; i++) {
-        const d = list[i];
-        if (acc[d] + ubRest[d >>> BLOCK_SHIFT] >= need) {
-          cand[nc++] = d;
-          seen[d] = 2;
-        }
-      }
-    }
-    if (this.deadCount === 0) return nc;
-    // removed documents are never candidates
-    const alive = this.alive;
-    let m = 0;
-    for (let i = 0; i < nc; i++) {
-      const d = cand[i];
-      if (alive[d]) cand[m++] = d;
-      else seen[d] = 0;
-    }
-    return m;
-  }
-
-  /** Adds w·weight to the candidates met in postings [a0, a0 + len), in one plain pass. */
-  private addToCandidates(a0: number, len: number, w: number): void {
-    const acc = this.acc;
-    const seen = this.seen;
-    const slots = this.pSlots;
-    const wts = this.pWeights;
-    for (let p = a0, end = a0 + len; p < end; p++) {
-      const d = slots[p];
-      if (seen[d] === 2) acc[d] += w * wts[p];
-    }
-  }
-
-  /** Keeps the candidates whose score plus their block's remaining bound reaches θ; returns their number. */
-  private pruneCandidates(nc: number, threshold: number, slack: number): number {
-    const acc = this.acc;
-    const ubRest = this.ubRest;
-    const seen = this.seen;
-    const cand = this.cand;
-    let m = 0;
-    for (let i = 0; i < nc; i++) {
-      const d = cand[i];
-      if ((acc[d] + ubRest[d >>> BLOCK_SHIFT]) * UB_SLACK + slack >= threshold) cand[m++] = d;
-      else seen[d] = 0;
-    }
-    return m;
   }
 
   /**
-   * Scores the FIRST_BLOCKS blocks with the largest bounds (this.ub) exactly and returns their
-   * k-th best score (−∞ if they hold fewer than k scored documents): a lower bound of the final
-   * k-th score. Only worth it when there are many more blocks than that.
+   * Phase 1 for one term: adds w·weight to every posting; returns the new count of touched
+   * documents. A document whose partial score rises above the pool's bar is listed in the pool.
    */
-  private bestBlocksThreshold(nBlocks: number, terms: Uint32Array, qws: Float64Array, k: number): number {
-    if (nBlocks < 4 * FIRST_BLOCKS) return -Infinity;
-    const ub = this.ub;
-    const list = this.blockList;
-    let nl = 0;
-    // one pass keeps the FIRST_BLOCKS largest bounds in list[0..first), largest first
-    for (let b = 0; b < nBlocks; b++) {
-      const u = ub[b];
-      if (!(u > 0)) continue;
-      let j: number;
-      if (nl < FIRST_BLOCKS) j = nl++;
-      else if (u > ub[list[FIRST_BLOCKS - 1]]) j = FIRST_BLOCKS - 1;
-      else continue;
-      while (j > 0 && ub[list[j - 1]] < u) {
-        list[j] = list[j - 1];
-        j--;
-      }
-      list[j] = b;
-    }
-    // the k best scores seen, ascending (top[0] is the k-th)
-    const top = new Float64Array(k).fill(-Infinity);
-    const acc = this.blockAcc;
+  private accumulate(t: number, w: number, nt: number): number {
+    const acc = this.acc;
+    const touched = this.touched;
     const slots = this.pSlots;
     const wts = this.pWeights;
-    for (let i = 0; i < nl; i++) {
-      const base = list[i] << BLOCK_SHIFT;
-      const end = base + BLOCK_SIZE;
-      for (let j = 0; j < terms.length; j++) {
-        const t = terms[j];
-        const w = qws[j];
-        const e = this.offsets[t + 1];
-        for (let p = this.lowerBound(this.offsets[t], e, base); p < e; p++) {
-          const s = slots[p];
-          if (s >= end) break;
-          acc[s - base] += w * wts[p];
+    const pool = this.pool;
+    const cap = pool.length;
+    let pn = this.poolN;
+    let bar = this.bar;
+    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) {
+      const d = slots[p];
+      const a = acc[d];
+      // weights are > 0, so a zero score means a first visit
+      if (a === 0) touched[nt++] = d;
+      const s = a + w * wts[p];
+      acc[d] = s;
+      if (s > bar) {
+        pool[pn++] = d;
+        if (pn === cap) {
+          this.poolN = pn;
+          this.shrinkPool();
+          pn = this.poolN;
+          bar = this.bar;
         }
       }
-      for (let j = 0; j < BLOCK_SIZE; j++) {
-        const a = acc[j];
-        if (a > top[0] && this.alive[base + j]) {
-          let m = 1;
-          while (m < k && top[m] < a) {
-            top[m - 1] = top[m];
-            m++;
-          }
-          top[m - 1] = a;
+    }
+    this.poolN = pn;
+    return nt;
+  }
+
+  private accumulateDense(t: number, w: number): void {
+    const acc = this.acc;
+    const slots = this.pSlots;
+    const wts = this.pWeights;
+    const pool = this.pool;
+    const cap = pool.length;
+    let pn = this.poolN;
+    let bar = this.bar;
+    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) {
+      const d = slots[p];
+      const s = acc[d] + w * wts[p];
+      acc[d] = s;
+      if (s > bar) {
+        pool[pn++] = d;
+        if (pn === cap) {
+          this.poolN = pn;
+          this.shrinkPool();
+          pn = this.poolN;
+          bar = this.bar;
         }
       }
-      acc.fill(0);
+    }
+    this.poolN = pn;
+  }
+
+  /** Adds w·weight to every posting of t, as exhaustive scoring does. */
+  private addDense(t: number, w: number): void {
+    const acc = this.acc;
+    const slots = this.pSlots;
+    const wts = this.pWeights;
+    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) acc[slots[p]] += w * wts[p];
+  }
+
+  private startPool(m: number, k: number): void {
+    this.poolM = m;
+    if (this.pool.length !== 4 * m) {
+      this.pool = new Uint32Array(4 * m);
+      this.poolScores = new Float64Array(4 * m);
+      this.seedBuf = new Uint32Array(4 * m);
+    }
+    this.poolN = 0;
+    this.bar = 0;
+    this.exactTop = new Float64Array(k).fill(-Infinity);
+    if (this.doneBits.length < this.bits.length) this.doneBits = new Uint32Array(this.bits.length);
+  }
+
+  /** Clears the per-query marks of completed documents. */
+  private endPool(): void {
+    const done = this.doneBits;
+    for (const d of this.doneList) done[d >>> 5] = 0;
+    this.doneList.length = 0;
+  }
+
+  /**
+   * Keeps the best m distinct live documents of the pool and raises the bar to the m-th best
+   * score. Invariant: every live document whose partial score exceeds the bar is in the pool (a
+   * document dropped here is at or below the new bar and can only rise above it by a later
+   * update, which lists it again), so the pool always holds the documents with the best partial
+   * scores.
+   */
+  private shrinkPool(): void {
+    const pool = this.pool;
+    const acc = this.acc;
+    const bits = this.bits;
+    const alive = this.alive;
+    const checkAlive = this.deadCount > 0;
+    const m = this.poolM;
+    let u = 0;
+    for (let i = 0; i < this.poolN; i++) {
+      const d = pool[i];
+      const b = 1 << (d & 31);
+      if (bits[d >>> 5] & b || (checkAlive && !alive[d])) continue;
+      bits[d >>> 5] |= b;
+      pool[u++] = d;
+    }
+    // the bitset is free in phase 1: clear what was used for the repeats
+    for (let i = 0; i < u; i++) bits[pool[i] >>> 5] = 0;
+    if (u > m) {
+      const sc = this.poolScores.subarray(0, u);
+      for (let i = 0; i < u; i++) sc[i] = acc[pool[i]];
+      sc.sort();
+      const bar = sc[u - m];
+      let j = 0;
+      for (let i = 0; i < u; i++) if (acc[pool[i]] > bar) pool[j++] = pool[i];
+      // equal to the bar: not needed by the invariant, kept (up to m) as seeds
+      for (let i = 0; i < u && j < m; i++) if (acc[pool[i]] === bar) pool[j++] = pool[i];
+      u = j;
+      this.bar = bar;
+    }
+    this.poolN = u;
+  }
+
+  /**
+   * A lower bound of the final k-th score: the pooled documents (the best partial scores) are
+   * completed over terms r.. by galloping search, each document once per query, and the k-th best
+   * of those scores is returned (−∞ while fewer than k). A completed score is a real document's
+   * score, or below it when its partial score missed a term in phase 2's tests: either way a
+   * lower bound.
+   */
+  private seedThreshold(terms: Uint32Array, qws: Float64Array, r: number): number {
+    this.shrinkPool();
+    const pool = this.pool;
+    const done = this.doneBits;
+    const seeds = this.seedBuf;
+    let ns = 0;
+    for (let i = 0; i < this.poolN; i++) {
+      const d = pool[i];
+      if ((done[d >>> 5] >>> (d & 31)) & 1) continue;
+      done[d >>> 5] |= 1 << (d & 31);
+      // ascending slots for galloping (few: insertion sort)
+      let j = ns++;
+      while (j > 0 && seeds[j - 1] > d) {
+        seeds[j] = seeds[j - 1];
+        j--;
+      }
+      seeds[j] = d;
+    }
+    const top = this.exactTop;
+    if (ns === 0) return top[0];
+    const list = seeds.subarray(0, ns);
+    const sums = this.poolScores.subarray(0, ns);
+    for (let i = 0; i < ns; i++) sums[i] = this.acc[list[i]];
+    for (let j = r; j < terms.length; j++) this.addByGalloping(sums, list, ns, terms[j], qws[j]);
+    const k = top.length;
+    for (let i = 0; i < ns; i++) {
+      this.doneList.push(list[i]);
+      const a = sums[i];
+      if (a > top[0]) {
+        let h = 1;
+        while (h < k && top[h] < a) {
+          top[h - 1] = top[h];
+          h++;
+        }
+        top[h - 1] = a;
+      }
     }
     return top[0];
   }
 
-  /** Adds w·weight to each candidate (ascending slots) found in one posting list [a0, a0 + len). */
-  private addByGalloping(acc: Float64Array, cand: Uint32Array, nc: number, a0: number, len: number, w: number): void {
+  /**
+   * Phase 2: the terms r.. are added only to candidates, the documents met whose partial score
+   * plus what the terms left can add reaches θ (a + suffixUb[r] ≥ θ). While candidates are many,
+   * they are not listed: each list is walked and a document is updated only if it still passes
+   * that test (a document that fails once never passes again, since θ only grows and the bound
+   * only shrinks). Once few enough remain, they are listed, found in the lists by galloping
+   * search and pruned after every term.
+   */
+  private complete(
+    k: number,
+    list: Uint32Array | null,
+    count: number,
+    terms: Uint32Array,
+    qws: Float64Array,
+    r: number,
+    theta: number,
+    suffixUb: Float64Array,
+    suffixLen: Float64Array,
+    stats?: SearchStats,
+  ): Hit[] {
+    const n = terms.length;
+    const off = this.offsets;
+    const slots = this.docs.length;
+    // estimated candidates: all documents met until a walk measures their share
+    let est = count;
+    for (; r < n; r++) {
+      const t = terms[r];
+      const l = off[t + 1] - off[t];
+      // listing costs a pass over the documents met: worth it once galloping beats walking
+      if (est * 8 < l && count < suffixLen[r]) return this.completeListed(k, list, count, terms, qws, r, theta, suffixUb, stats);
+      if (l >= this.poolM * (n - r) * 16) theta = Math.max(theta, this.seedThreshold(terms, qws, r));
+      // a + ub ≥ θ/(1+ε) keeps every document whose bound reaches θ, whatever the rounding
+      const passed = this.addIfCandidate(t, qws[r], theta / UB_SLACK - suffixUb[r]);
+      if (l >= 64) est = (passed / l) * slots;
+    }
+    // every document that failed a test is below θ/(1+ε) − (a positive bound): not collected
+    return this.collect(k, count, list, stats, theta / UB_SLACK);
+  }
+
+  /** Adds w·weight to each document of t's postings whose score reaches `need`; returns how many did. */
+  private addIfCandidate(t: number, w: number, need: number): number {
+    const acc = this.acc;
+    const slots = this.pSlots;
+    const wts = this.pWeights;
+    const pool = this.pool;
+    const cap = pool.length;
+    let pn = this.poolN;
+    let bar = this.bar;
+    let passed = 0;
+    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) {
+      const d = slots[p];
+      const a = acc[d];
+      if (a >= need) {
+        passed++;
+        const s = a + w * wts[p];
+        acc[d] = s;
+        if (s > bar) {
+          pool[pn++] = d;
+          if (pn === cap) {
+            this.poolN = pn;
+            this.shrinkPool();
+            pn = this.poolN;
+            bar = this.bar;
+          }
+        }
+      }
+    }
+    this.poolN = pn;
+    return passed;
+  }
+
+  /** Phase 2 with the candidates listed (ascending slots), pruned after every term. */
+  private completeListed(
+    k: number,
+    list: Uint32Array | null,
+    count: number,
+    terms: Uint32Array,
+    qws: Float64Array,
+    r: number,
+    theta: number,
+    suffixUb: Float64Array,
+    stats?: SearchStats,
+  ): Hit[] {
+    const n = terms.length;
+    const off = this.offsets;
+    const acc = this.acc;
+    const cand = this.cand;
+    const alive = this.alive;
+    const checkAlive = this.deadCount > 0;
+    let need = theta / UB_SLACK - suffixUb[r];
+    let nc = 0;
+    if (list === null) {
+      for (let d = 0; d < count; d++) {
+        const a = acc[d];
+        if (a > 0 && a >= need && (!checkAlive || alive[d])) cand[nc++] = d;
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const d = list[i];
+        if (acc[d] >= need && (!checkAlive || alive[d])) cand[nc++] = d;
+      }
+    }
+    // candidates marked in a bitset (slots/8 bytes, cache-resident) and listed in ascending slot
+    // order, which galloping needs: a scan of the bitset's words beats sorting the list
+    const words = (this.docs.length + 31) >>> 5;
+    const bits = this.bits;
+    for (let i = 0; i < nc; i++) bits[cand[i] >>> 5] |= 1 << (cand[i] & 31);
+    if (list !== null) {
+      nc = 0;
+      for (let wi = 0; wi < words; wi++) {
+        let x = bits[wi];
+        while (x !== 0) {
+          const low = x & -x;
+          cand[nc++] = (wi << 5) | (31 - Math.clz32(low));
+          x ^= low;
+        }
+      }
+    }
+    const top = new Float64Array(k);
+    try {
+      for (; r < n && nc > 0; r++) {
+        const t = terms[r];
+        const w = qws[r];
+        const l = off[t + 1] - off[t];
+        // many candidates: one plain pass over the list, candidates found by their bit
+        if (nc * 8 >= l) this.addToCandidates(off[t], l, w);
+        else this.addByGalloping(acc, cand, nc, t, w);
+        if (r + 1 === n) break;
+        // prune against what the terms left can add; the k-th best partial score on the way
+        // is a lower bound of the final k-th score for the next prune
+        need = theta / UB_SLACK - suffixUb[r + 1];
+        top.fill(-Infinity);
+        let j = 0;
+        for (let i = 0; i < nc; i++) {
+          const d = cand[i];
+          const a = acc[d];
+          if (a >= need) {
+            cand[j++] = d;
+            if (a > top[0]) {
+              let h = 1;
+              while (h < k && top[h] < a) {
+                top[h - 1] = top[h];
+                h++;
+              }
+              top[h - 1] = a;
+            }
+          } else bits[d >>> 5] &= ~(1 << (d & 31));
+        }
+        nc = j;
+        if (top[0] > theta) theta = top[0];
+      }
+      return this.collect(k, nc, cand, stats);
+    } finally {
+      for (let i = 0; i < nc; i++) bits[cand[i] >>> 5] = 0;
+    }
+  }
+
+  /** Adds w·weight to the candidates (their bits set) met in postings [a0, a0 + len), in one plain pass. */
+  private addToCandidates(a0: number, len: number, w: number): void {
+    const acc = this.acc;
+    const bits = this.bits;
+    const slots = this.pSlots;
+    const wts = this.pWeights;
+    for (let p = a0, end = a0 + len; p < end; p++) {
+      const d = slots[p];
+      if ((bits[d >>> 5] >>> (d & 31)) & 1) acc[d] += w * wts[p];
+    }
+  }
+
+  /** Adds w·weight of term t to sums[i] for each listed slot cand[i] (ascending) found in t's postings. */
+  private addByGalloping(sums: Float64Array, cand: Uint32Array, nc: number, t: number, w: number): void {
     const docs = this.pSlots;
     const wts = this.pWeights;
-    const end = a0 + len;
-    let p = a0;
+    const end = this.offsets[t + 1];
+    const own = sums === this.acc;
+    let p = this.offsets[t];
     for (let i = 0; i < nc && p < end; i++) {
       const d = cand[i];
       if (docs[p] < d) {
@@ -757,39 +830,23 @@ export class SparseIndex {
         }
         p = lo;
       }
-      if (p < end && docs[p] === d) acc[d] += w * wts[p];
-    }
-  }
-
-  /** k-th largest live accumulated score over all slots (list null) or the listed slots. */
-  private kthLargest(k: number, count: number, list: Uint32Array | null): number {
-    const acc = this.acc;
-    const alive = this.alive;
-    const top = new Float64Array(k).fill(-Infinity); // ascending; top[0] is the k-th largest
-    for (let i = 0; i < count; i++) {
-      const d = list === null ? i : list[i];
-      const a = acc[d];
-      if (a > top[0] && a > 0 && alive[d]) {
-        let j = 1;
-        while (j < k && top[j] < a) {
-          top[j - 1] = top[j];
-          j++;
-        }
-        top[j - 1] = a;
+      if (p < end && docs[p] === d) {
+        if (own) sums[d] += w * wts[p];
+        else sums[i] += w * wts[p];
       }
     }
-    return top[0];
   }
 
-  private collect(k: number, count: number, list: Uint32Array, stats?: SearchStats): Hit[] {
+  /** Top k of the live accumulated scores among the listed slots (list null: all slots below count). */
+  private collect(k: number, count: number, list: Uint32Array | null, stats?: SearchStats, floor = 0): Hit[] {
     const acc = this.acc;
     const alive = this.alive;
     const heap = new TopKHeap(k, this.tieBreak);
     let scored = 0;
     for (let i = 0; i < count; i++) {
-      const d = list[i];
+      const d = list === null ? i : list[i];
       const a = acc[d];
-      if (a > 0 && alive[d]) {
+      if (a > 0 && a >= floor && alive[d]) {
         scored++;
         if (a >= heap.threshold) heap.offer(a, d);
       }
@@ -836,7 +893,7 @@ export class SparseIndex {
     if (this.acc.length >= slots) return;
     const cap = Math.max(slots, this.acc.length * 2);
     this.acc = new Float64Array(cap);
-    this.seen = new Uint8Array(cap);
+    this.bits = new Uint32Array((cap + 31) >>> 5);
     this.touched = new Uint32Array(cap);
     this.cand = new Uint32Array(cap);
   }
