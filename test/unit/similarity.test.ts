@@ -85,7 +85,7 @@ test('certified top-K entmax equals entmax over the full row (α = 4, 2, 1.5), a
   }
 });
 
-test('with many target rows the source matrix is baked into its own session: same top K, same exact entmax', async () => {
+test('with many target rows the grouped two-level top-K session is used: same top K, same exact entmax', async () => {
   const rng = new Rng(11);
   const source = randomMatrix(rng, 900, 24);
   const target = mixtures(rng, source, 600, 1.5);
