@@ -79,11 +79,16 @@ def main() -> int:
     ap.add_argument("--stages", default=",".join(STAGES))
     ap.add_argument("--force", default="", help="stages to rerun even if stamped")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--alphas", default="", help="compare's --alpha list instead of the profile's (e.g. 1.5,2,3,4,6,auto; 'auto' needs a CLI that has it)")
+    ap.add_argument("--finetune-seeds", default="", help="fine-tuning seeds per trained model (default: the training seed): "
+                    "a cheaper spread than retraining, each seed's log is kept and the plot averages them")
     ap.add_argument("--data", default=str(REPO.parent.parent / "shared" / "data") if (REPO.parent.parent / "shared" / "data").exists() else "/work/shared/data")
     ap.add_argument("--cache", default=str(HERE / ".cache"))
     a = ap.parse_args()
     profile = "smoke" if a.smoke else "full"
-    P = PROFILES[profile]
+    P = json.loads(json.dumps(PROFILES[profile]))  # a copy: --alphas edits it
+    if a.alphas:
+        P["compare"]["alphas"] = a.alphas
     root = Path(a.cache).resolve() / profile
     shared = Path(a.cache).resolve()  # downloads shared by both profiles
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -182,8 +187,13 @@ def main() -> int:
             langs = F.pop("langs")
             cmp_stamp = stamp_path("compare", seed)
             resume_key = stamp_key([cmp_stamp.read_text() if cmp_stamp.exists() else None, F, langs, finetune_stage.EVAL_MAX_LENGTH])
-            stage("finetune", [P["compare"], F], lambda: finetune_stage.run(root, sd / "compare", sd / "finetune", langs, seed=seed, threads=a.threads,
-                                                                             resume_key=resume_key, **F), seed)
+            ft_seeds = [int(s) for s in a.finetune_seeds.split(",")] if a.finetune_seeds else [seed]
+
+            def finetune():
+                # the training seed's logs keep their plain names, so a default run reads as before
+                return {fs: finetune_stage.run(root, sd / "compare", sd / "finetune", langs, seed=fs, threads=a.threads, resume_key=resume_key,
+                                               suffix="" if fs == seed else f"-fs{fs}", **F) for fs in ft_seeds}
+            stage("finetune", [P["compare"], F, ft_seeds], finetune, seed)
 
     if "table" in stages:
         stage("table", {"seeds": seeds, "t": time.time()}, lambda: subprocess.run(

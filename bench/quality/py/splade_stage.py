@@ -16,11 +16,13 @@ from pathlib import Path
 from common import EN_TOKENIZER, atomic_dir, check_train_record, copy_tokenizer, load_test_articles, read_jsonl, seed_everything, write_json
 
 
-def english_pairs(cache: Path, wordnet_pairs: int, qa_repeat: int, seed: int) -> list[tuple[str, str]]:
+def english_pairs(cache: Path, wordnet_pairs: int, qa_repeat: int, seed: int, exclude_articles=()) -> list[tuple[str, str]]:
     test = load_test_articles()
     pairs: list[tuple[str, str]] = []
     for r in read_jsonl(cache / "data" / "train" / "qa-en.jsonl"):
         check_train_record(r, test, "train/qa-en.jsonl")
+        if r.get("article") in set(exclude_articles):
+            continue
         for p in r["positives"][:1]:
             pairs += [(r["query"], p["text"])] * qa_repeat
     p = cache / "ext" / "en-pairs.jsonl"
@@ -51,12 +53,12 @@ def train_sparse(model, pairs: list[tuple[str, str]], seed: int, steps: int, bat
 
 
 def run(cache: Path, mlm_dir: Path, out: Path, seed: int, threads: int, steps: int, batch: int, lr: float, lambda_q: float, lambda_d: float,
-        wordnet_pairs: int, qa_repeat: int, max_seq_length: int) -> dict:
+        wordnet_pairs: int, qa_repeat: int, max_seq_length: int, exclude_articles=()) -> dict:
     from sentence_transformers import SparseEncoder
     from sentence_transformers.sparse_encoder.modules import MLMTransformer, SpladePooling
 
     seed_everything(seed, threads)
-    pairs = english_pairs(cache, wordnet_pairs, qa_repeat, seed)
+    pairs = english_pairs(cache, wordnet_pairs, qa_repeat, seed, exclude_articles)
     mlm = MLMTransformer(str(mlm_dir), max_seq_length=max_seq_length)
     model = SparseEncoder(modules=[mlm, SpladePooling(pooling_strategy="max", embedding_dimension=mlm.auto_model.config.vocab_size)])
     t0 = time.time()
