@@ -148,7 +148,13 @@ def main() -> int:
         from sentence_transformers.sparse_encoder.modules import MLMTransformer, SpladePooling
 
         m = MLMTransformer(str(mlm_dir), max_seq_length=256)
-        tmp = vroot / "mlm-as-splade" / mkey
+        tmp = vroot / "mlm-as-splade" / f"{mkey}-a{spl_p.get('active_init', 0)}"
+        if spl_p.get("active_init", 0) > 0:  # the splade stage's start point, bias shift included
+            import random as _r
+
+            pairs = splade_stage.english_pairs(cache, spl_p["wordnet_pairs"], spl_p["qa_repeat"], a.seed, exclude)
+            sample = _r.Random(a.seed).sample(pairs, min(64, len(pairs)))
+            res["mlm_bias_shift"] = splade_stage.calibrate_bias(m, [t for pr in sample for t in pr], spl_p["active_init"], spl_p["max_seq_length"])
         SparseEncoder(modules=[m, SpladePooling(pooling_strategy="max", embedding_dimension=m.auto_model.config.vocab_size)]).save(str(tmp))
         res["mlm_as_splade"] = score_model(tmp, folder, vroot / f"{a.name}-mlm.run")
         print("mlm as splade:", res["mlm_as_splade"], flush=True)
