@@ -92,7 +92,8 @@ def run(cache: Path, mlm_dir: Path, out: Path, seed: int, threads: int, steps: i
         print(f"splade: output bias shifted by -{shift:.3f} for ~{active_init} active tokens per position", flush=True)
     t0 = time.time()
     with atomic_dir(out) as tmp:
-        log = train_sparse(model, pairs, seed, steps, batch, lr, lambda_q, lambda_d, tmp / "_trainer")
+        # steps 0: the calibrated MLM itself (the trainer would read max_steps 0 as "one epoch")
+        log = train_sparse(model, pairs, seed, steps, batch, lr, lambda_q, lambda_d, tmp / "_trainer") if steps > 0 else []
         import shutil
 
         shutil.rmtree(tmp / "_trainer", ignore_errors=True)
