@@ -38,10 +38,9 @@ PROFILES = {
         "gcide_chars": 8_000_000, "tok_vocab": 24000,
         # chosen on the validation articles (py/en_val.py, notes in the README): identity rows and a calibrated output bias
         # are what took the English SPLADE off chance; the first profile (400 × 64 × 64, lr 5e-4, no identity) stayed at chance.
-        # splade steps 0 = the calibrated MLM, the variant validated (0.62 vs BM25 0.85); contrastive steps on top were still
-        # being validated when this was set (README), so they are off until a validation number says they help
+        # validation nDCG@10: calibrated MLM alone 0.620, + 40 contrastive steps 0.740 (BM25 0.852)
         "mlm": dict(steps=300, batch=32, seq_len=32, layers=4, hidden=256, lr=2e-3, identity=0.5),
-        "splade": dict(steps=0, batch=32, lr=1e-4, lambda_q=5e-5, lambda_d=3e-5, wordnet_pairs=3000, qa_repeat=3, max_seq_length=48, active_init=1),
+        "splade": dict(steps=40, batch=32, lr=1e-4, lambda_q=5e-5, lambda_d=3e-5, wordnet_pairs=3000, qa_repeat=3, max_seq_length=48, active_init=1),
         "bridge": dict(steps=500, batch=128, lr=5e-4, layers=4, hidden=256, vocab_size=32000, max_seq_length=48),
         "compare": dict(methods="sembridge,focus,topk-softmax,multivariate-gaussian,gaussian,mean,random", alphas="1.5,2,3,4,6", langs=TARGET_LANGS),
         # the paper's convergence figure shows zh, ko, ru; ko is not in XQuAD-R
