@@ -97,6 +97,16 @@ describe('quality benchmark: article split', () => {
     assert.equal(split.test.size, 16);
   });
 
+  it('the validation articles (recipe choice, py/en_val.py) are train articles, never test ones', async () => {
+    const raw = JSON.parse(await fs.readFile(SPLIT, 'utf8')) as { test: number[]; train: number[]; validation: number[] };
+    assert.ok(raw.validation.length > 0);
+    assert.equal(new Set(raw.validation).size, raw.validation.length);
+    for (const a of raw.validation) {
+      assert.ok(raw.train.includes(a), `validation article ${a} is not a train article`);
+      assert.ok(!raw.test.includes(a), `validation article ${a} is a test article`);
+    }
+  });
+
   it('a split with an overlap, a gap or a duplicate is refused with the file named', () => {
     const all = Array.from({ length: 48 }, (_, i) => i);
     assert.throws(() => checkSplit({ articles: 48, test: [0, 1], train: all.slice(1) }, 's.json'), /s\.json: article 1 is in both/);

@@ -55,8 +55,9 @@ def ndcg(ev, model) -> float:
 
 
 def run(cache: Path, compare_dir: Path, out: Path, langs: list[str], inits: list[str], seed: int, threads: int, epochs: int, batch: int, lr: float,
-        lambda_q: float, lambda_d: float, max_seq_length: int, resume_key: str = "") -> dict:
-    """resume_key identifies the inputs (the compare stamp and these settings): a log with another key is redone."""
+        lambda_q: float, lambda_d: float, max_seq_length: int, resume_key: str = "", suffix: str = "") -> dict:
+    """resume_key identifies the inputs (the compare stamp and these settings): a log with another key is redone.
+    suffix tells apart the logs of extra fine-tuning seeds on the same initialisations (run.py --finetune-seeds)."""
     from sentence_transformers import SparseEncoder
     from transformers import TrainerCallback
 
@@ -69,9 +70,9 @@ def run(cache: Path, compare_dir: Path, out: Path, langs: list[str], inits: list
         steps_per_epoch = math.ceil(len(pairs) / batch)
         ev = evaluator(cache, lang)
         for init in inits:
-            log_path = out / f"{lang}-{init}.json"
+            log_path = out / f"{lang}-{init}{suffix}.json"
             if log_path.exists() and json.loads(log_path.read_text()).get("resume_key") == resume_key:
-                summary[f"{lang}/{init}"] = json.loads(log_path.read_text())["ndcg_per_epoch"]
+                summary[f"{lang}/{init}{suffix}"] = json.loads(log_path.read_text())["ndcg_per_epoch"]
                 continue  # an interrupted run resumes per (language, init)
             src = compare_dir / lang / "models" / init
             if not src.exists():
@@ -82,7 +83,7 @@ def run(cache: Path, compare_dir: Path, out: Path, langs: list[str], inits: list
             model.max_seq_length = max_seq_length
             t0 = time.time()
             curve = [ndcg(ev, model)]  # epoch 0 = zero-shot
-            work = out / f".work-{lang}-{init}"
+            work = out / f".work-{lang}-{init}{suffix}"
 
             class EpochEval(TrainerCallback):
                 def on_epoch_end(self, args, state, control, **kw):
@@ -93,5 +94,5 @@ def run(cache: Path, compare_dir: Path, out: Path, langs: list[str], inits: list
             shutil.rmtree(work, ignore_errors=True)
             write_json(log_path, {"resume_key": resume_key, "lang": lang, "init": init, "seed": seed, "epochs": epochs, "steps_per_epoch": steps_per_epoch, "batch": batch, "lr": lr,
                                   "pairs": len(pairs), "seconds": round(time.time() - t0, 1), "ndcg_per_epoch": curve, "loss_per_step": losses})
-            summary[f"{lang}/{init}"] = curve
+            summary[f"{lang}/{init}{suffix}"] = curve
     return summary
