@@ -82,7 +82,7 @@ def main() -> int:
     ap.add_argument("--stages", default=",".join(STAGES))
     ap.add_argument("--force", default="", help="stages to rerun even if stamped")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--alphas", default="", help="compare's --alpha list instead of the profile's (e.g. 1.5,2,3,4,6,auto; 'auto' needs a CLI that has it)")
+    ap.add_argument("--alphas", default="", help="compare's --alpha list instead of the profile's (e.g. 1.5,2,3,4,6,auto)")
     ap.add_argument("--finetune-seeds", default="", help="fine-tuning seeds per trained model (default: the training seed): "
                     "a cheaper spread than retraining, each seed's log is kept and the plot averages them")
     ap.add_argument("--data", default=str(REPO.parent.parent / "shared" / "data") if (REPO.parent.parent / "shared" / "data").exists() else "/work/shared/data")
