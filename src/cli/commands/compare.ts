@@ -41,6 +41,9 @@ ${ALPHA_AUTO_HELP}
   --fuzzy, --match-symbols, --keep-special-sources, --bias-by-old-index, --reference-compat, --seed N, --cache DIR,
   --bridge-template T, --bridge-pooling MODE, --bridge-normalize on|off, --bridge-allow-mlm,
   --batch-size N, --threads N    as for 'sembridge init'
+  --in-process          run every method in this process, the transfer prepared once (quicker for
+                        tiny models). By default each method's transfer and each evaluation run in a
+                        child process of their own, so the peak memory is one method's model
   --quiet               no progress output`,
 
   async run(args) {
@@ -56,6 +59,7 @@ ${ALPHA_AUTO_HELP}
         'keep-models': { type: 'boolean', default: false },
         'no-base': { type: 'boolean', default: false },
         force: { type: 'boolean', default: false },
+        'in-process': { type: 'boolean', default: false },
       },
     });
     for (const req of ['source', 'target-tokenizer', 'bridge', 'data'] as const)
@@ -101,6 +105,7 @@ ${ALPHA_AUTO_HELP}
       batchSize: values['batch-size'] ? positiveInt(values['batch-size'], '--batch-size') : undefined,
       threads: values.threads ? positiveInt(values.threads, '--threads') : undefined,
       includeBase: !values['no-base'],
+      isolation: values['in-process'] ? 'in-process' : 'process',
     };
     const resolved = values['reference-compat'] ? withReferenceCompat(options) : options;
     const compare = (keepModelsIn: string | undefined) =>
@@ -118,7 +123,14 @@ ${ALPHA_AUTO_HELP}
     if (out) console.error(`wrote ${join(out, 'compare.md')} and compare.json${values['keep-models'] ? ` and the models under ${join(out, 'models')}` : ''}`);
     if (!values.quiet)
       for (const r of result.runs)
-        console.error(`  ${r.label} on ${r.dataset}: init ${r.seconds.init.toFixed(1)} s, indexing ${r.seconds.indexing.toFixed(1)} s, queries ${r.seconds.queries.toFixed(1)} s`);
+        console.error(
+          `  ${r.label} on ${r.dataset}: init ${r.seconds.init.toFixed(1)} s, indexing ${r.seconds.indexing.toFixed(1)} s, queries ${r.seconds.queries.toFixed(1)} s` +
+            (r.peakRssMiB ? `; peak RSS${r.peakRssMiB.transfer !== undefined ? ` transfer ${r.peakRssMiB.transfer} MiB,` : ''} evaluation ${r.peakRssMiB.evaluate} MiB` : ''),
+        );
+    if (!values.quiet) {
+      const m = result.memory;
+      console.error(`  peak RSS: this process ${m.parentPeakMiB} MiB${m.largestChild ? `, largest child ${m.largestChild.peakRssMiB} MiB (${m.largestChild.job} of ${m.largestChild.label})` : ''}`);
+    }
     return 0;
 
     async function writeCompareFiles(dir: string, result: Awaited<ReturnType<typeof runCompare>>): Promise<void> {

@@ -1,0 +1,18 @@
+// The messages between `compare` and the child process that runs one of its jobs (fork IPC with
+// `serialization: 'advanced'`, so Maps in a Dataset's qrels cross as they are).
+import type { ProgressReport } from '../types';
+import type { CompareJob } from './compareJobs';
+
+export type ParentToChild = { kind: 'run'; job: CompareJob } | { kind: 'cancel' };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  subject?: string;
+}
+
+export type ChildToParent =
+  | { kind: 'progress'; progress: ProgressReport }
+  /** peakRssMiB: the child's own peak resident set (process.resourceUsage().maxRSS) */
+  | { kind: 'result'; result: unknown; peakRssMiB: number }
+  | { kind: 'error'; error: SerializedError; peakRssMiB: number };
