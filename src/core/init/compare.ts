@@ -7,15 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset } from '../corpus/dataset';
-import { loadSparseEncoder } from '../encode/sparseEncoder';
 import { throwIfCancelled } from '../errors';
 import { buildCompareTable, type CompareEntry, type CompareTable } from '../eval/compareTable';
-import { evaluateModel } from '../eval/evaluateModel';
 import type { InitMethod } from '../types';
 import type { AlphaAutoRange } from '../adaptiveAlpha';
 import type { CompareAlpha } from '../eval/compareTable';
 import { collectGarbage } from '../memory';
-import { scoreMetrics } from './compareJobs';
+import { runEvaluateJob } from './compareJobs';
 import { runJobInChild } from './compareProcess';
 import { computeInit, prepareTransfer, releaseBridgeVectors, reloadBridgeVectors, writeInitOutput, type InitOptions, type RunControl } from './runInit';
 
@@ -123,17 +121,12 @@ async function runCompareInChildren(opts: CompareOptions, control: RunControl): 
 async function runCompareInProcess(opts: CompareOptions, control: RunControl): Promise<CompareResult> {
   const entries: CompareEntry[] = [];
   const runs: CompareRunInfo[] = [];
-  const evalOpts = { measures: opts.measures, signal: control.signal, onProgress: control.onProgress };
+  // the same job function a child runs, called here
   const evaluateFolder = async (dir: string, method: string, alpha: CompareAlpha | null, initSeconds: number): Promise<void> => {
-    const encoder = await loadSparseEncoder(dir, { threads: opts.threads });
-    try {
-      for (const d of opts.datasets) {
-        const e = await evaluateModel(encoder, d, evalOpts);
-        entries.push({ method, alpha, dataset: d.name, metrics: scoreMetrics(e) });
-        runs.push({ label: rowLabel(method, alpha), method, alpha, dataset: d.name, seconds: { init: initSeconds, ...e.seconds } });
-      }
-    } finally {
-      await encoder.dispose();
+    const { scores } = await runEvaluateJob({ kind: 'evaluate', dir, datasets: opts.datasets, measures: opts.measures, threads: opts.threads }, control);
+    for (const s of scores) {
+      entries.push({ method, alpha, dataset: s.dataset, metrics: s.metrics });
+      runs.push({ label: rowLabel(method, alpha), method, alpha, dataset: s.dataset, seconds: { init: initSeconds, ...s.seconds } });
     }
   };
 

@@ -78,8 +78,8 @@ export async function runEvaluateJob(job: EvaluateJob, control: RunControl = {})
   return { scores };
 }
 
-/** The table's cells of one evaluation (also used by the in-process path). */
-export function scoreMetrics(e: { metrics: Record<string, number>; flops: number; avgQueryTerms: number; avgDocTerms: number }): Record<string, number> {
+/** The table's cells of one evaluation. */
+function scoreMetrics(e: { metrics: Record<string, number>; flops: number; avgQueryTerms: number; avgDocTerms: number }): Record<string, number> {
   return { ...e.metrics, FLOPS: e.flops, avgQueryTerms: e.avgQueryTerms, avgDocTerms: e.avgDocTerms };
 }
 
