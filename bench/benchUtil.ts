@@ -8,10 +8,11 @@ import { createInterface } from 'node:readline';
 import type { MatmulEngine } from '../src/core/matmul';
 import { Rng } from '../src/core/random';
 import type { Matrix } from '../src/core/types';
+import { peakRssMiB } from '../src/core/memory';
 
 /** Peak resident set size of this process so far (worker threads included: they share it), MiB. */
 export function peakRssMB(): number {
-  return process.resourceUsage().maxRSS / 1024; // KiB → MiB
+  return peakRssMiB(); // VmHWM: getrusage would add the parent's pages at fork
 }
 
 const pythonCandidates = (): string[] =>
@@ -28,6 +29,7 @@ function blasEnv(threads: number): NodeJS.ProcessEnv {
 function numpyProductScript(shape: ChunkProductShape, input: string, output: string): string {
   return `
 import numpy as np, sys, time
+import { peakRssMiB } from '../src/core/memory';
 V, D, C = ${shape.sources}, ${shape.bridgeDim}, ${shape.chunk}
 rng = np.random.default_rng(0)
 A = rng.standard_normal((C, D), dtype=np.float32)

@@ -224,3 +224,30 @@ test('pruned search equals exhaustive scoring: frequent-only queries, ties every
   assert.deepEqual(index.search({ ids: Uint32Array.from([byLength[0]]), weights: Float32Array.from([0]) }, 10), []);
   assert.deepEqual(index.search(queries[0], 0), []);
 });
+
+test('postings staged over more than one chunk (and a document split across two) merge exactly', () => {
+  // 90,000 documents × 100 terms = 9.0M postings: over the 2^23 postings of a staging chunk;
+  // document 83,886 holds postings 8,388,600–8,388,699, across the chunk boundary
+  const V = 5000;
+  const n = 90_000;
+  const index = new SparseIndex({ modelHash: 'chunks', vocabSize: V } as never);
+  const ids = new Uint32Array(100);
+  const weights = new Float32Array(100);
+  const vec = (i: number) => {
+    for (let j = 0; j < 100; j++) {
+      ids[j] = j * 50 + (i % 50);
+      weights[j] = 1 + ((i * 31 + j) % 97) / 97;
+    }
+    return { ids, weights };
+  };
+  for (let i = 0; i < n; i++) index.add({ id: `d${i}`, text: '' }, vec(i));
+  assert.equal(index.numPostings, n * 100);
+  assert.equal(index.postingLength(7 * 50 + 3), n / 50);
+  for (const i of [0, 83_885, 83_886, 83_887, n - 1]) {
+    const slot = i; // slots follow insertion order
+    for (const j of [0, 7, 8, 99]) assert.equal(index.weightOf(slot, j * 50 + (i % 50)), Math.fround(1 + ((i * 31 + j) % 97) / 97), `doc ${i} term ${j}`);
+    assert.equal(index.weightOf(slot, ((i + 1) % 50) + 50), 0);
+  }
+  const q = { ids: Uint32Array.from([3, 403, 1203, 4953, 4999]), weights: Float32Array.from([0.5, 1, 2, 0.25, 3]) };
+  assert.deepEqual(index.search(q, 10), index.exhaustiveSearch(q, 10));
+});

@@ -16,6 +16,7 @@ import type { Passage, PassageSource } from '../corpus/types';
 import type { EncoderIdentity } from '../encode/encoderTypes';
 import type { SparseVector } from '../types';
 import { TopKHeap } from './topKHeap';
+import { collectGarbageNow } from '../memory';
 
 export interface IndexedDoc {
   id: string;
@@ -46,8 +47,14 @@ const UB_SLACK = 1 + 1e-9;
 const SEED_EXTRA = 10;
 const EMPTY_U32 = new Uint32Array(0);
 const EMPTY_F32 = new Float32Array(0);
-/** staged postings per chunk */
-const STAGE_CHUNK = 1 << 20;
+/**
+ * Staged postings per chunk: 2^23 (32 MiB per array) puts every chunk above glibc's largest mmap
+ * threshold, so that a chunk the merge has consumed goes back to the system at once (and the
+ * untouched tail of the last chunk costs nothing). The merge then holds about one copy of the
+ * postings, not the staged and the merged copy together (1M passages × 100 terms: 0.8 GB less).
+ */
+const STAGE_BITS = 23;
+const STAGE_CHUNK = 1 << STAGE_BITS;
 
 export interface SearchStats {
   /** documents scored in full */
@@ -175,21 +182,29 @@ export class SparseIndex {
   add(passage: Passage, vec: SparseVector): void {
     const { ids, weights } = vec;
     if (ids.length !== weights.length) throw new SemBridgeError('ids and weights differ in length', `vector of '${passage.id}'`);
+    const V = this.identity.vocabSize;
     let prev = -1;
+    let positive = 0;
     for (let i = 0; i < ids.length; i++) {
       const t = ids[i];
-      if (t >= this.vocabSize) throw new SemBridgeError(`term id ${t} is outside the vocabulary (${this.vocabSize})`, `vector of '${passage.id}'`);
+      if (t >= V) throw new SemBridgeError(`term id ${t} is outside the vocabulary (${V})`, `vector of '${passage.id}'`);
       if (t <= prev) throw new SemBridgeError('term ids must be strictly ascending', `vector of '${passage.id}'`);
       prev = t;
+      if (weights[i] > 0) positive++;
     }
     if (this.slotById.has(passage.id)) this.remove(passage.id);
     const slot = this.docs.length;
     let nnz = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const w = weights[i];
-      if (!(w > 0)) continue;
-      this.stage(ids[i], w);
-      nnz++;
+    if (positive === ids.length) {
+      this.stageAll(ids, weights);
+      nnz = ids.length;
+    } else {
+      for (let i = 0; i < ids.length; i++) {
+        const w = weights[i];
+        if (!(w > 0)) continue;
+        this.stage(ids[i], w);
+        nnz++;
+      }
     }
     this.stCounts.push(nnz);
     this.postingCount += nnz;
@@ -206,8 +221,25 @@ export class SparseIndex {
     this.slotById.set(passage.id, slot);
   }
 
+  /** Stages a whole vector (every weight > 0) by block copies into the chunks. */
+  private stageAll(ids: Uint32Array, weights: Float32Array): void {
+    for (let i = 0; i < ids.length; ) {
+      const c = this.stFill >>> STAGE_BITS;
+      if (c === this.stTerms.length) {
+        this.stTerms.push(new Uint32Array(STAGE_CHUNK));
+        this.stWeights.push(new Float32Array(STAGE_CHUNK));
+      }
+      const at = this.stFill & (STAGE_CHUNK - 1);
+      const m = Math.min(ids.length - i, STAGE_CHUNK - at);
+      this.stTerms[c].set(ids.subarray(i, i + m), at);
+      this.stWeights[c].set(weights.subarray(i, i + m), at);
+      i += m;
+      this.stFill += m;
+    }
+  }
+
   private stage(term: number, w: number): void {
-    const c = this.stFill >>> 20;
+    const c = this.stFill >>> STAGE_BITS;
     if (c === this.stTerms.length) {
       this.stTerms.push(new Uint32Array(STAGE_CHUNK));
       this.stWeights.push(new Float32Array(STAGE_CHUNK));
@@ -249,6 +281,7 @@ export class SparseIndex {
     }
     const maxW = this.maxW;
     const stCounts = this.stCounts;
+    const first = this.stagedFrom;
     let d = 0;
     let left = stCounts.length > 0 ? stCounts[0] : 0;
     for (let c = 0; c < this.stTerms.length; c++) {
@@ -260,13 +293,16 @@ export class SparseIndex {
         const t = terms[i];
         const w = ws[i];
         const p = cursor[t]++;
-        slots[p] = this.stagedFrom + d;
+        slots[p] = first + d;
         wts[p] = w;
         if (w > maxW[t]) maxW[t] = w;
       }
-      // the chunk is consumed: let it go before the next is read
+      // the chunk is consumed: let it go before the next is read. The loop allocates nothing, so
+      // V8 would not collect it before the merge ends: the untouched pages of the merged arrays
+      // fill as the chunks empty, and the two add up only if the chunks are collected here.
       this.stTerms[c] = EMPTY_U32;
       this.stWeights[c] = EMPTY_F32;
+      if (fill > STAGE_CHUNK) collectGarbageNow();
     }
     this.offsets = offsets;
     this.pSlots = slots;

@@ -12,7 +12,7 @@ import { buildCompareTable, type CompareEntry, type CompareTable } from '../eval
 import type { InitMethod } from '../types';
 import type { AlphaAutoRange } from '../adaptiveAlpha';
 import type { CompareAlpha } from '../eval/compareTable';
-import { collectGarbage } from '../memory';
+import { collectGarbage, peakRssMiB } from '../memory';
 import { runEvaluateJob } from './compareJobs';
 import { runJobInChild } from './compareProcess';
 import { computeInit, prepareTransfer, releaseBridgeVectors, reloadBridgeVectors, writeInitOutput, type InitOptions, type RunControl } from './runInit';
@@ -58,7 +58,7 @@ export interface CompareResult {
   memory: { parentPeakMiB: number; largestChild?: { label: string; job: 'transfer' | 'evaluate'; peakRssMiB: number } };
 }
 
-const parentPeakMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const parentPeakMiB = () => Math.round(peakRssMiB());
 const rowLabel = (method: string, alpha: CompareAlpha | null) => (alpha === null ? method : `${method} (α=${alpha})`);
 const folderName = (method: string, alpha: CompareAlpha | null) => (alpha === null ? method : `${method}-alpha${alpha}`);
 

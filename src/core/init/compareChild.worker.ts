@@ -5,12 +5,13 @@
 import type { ProgressReport } from '../types';
 import type { ChildToParent, ParentToChild } from './compareProtocol';
 import { runCompareJob } from './compareJobs';
+import { peakRssMiB } from '../memory';
 
 process.env.ORT_DISABLE_TELEMETRY = '1';
 if (!process.send) throw new Error('compareChild.worker must run as a forked child process');
 
 const signal = { cancelled: false };
-const peakRssMiB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const childPeakMiB = () => Math.round(peakRssMiB());
 const send = (msg: ChildToParent, then?: () => void) => process.send!(msg, undefined, {}, () => then?.());
 // the parent went away: nothing is left to report to
 process.on('disconnect', () => process.exit(0));
@@ -29,10 +30,10 @@ process.on('message', (msg: ParentToChild) => {
     send({ kind: 'progress', progress });
   };
   runCompareJob(msg.job, { signal, onProgress }).then(
-    (result) => send({ kind: 'result', result, peakRssMiB: peakRssMiB() }, () => process.exit(0)),
+    (result) => send({ kind: 'result', result, peakRssMiB: childPeakMiB() }, () => process.exit(0)),
     (err: unknown) => {
       const error = err instanceof Error ? { name: err.name, message: err.message, subject: (err as { subject?: string }).subject } : { name: 'Error', message: String(err) };
-      send({ kind: 'error', error, peakRssMiB: peakRssMiB() }, () => process.exit(1));
+      send({ kind: 'error', error, peakRssMiB: childPeakMiB() }, () => process.exit(1));
     },
   );
 });

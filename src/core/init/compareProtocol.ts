@@ -13,6 +13,6 @@ export interface SerializedError {
 
 export type ChildToParent =
   | { kind: 'progress'; progress: ProgressReport }
-  /** peakRssMiB: the child's own peak resident set (process.resourceUsage().maxRSS) */
+  /** peakRssMiB: the child's own peak resident set (VmHWM: since its exec, not its parent's pages at fork) */
   | { kind: 'result'; result: unknown; peakRssMiB: number }
   | { kind: 'error'; error: SerializedError; peakRssMiB: number };

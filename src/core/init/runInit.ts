@@ -14,7 +14,7 @@ import type { BridgePoolingMode, BridgePoolingSource } from '../bridge/bridgePoo
 import { bridgeModelHash, embedBridgeSides } from '../bridge/bridgeRunner';
 import { LARGE_MODEL_BYTES, loadSparseEncoder } from '../encode/sparseEncoder';
 import { SemBridgeError, throwIfCancelled } from '../errors';
-import { collectGarbage } from '../memory';
+import { collectGarbage, peakRssMiB } from '../memory';
 import { DEFAULT_CHUNK_ROWS } from '../similarity';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
 import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, tensorDataBytes, type OnnxModel } from '../onnx';
@@ -288,6 +288,9 @@ export async function reloadBridgeVectors(p: PreparedTransfer): Promise<void> {
   p.targetBridge = target;
 }
 
+/** Methods whose rows are built from the bridge vectors (the others only copy or sample). */
+const BRIDGE_METHODS: ReadonlySet<InitMethod> = new Set<InitMethod>(['sembridge', 'focus', 'topk-softmax']);
+
 /** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
 export async function computeInit(
   p: PreparedTransfer,
@@ -317,6 +320,14 @@ export async function computeInit(
   });
   // target holes (overlap.unreachableIds) are the only uncovered ids: zero rows and zero bias
   const allowUncovered = p.overlap.unreachableIds.length > 0;
+  // methods that never read the bridge vectors let them go before the tables are allocated
+  // (400 MB at 262k target tokens: compare's `mean` child peaked 380 MiB above `sembridge`'s)
+  if (params.releaseBridge && !BRIDGE_METHODS.has(method)) {
+    p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
+    p.targetBridge = released();
+    p.sourceBridge = released();
+    await collectGarbage();
+  }
   const embeddings = targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.embeddings, { allowUncovered });
   const decoder = p.weights.decoder ? targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.decoder, { allowUncovered }) : undefined;
   // The entmax search reads the target rows in ascending order: with the vectors cached, it reads
@@ -588,7 +599,7 @@ export async function writeInitOutput(
         ...timings,
         ...(opts.startedAt !== undefined ? { totalMs: ms(opts.startedAt) } : {}),
       },
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakRssMiB: Math.round(peakRssMiB()),
       outputs: { files: files.sort(), onnx: { from: source.files.onnx ? 'onnx' : 'safetensors', patchedDims: rw.patchedDims } },
       warnings,
       diagnostics,
