@@ -236,9 +236,12 @@ function validate(method: InitMethod, x: InitInputs): void {
     if (x.sourceBias.length !== vs) throw new SemBridgeError(`length ${x.sourceBias.length} differs from the ${vs} source rows`, 'sourceBias');
     checkFinite(x.sourceBias, 1, 'sourceBias');
   }
-  checkRowsShape(x.targetBridge, 'targetBridge');
-  checkMatrixShape(x.sourceBridge, 'sourceBridge');
-  if (x.targetRows) for (const t of x.targetRows) if (t >= x.targetBridge.rows) throw new SemBridgeError(`row ${t} is out of range (${x.targetBridge.rows} rows)`, 'targetRows');
+  // the sampled methods never read the bridge vectors: a caller may have released them (empty),
+  // and then says which rows are new with targetRows
+  const bridgeGone = !BRIDGE_READERS.has(method) && x.targetBridge.rows === 0 && x.sourceBridge.rows === 0;
+  if (bridgeGone) {
+    if (!x.targetRows) throw new SemBridgeError(`method '${method}' without bridge vectors needs targetRows`, 'targetRows');
+  } else validateBridge(x, vs);
   if (x.into) {
     const n = x.targetRows?.length ?? x.targetBridge.rows;
     if (x.into.rowIds.length !== n) throw new SemBridgeError(`${x.into.rowIds.length} output rows for ${n} new tokens`, 'into');
@@ -249,12 +252,6 @@ function validate(method: InitMethod, x: InitInputs): void {
       if (m.cols !== src.cols) throw new SemBridgeError(`width ${m.cols} differs from the source rows' ${src.cols}`, name);
       for (const r of x.into.rowIds) if (r >= m.rows) throw new SemBridgeError(`row ${r} is out of range (${m.rows} rows)`, name);
     }
-  }
-  if (x.sourceBridge.rows !== vs) {
-    throw new SemBridgeError(`${x.sourceBridge.rows} rows, but the source vocabulary has ${vs} (one bridge vector per source token)`, 'sourceBridge');
-  }
-  if (x.targetBridge.cols !== x.sourceBridge.cols) {
-    throw new SemBridgeError(`bridge dimension ${x.targetBridge.cols} differs from sourceBridge's ${x.sourceBridge.cols}`, 'targetBridge');
   }
   if (x.candidateSourceIds) {
     if (x.candidateSourceIds.length === 0) throw new SemBridgeError('empty list of candidate source ids', 'candidateSourceIds');
@@ -321,6 +318,21 @@ function weightedBias(bias: Float32Array, ids: Uint32Array, weights: Float32Arra
   let s = 0;
   for (let k = 0; k < ids.length; k++) s += weights[k] * bias[ids[k]];
   return s;
+}
+
+/** Methods that read the bridge vectors (the others copy or sample source rows). */
+export const BRIDGE_READERS: ReadonlySet<InitMethod> = new Set<InitMethod>(['sembridge', 'focus', 'topk-softmax']);
+
+function validateBridge(x: InitInputs, vs: number): void {
+  checkRowsShape(x.targetBridge, 'targetBridge');
+  checkMatrixShape(x.sourceBridge, 'sourceBridge');
+  if (x.targetRows) for (const t of x.targetRows) if (t >= x.targetBridge.rows) throw new SemBridgeError(`row ${t} is out of range (${x.targetBridge.rows} rows)`, 'targetRows');
+  if (x.sourceBridge.rows !== vs) {
+    throw new SemBridgeError(`${x.sourceBridge.rows} rows, but the source vocabulary has ${vs} (one bridge vector per source token)`, 'sourceBridge');
+  }
+  if (x.targetBridge.cols !== x.sourceBridge.cols) {
+    throw new SemBridgeError(`bridge dimension ${x.targetBridge.cols} differs from sourceBridge's ${x.sourceBridge.cols}`, 'targetBridge');
+  }
 }
 
 /**

@@ -318,6 +318,14 @@ test('sampled baselines follow their definitions', async () => {
   assert.ok(Math.abs(corr01(mv.embeddings) - corr01(src)) < 0.05, `multivariate keeps the correlation ${corr01(src)}`);
   const zero = await initializeNewTokens('overlap-only', x);
   assert.ok(zero.embeddings.data.every((v) => v === 0) && zero.bias!.every((v) => v === 0));
+  // released bridge vectors (what init does before a sampled method fills its tables): the same
+  // rows, given targetRows; a method that reads the bridge refuses them
+  const none: Matrix = { rows: 0, cols: 0, data: new Float32Array(0) };
+  const targetRows = Uint32Array.from({ length: 6000 }, (_, i) => i);
+  const noBridge = { ...x, sourceBridge: none, targetBridge: none, targetRows };
+  assert.deepEqual((await initializeNewTokens('gaussian', noBridge)).embeddings.data, gauss.embeddings.data);
+  await assert.rejects(initializeNewTokens('mean', { ...noBridge, targetRows: undefined }), /needs targetRows/);
+  await assert.rejects(initializeNewTokens('sembridge', noBridge), SemBridgeError);
   assert.deepEqual(zero.fallbackRows, []);
   for (const r of [random, mean, gauss, mv, zero]) assert.ok(r.supportSize.every((s) => s === 0) && r.sources.toArray().every((s) => s.ids.length === 0));
 });

@@ -18,7 +18,7 @@ import { collectGarbage, peakRssMiB } from '../memory';
 import { DEFAULT_CHUNK_ROWS } from '../similarity';
 import { hashFile, inspectModelFolder, modelFilesOf, type HfModelFolder } from '../model/hfFolder';
 import { buildOnnxFromConfig, loadOnnxModel, rewriteVocabulary, saveOnnxModel, tensorDataBytes, type OnnxModel } from '../onnx';
-import { assembleTargetBias, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
+import { assembleTargetBias, BRIDGE_READERS, initializeNewTokens, SourceRows, targetMatrixWithOverlaps, type InitResult } from '../reconstruct';
 import { loadTokenizer, type LoadedTokenizer, type OverlapResult } from '../tokens';
 import { transferRules } from '../tokens/referenceCompat';
 import type { CancelSignal, InitMethod, Matrix, PagedMatrix, ProgressSink } from '../types';
@@ -288,9 +288,6 @@ export async function reloadBridgeVectors(p: PreparedTransfer): Promise<void> {
   p.targetBridge = target;
 }
 
-/** Methods whose rows are built from the bridge vectors (the others only copy or sample). */
-const BRIDGE_METHODS: ReadonlySet<InitMethod> = new Set<InitMethod>(['sembridge', 'focus', 'topk-softmax']);
-
 /** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
 export async function computeInit(
   p: PreparedTransfer,
@@ -322,7 +319,7 @@ export async function computeInit(
   const allowUncovered = p.overlap.unreachableIds.length > 0;
   // methods that never read the bridge vectors let them go before the tables are allocated
   // (400 MB at 262k target tokens: compare's `mean` child peaked 380 MiB above `sembridge`'s)
-  if (params.releaseBridge && !BRIDGE_METHODS.has(method)) {
+  if (params.releaseBridge && !BRIDGE_READERS.has(method)) {
     p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
     p.targetBridge = released();
     p.sourceBridge = released();
