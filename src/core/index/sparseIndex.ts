@@ -221,14 +221,20 @@ export class SparseIndex {
     this.slotById.set(passage.id, slot);
   }
 
+  /** The chunk the next staged posting goes to (allocated when the last one is full). */
+  private stagingChunk(): number {
+    const c = this.stFill >>> STAGE_BITS;
+    if (c === this.stTerms.length) {
+      this.stTerms.push(new Uint32Array(STAGE_CHUNK));
+      this.stWeights.push(new Float32Array(STAGE_CHUNK));
+    }
+    return c;
+  }
+
   /** Stages a whole vector (every weight > 0) by block copies into the chunks. */
   private stageAll(ids: Uint32Array, weights: Float32Array): void {
     for (let i = 0; i < ids.length; ) {
-      const c = this.stFill >>> STAGE_BITS;
-      if (c === this.stTerms.length) {
-        this.stTerms.push(new Uint32Array(STAGE_CHUNK));
-        this.stWeights.push(new Float32Array(STAGE_CHUNK));
-      }
+      const c = this.stagingChunk();
       const at = this.stFill & (STAGE_CHUNK - 1);
       const m = Math.min(ids.length - i, STAGE_CHUNK - at);
       this.stTerms[c].set(ids.subarray(i, i + m), at);
@@ -239,11 +245,7 @@ export class SparseIndex {
   }
 
   private stage(term: number, w: number): void {
-    const c = this.stFill >>> STAGE_BITS;
-    if (c === this.stTerms.length) {
-      this.stTerms.push(new Uint32Array(STAGE_CHUNK));
-      this.stWeights.push(new Float32Array(STAGE_CHUNK));
-    }
+    const c = this.stagingChunk();
     const i = this.stFill & (STAGE_CHUNK - 1);
     this.stTerms[c][i] = term;
     this.stWeights[c][i] = w;
