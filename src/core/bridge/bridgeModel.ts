@@ -53,7 +53,7 @@ interface TjsTensor {
 type TjsTokenizer = ((
   texts: string[],
   opts: { padding: boolean; truncation: boolean; max_length: number },
-) => Record<string, TjsTensor>) & { dispose?: () => void };
+) => Record<string, TjsTensor>) & { encode(text: string): number[]; dispose?: () => void };
 type TjsModel = ((inputs: Record<string, TjsTensor>) => Promise<Record<string, TjsTensor>>) & {
   dispose(): Promise<unknown>;
   sessions?: Record<string, { outputNames?: readonly string[] }>;
@@ -183,12 +183,7 @@ export class BridgeModel {
    */
   private tokenCounts(texts: string[]): Int32Array {
     const out = new Int32Array(texts.length);
-    const enc = this.tokenizer as unknown as { encode?: (t: string) => number[] };
-    if (typeof enc.encode !== 'function') {
-      for (let i = 0; i < texts.length; i++) out[i] = texts[i].length; // by characters, as before
-      return out;
-    }
-    for (let i = 0; i < texts.length; i++) out[i] = Math.min(this.maxLength, enc.encode.call(this.tokenizer, texts[i]).length);
+    for (let i = 0; i < texts.length; i++) out[i] = Math.min(this.maxLength, this.tokenizer.encode(texts[i]).length);
     return out;
   }
 

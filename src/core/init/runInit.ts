@@ -288,6 +288,17 @@ export async function reloadBridgeVectors(p: PreparedTransfer): Promise<void> {
   p.targetBridge = target;
 }
 
+/**
+ * Lets both bridge matrices go before the tables fill, keeping first (when asked) the copied
+ * tokens' cosines that mapping.jsonl reports.
+ */
+async function releaseBridgeForTables(p: PreparedTransfer, keepCosines: boolean): Promise<void> {
+  if (keepCosines) p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
+  p.targetBridge = released();
+  p.sourceBridge = released();
+  await collectGarbage();
+}
+
 /** One initialisation of the prepared transfer: full target embedding, decoder (if untied) and bias. */
 export async function computeInit(
   p: PreparedTransfer,
@@ -319,12 +330,7 @@ export async function computeInit(
   const allowUncovered = p.overlap.unreachableIds.length > 0;
   // methods that never read the bridge vectors let them go before the tables are allocated
   // (400 MB at 262k target tokens: compare's `mean` child peaked 380 MiB above `sembridge`'s)
-  if (params.releaseBridge && !BRIDGE_READERS.has(method)) {
-    p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
-    p.targetBridge = released();
-    p.sourceBridge = released();
-    await collectGarbage();
-  }
+  if (params.releaseBridge && !BRIDGE_READERS.has(method)) await releaseBridgeForTables(p, true);
   const embeddings = targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.embeddings, { allowUncovered });
   const decoder = p.weights.decoder ? targetMatrixWithOverlaps(vt, pairs, p.newTokenIds, p.weights.decoder, { allowUncovered }) : undefined;
   // The entmax search reads the target rows in ascending order: with the vectors cached, it reads
@@ -356,10 +362,7 @@ export async function computeInit(
     afterSearch: params.releaseBridge
       ? () => {
           if (paged) (targetBridge as PagedMatrix).pages.fill(null);
-          else p.copiedCosines = copiedCosines(p.overlap, p.targetBridge, p.sourceBridge);
-          p.targetBridge = released();
-          p.sourceBridge = released();
-          return collectGarbage();
+          return releaseBridgeForTables(p, !paged);
         }
       : undefined,
     candidateSourceIds: p.candidateSourceIds,
