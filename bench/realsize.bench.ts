@@ -160,7 +160,8 @@ async function stageInit(target: string): Promise<InitStageResult> {
       injectedWallMs += performance.now() - w0;
     }
     // 'write 3/4' comes when the files are written, 'write 4/4' after the diagnostics (both models loaded)
-    const point = p.stage === 'write' ? `write ${p.done}/${p.total}` : p.stage;
+    // (within a step, each message is a point of its own: the write stage's peak has several suspects)
+    const point = p.stage === 'write' ? `write ${p.done}/${p.total}${p.message ? ` (${p.message})` : ''}` : p.stage;
     if (rssByStage.at(-1)?.[0] !== point) rssByStage.push([point, Math.round(peakRssMB()), rssNow()]);
     const now = performance.now();
     if (p.stage === last.stage && now - last.at < 3000 && p.done !== p.total) return;

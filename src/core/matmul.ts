@@ -230,25 +230,31 @@ function checkMatrix(m: Matrix, name: string): void {
   }
 }
 
-/** A reusable ORT session computing A·Bᵀ (and optionally the row-wise top K of it). */
+/**
+ * Reusable ORT sessions computing A·Bᵀ (and optionally the row-wise top K of it). Each of the three
+ * small graphs gets its session on first use: most callers need one of them, and building all three
+ * up front cost ~0.1 s of every `reconstruct` process.
+ */
 export class MatmulEngine {
+  private readonly sessions = new Map<string, Promise<OrtModule.InferenceSession>>();
+
   private constructor(
     private readonly ort: typeof OrtModule,
     private readonly options: MatmulOptions,
-    private readonly gemmSession: OrtModule.InferenceSession,
-    private readonly topKSession: OrtModule.InferenceSession,
-    private readonly transASession: OrtModule.InferenceSession,
   ) {}
 
   static async create(options: MatmulOptions = {}): Promise<MatmulEngine> {
-    const ort = loadOrt();
-    const so = sessionOptions(options);
-    const [g, t, a] = await Promise.all([
-      ort.InferenceSession.create(gemmTransBModelBytes(), so),
-      ort.InferenceSession.create(gemmTopKModelBytes(), so),
-      ort.InferenceSession.create(gemmTransAModelBytes(), so),
-    ]);
-    return new MatmulEngine(ort, options, g, t, a);
+    return new MatmulEngine(loadOrt(), options);
+  }
+
+  private session(name: 'gemm' | 'topk' | 'transA'): Promise<OrtModule.InferenceSession> {
+    let s = this.sessions.get(name);
+    if (!s) {
+      const bytes = name === 'gemm' ? gemmTransBModelBytes() : name === 'topk' ? gemmTopKModelBytes() : gemmTransAModelBytes();
+      s = this.ort.InferenceSession.create(bytes, sessionOptions(this.options));
+      this.sessions.set(name, s);
+    }
+    return s;
   }
 
   /** A [m,k] · B[n,k]ᵀ → [m,n]. */
@@ -256,7 +262,7 @@ export class MatmulEngine {
     checkMatrix(a, 'A');
     checkMatrix(b, 'B');
     if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
-    const out = await this.gemmSession.run({ A: tensor(this.ort, a.data, a.rows, a.cols), B: tensor(this.ort, b.data, b.rows, b.cols) });
+    const out = await (await this.session('gemm')).run({ A: tensor(this.ort, a.data, a.rows, a.cols), B: tensor(this.ort, b.data, b.rows, b.cols) });
     const c = out.C;
     const data = c.data as Float32Array;
     return { rows: a.rows, cols: b.rows, data };
@@ -267,7 +273,7 @@ export class MatmulEngine {
     checkMatrix(a, 'A');
     checkMatrix(b, 'B');
     if (a.rows !== b.rows) throw new SemBridgeError(`inner dimensions differ: ${a.rows} vs ${b.rows}`, 'matmul');
-    const out = await this.transASession.run({ A: tensor(this.ort, a.data, a.rows, a.cols), B: tensor(this.ort, b.data, b.rows, b.cols) });
+    const out = await (await this.session('transA')).run({ A: tensor(this.ort, a.data, a.rows, a.cols), B: tensor(this.ort, b.data, b.rows, b.cols) });
     return { rows: a.cols, cols: b.cols, data: out.C.data as Float32Array };
   }
 
@@ -278,7 +284,7 @@ export class MatmulEngine {
   async topKTransB(a: Matrix, b: Matrix, k: number): Promise<TopKResult> {
     if (a.cols !== b.cols) throw new SemBridgeError(`inner dimensions differ: ${a.cols} vs ${b.cols}`, 'matmul');
     const kk = Math.max(1, Math.min(k, b.rows));
-    const out = await this.topKSession.run({
+    const out = await (await this.session('topk')).run({
       A: tensor(this.ort, a.data, a.rows, a.cols),
       B: tensor(this.ort, b.data, b.rows, b.cols),
       K: this.kTensor(kk),
@@ -318,6 +324,8 @@ export class MatmulEngine {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.gemmSession.release(), this.topKSession.release(), this.transASession.release()]);
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => s.then((session) => session.release(), () => undefined)));
   }
 }

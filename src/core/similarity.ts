@@ -66,14 +66,29 @@ function releasePagesBefore(m: PagedMatrix, before: number): void {
 
 /** float64 norm of row r; NaN when the row holds a non-finite value. */
 export function rowNorm(m: Matrix, r: number): number {
-  const d = m.cols;
-  const o = r * d;
-  let s = 0;
-  for (let j = 0; j < d; j++) {
-    const v = m.data[o + j];
-    s += v * v;
-  }
+  const s = sumOfSquares(m.data, r * m.cols, m.cols);
   return Number.isFinite(s) ? Math.sqrt(s) : NaN;
+}
+
+/** Σ x² over data[o, o+d) in float64, four independent partial sums (~1.5× one running sum). */
+function sumOfSquares(data: Float32Array, o: number, d: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let j = o;
+  const end = o + d;
+  for (; j + 4 <= end; j += 4) {
+    const a = data[j], b = data[j + 1], c = data[j + 2], e = data[j + 3];
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += e * e;
+  }
+  for (; j < end; j++) s0 += data[j] * data[j];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** dst[0, d) = src[o, o+d) · scale (float64 product, rounded to float32 once). */
+function scaledRow(src: Float32Array, o: number, d: number, scale: number, dst: Float32Array, at: number): void {
+  for (let j = 0; j < d; j++) dst[at + j] = src[o + j] * scale;
 }
 
 /** Validates and normalises the candidate source rows. Throws on NaN or zero-norm candidates. */
@@ -103,9 +118,7 @@ export function prepareSourceIndex(sourceBridge: Matrix, candidateSourceIds?: Ui
     if (Number.isNaN(n)) throw new SemBridgeError(`row ${s} contains NaN or Infinity`, subject);
     if (n === 0) throw new SemBridgeError(`row ${s} has zero norm (exclude it with candidateSourceIds)`, subject);
     norms[s] = n;
-    const o = s * d;
-    const inv = 1 / n; // float64: rounding to float32 dominates either way
-    for (let j = 0; j < d; j++) unit[i * d + j] = sourceBridge.data[o + j] * inv;
+    scaledRow(sourceBridge.data, s * d, d, 1 / n, unit, i * d); // 1/n in float64: rounding to float32 dominates either way
   }
   return { ids, unit: { rows: ids.length, cols: d, data: unit }, bridge: sourceBridge, norms };
 }
@@ -224,8 +237,7 @@ function gatherUnitRows(target: Matrix | PagedMatrix, rows: ArrayLike<number>, o
       out.fill(0, i * d, (i + 1) * d);
       continue;
     }
-    const inv = 1 / n;
-    for (let j = 0; j < d; j++) out[i * d + j] = m.data[o + j] * inv;
+    scaledRow(m.data, o, d, 1 / n, out, i * d);
   }
   return norms;
 }

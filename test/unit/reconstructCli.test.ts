@@ -154,6 +154,17 @@ test('bad options and mismatched tensors are refused with the file and tensor na
   await rejects(['--input', ints, '--output', out, '--alpha', '4'], /'source_bridge' has dtype I32/);
   const badIds = writeInput({ candidate_source_ids: { dtype: 'I32', shape: [2], data: Int32Array.from([0, VS]) } });
   await rejects(['--input', badIds, '--output', out, '--alpha', '4'], /tensor 'candidate_source_ids': id 6 at index 1 is outside/);
+  // non-finite values: the core's refusal, with the file and the tensor named
+  const nanEmb = Float32Array.from(sourceEmbeddings);
+  nanEmb[2 * D + 1] = NaN;
+  const nan = writeInput({ source_embeddings: { dtype: 'F32', shape: [VS, D], data: nanEmb } });
+  await rejects(['--input', nan, '--output', out, '--alpha', '4'], new RegExp(`${nan}: tensor 'source_embeddings': row 2 contains NaN`));
+  const infBias = writeInput({ source_bias: { dtype: 'F32', shape: [VS], data: Float32Array.from({ length: VS }, (_, i) => (i === 4 ? -Infinity : 0)) } });
+  await rejects(['--input', infBias, '--output', out, '--alpha', '4'], new RegExp(`${infBias}: tensor 'source_bias': entry 4 is -Infinity`));
+  const nanBridge = Float32Array.from(sourceBridge);
+  nanBridge[DB * 3] = Infinity;
+  const badBridge = writeInput({ source_bridge: { dtype: 'F32', shape: [VS, DB], data: nanBridge } });
+  await rejects(['--input', badBridge, '--output', out, '--alpha', '4'], new RegExp(`${badBridge}: tensor 'source_bridge': row 3 contains NaN or Infinity`));
   assert.equal(existsSync(out), false, 'no output after a failure');
 });
 

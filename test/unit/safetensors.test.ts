@@ -140,3 +140,22 @@ test('a truncated file (data cut off) is reported when the header is read', asyn
   const good = encodeSafetensors({ x: { dtype: 'F32', shape: [4], data: new Float32Array(4) } });
   await rejectsNaming(good.subarray(0, good.length - 3), /tensor 'x'.*beyond the end of the file/);
 });
+
+test('readFloat32 with a scratch buffer reads an F32 tensor into its head; too small a scratch is left alone', async () => {
+  const path = join(tmp(), 's.safetensors');
+  const a = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  await writeSafetensors(path, { a: { dtype: 'F32', shape: [2, 3], data: a }, b: { dtype: 'F32', shape: [2], data: Float32Array.from([7, 8]) } });
+  await withSafetensors(path, async (r) => {
+    const scratch = new Float32Array(8).fill(-1);
+    const got = await r.readFloat32('a', scratch);
+    assert.equal(got.buffer, scratch.buffer, 'read into the scratch buffer');
+    assert.deepEqual([...got], [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual([...scratch.subarray(6)], [-1, -1], 'the rest of the scratch is untouched');
+    const again = await r.readFloat32('b', scratch);
+    assert.deepEqual([...again], [7, 8]);
+    const small = new Float32Array(2);
+    const fresh = await r.readFloat32('a', small);
+    assert.notEqual(fresh.buffer, small.buffer, 'a scratch smaller than the tensor is not used');
+    assert.deepEqual([...fresh], [1, 2, 3, 4, 5, 6]);
+  });
+});

@@ -461,9 +461,11 @@ export async function writeInitOutput(
     }
     if (opts.release) await collectGarbage(); // before the ONNX graph is built on top of them
     throwIfCancelled(control.signal);
+    control.onProgress?.({ stage: 'write', done: 0, total: 4, message: 'mapping.jsonl written; building the ONNX graph' });
 
     // 2. ONNX: the source graph (or one built from config + safetensors) with the new vocabulary
     let graph: OnnxModel | undefined = source.files.onnx ? loadOnnxModel(source.files.onnx) : await buildOnnxFromConfig(source.dir, { head: 'mlm' });
+    control.onProgress?.({ stage: 'write', done: 0, total: 4, message: 'saving onnx/model.onnx' });
     const rw = rewriteVocabulary(graph, { embedding: c.embeddings, decoder: c.decoder, bias: c.bias });
     if (rw.unexpectedVocabSized.length) warnings.push(`ONNX initializers still sized like the old vocabulary: ${rw.unexpectedVocabSized.join(', ')}`);
     // a large model keeps its tensors in onnx/model.onnx_data, which onnxruntime maps instead of

@@ -28,7 +28,8 @@ export interface TensorReader {
   has(name: string): boolean;
   info(name: string): TensorInfo;
   readBytes(name: string): Promise<Uint8Array>;
-  readFloat32(name: string): Promise<Float32Array>;
+  /** `scratch`: a buffer the reader may read an F32 tensor into (the result is then a view of it) */
+  readFloat32(name: string, scratch?: Float32Array): Promise<Float32Array>;
   readMatrix(name: string, expect?: { rows?: number; cols?: number }): Promise<Matrix>;
   close(): Promise<void>;
 }
@@ -114,8 +115,8 @@ export class ShardedSafetensorsReader implements TensorReader {
     return this.owner(name).readBytes(name);
   }
 
-  readFloat32(name: string): Promise<Float32Array> {
-    return this.owner(name).readFloat32(name);
+  readFloat32(name: string, scratch?: Float32Array): Promise<Float32Array> {
+    return this.owner(name).readFloat32(name, scratch);
   }
 
   readMatrix(name: string, expect?: { rows?: number; cols?: number }): Promise<Matrix> {

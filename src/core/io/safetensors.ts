@@ -275,12 +275,17 @@ export class SafetensorsReader {
     return bytes;
   }
 
-  /** A floating-point tensor as float32 (F16, BF16 and F64 are converted). */
-  async readFloat32(name: string): Promise<Float32Array> {
+  /**
+   * A floating-point tensor as float32 (F16, BF16 and F64 are converted). With `scratch` (at least
+   * the tensor's size) an F32 tensor is read into its head and that view returned: a caller that
+   * transposes one weight after another reuses one buffer instead of leaving each as garbage.
+   */
+  async readFloat32(name: string, scratch?: Float32Array): Promise<Float32Array> {
     const info = this.info(name);
     if (info.dtype === 'F32') {
-      const out = new Float32Array(elementCount(info.shape));
-      await readExactly(this.handle, new Uint8Array(out.buffer), info.fileOffset, this.path);
+      const n = elementCount(info.shape);
+      const out = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Float32Array(n);
+      await readExactly(this.handle, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), info.fileOffset, this.path);
       return out;
     }
     if (!FLOAT_DTYPES.has(info.dtype))

@@ -127,17 +127,21 @@ async function buildGraph(cfg: EncoderConfig, st: TensorReader, head: ModelHead)
   const hd = H / nh;
   const g = new GraphBuilder();
 
-  const read = async (name: string, shape: number[]): Promise<Float32Array> => {
+  // the [out, in] weights are read into one buffer and transposed out of it (12 layers of bert-base
+  // would otherwise leave ~340 MB of read buffers for the collector while the graph is built)
+  let scratch = new Float32Array(0);
+  const read = async (name: string, shape: number[], into?: Float32Array): Promise<Float32Array> => {
     if (!st.has(name)) throw new SemBridgeError(`tensor "${name}" is missing (needed for a ${cfg.modelType} ${head === 'mlm' ? 'masked LM' : 'encoder'})`, st.path);
     const got = st.info(name).shape;
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i]))
       throw new SemBridgeError(`tensor "${name}" has shape [${got}], expected [${shape}] from config.json`, st.path);
-    return st.readFloat32(name);
+    return st.readFloat32(name, into);
   };
   const param = async (name: string, shape: number[]) => g.weight(name, shape, await read(name, shape));
   /** x @ W^T + b with W stored [out, in] in the checkpoint, pre-transposed to [in, out] here */
   const linear = async (x: string, base: string, inDim: number, outDim: number): Promise<string> => {
-    const w = await read(`${base}.weight`, [outDim, inDim]);
+    if (scratch.length < outDim * inDim) scratch = new Float32Array(outDim * inDim);
+    const w = await read(`${base}.weight`, [outDim, inDim], scratch);
     const wt = g.weight(`${base}.weight.T`, [inDim, outDim], transposeMatrix(w, outDim, inDim));
     const y = g.op('MatMul', [x, wt], base);
     return g.op('Add', [y, await param(`${base}.bias`, [outDim])], base);
