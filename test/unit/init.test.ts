@@ -209,3 +209,42 @@ test('writeMappingJsonl streams the bytes of mappingToJsonl(buildMapping); a lin
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('writeMappingJsonl: many rows of non-ASCII tokens (several buffer flushes, a line over the buffer) give the bytes of mappingToJsonl', async () => {
+  const rows = 4000;
+  const k = MAPPING_MAX_SOURCES;
+  const nSource = 300;
+  const overlap: OverlapResult = {
+    matchTypes: [null, ...Array.from({ length: rows }, () => null)],
+    sourceIds: new Int32Array(rows + 1).fill(-1),
+    counts: { exact: 0, fuzzy: 0, symbol: 0, role: 0, none: rows + 1, unreachable: 0 },
+    newTokenIds: Array.from({ length: rows + 1 }, (_, t) => t),
+    unreachableIds: [],
+  };
+  const list = Array.from({ length: rows + 1 }, (_, i) => ({
+    ids: Uint32Array.from({ length: k }, (_, j) => (i * 7 + j * 13) % nSource),
+    weights: Float32Array.from({ length: k }, (_, j) => 1 / (j + 2 + i)),
+    cosines: Float32Array.from({ length: k }, (_, j) => 0.9 - j / 100),
+  }));
+  const result = { method: 'sembridge', sources: SourceRows.from(list), supportSize: new Int32Array(rows + 1).fill(k), fallbackRows: [] } as unknown as InitResult;
+  // 3-byte UTF-8 source strings; target 0 is a token of 400k characters (a line larger than the 1 MiB buffer)
+  const inputs = {
+    targetVocab: ['한'.repeat(400_000), ...Array.from({ length: rows }, (_, t) => `▁토큰${t}`)],
+    sourceVocab: Array.from({ length: nSource }, (_, s) => `出${s}語`),
+    overlap,
+    newTokenIds: Uint32Array.from({ length: rows + 1 }, (_, t) => t),
+    result,
+    targetBridge: { rows: rows + 1, cols: 1, data: new Float32Array(rows + 1).fill(1) },
+    sourceBridge: { rows: nSource, cols: 1, data: new Float32Array(nSource).fill(1) },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'sb-mapping-'));
+  try {
+    const file = join(dir, 'mapping.jsonl');
+    await writeMappingJsonl(file, inputs);
+    const want = mappingToJsonl(buildMapping(inputs));
+    assert.ok(Buffer.byteLength(want) > 3 * 2 ** 20, 'spans several buffers');
+    assert.equal(readFileSync(file, 'utf8'), want);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

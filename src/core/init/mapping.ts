@@ -133,23 +133,27 @@ export async function writeMappingJsonl(path: string, x: MappingInputs): Promise
   const counts = emptyCounts(x.targetVocab.length);
   const sizes: number[] = [];
   const fh = await fs.open(path, 'w');
+  // Each line goes into one reused buffer as soon as it is made, so that its string dies young:
+  // lines held until a chunk was joined outlived the young generation, and at 262k FOCUS rows
+  // (64 sources a line, 1.1 GB of text) the old generation grew by ~490 MB before a full collection.
+  const buf = Buffer.allocUnsafe(1 << 20);
+  let used = 0;
+  const flush = async () => {
+    for (let done = 0; done < used; ) done += (await fh.write(buf, done, used - done)).bytesWritten;
+    used = 0;
+  };
   try {
-    let chunk: string[] = [];
-    let chars = 0;
     for (let t = 0; t < x.targetVocab.length; t++) {
       const m = entry(t);
       counts[m.match]++;
       if (m.match === 'bridged') sizes.push(m.support);
-      const line = JSON.stringify(m);
-      chunk.push(line);
-      chars += line.length;
-      if (chars > 1 << 20) {
-        await fh.write(chunk.join('\n') + '\n');
-        chunk = [];
-        chars = 0;
-      }
+      const line = JSON.stringify(m) + '\n';
+      // utf-8 needs at most 3 bytes per UTF-16 unit
+      if (used + line.length * 3 > buf.length) await flush();
+      if (line.length * 3 > buf.length) await fh.write(line);
+      else used += buf.write(line, used);
     }
-    if (chunk.length) await fh.write(chunk.join('\n') + '\n');
+    await flush();
   } finally {
     await fh.close();
   }
