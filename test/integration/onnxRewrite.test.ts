@@ -112,6 +112,14 @@ for (const c of CASES) {
       const after = findVocabTensors(model);
       assert.equal(after.vocabSize, V2);
       assert.equal(after.dtype, vocab.dtype);
+      if (vocab.decoder?.tiedToEmbedding) {
+        // one table: the decoder is a Gemm that reads it in place, no Transpose of it left to fold into a copy
+        const nodes = model.proto.graph!.node ?? [];
+        assert.ok(!nodes.some((n) => n.opType === 'Transpose' && n.input?.[0] === after.embedding.name), 'no Transpose of the table');
+        assert.ok(nodes.some((n) => n.opType === 'Gemm' && n.input?.[1] === after.embedding.name), 'a Gemm reads the table');
+        assert.equal(after.decoder?.tiedToEmbedding, true);
+        assert.equal(after.bias?.name, vocab.bias?.name, 'the bias is still found behind the Reshape');
+      }
       assert.equal(findInitializer(model, after.embedding.name).dataType, vocab.dtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT);
 
       const logits = await run(await createSession(model), c.ids, c.mask);
@@ -151,6 +159,7 @@ test('a tied table can be untied: a separate decoder row changes only its logit'
   const after = findVocabTensors(model);
   assert.equal(after.decoder?.tiedToEmbedding, false);
   assert.notEqual(after.decoder?.name, after.embedding.name);
+  assert.ok((model.proto.graph!.node ?? []).some((n) => n.opType === 'Gemm' && n.input?.[1] === after.decoder?.name), 'the decoder Gemm reads the separate table');
   const logits = await run(await createSession(model), bertIds.ids, bertIds.mask);
   const V = 1000;
   for (let r = 0; r < 12; r++) {

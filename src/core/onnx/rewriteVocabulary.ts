@@ -8,6 +8,7 @@ import { findInitializer, type OnnxModel } from './modelIO';
 import { DataType, type TensorProto, type ValueInfoProto } from './onnxProto';
 import { makeInt64Tensor, setTensorData, tensorToInts } from './tensors';
 import { attr, findVocabTensors, transposeMatrix } from './vocabTensors';
+import { makeAttribute } from './graphBuilder';
 
 export interface VocabularyRewrite {
   /** new word-embedding table [V', H] */
@@ -59,6 +60,7 @@ export function rewriteVocabulary(model: OnnxModel, rw: VocabularyRewrite): Voca
   const graph = model.proto.graph!;
   const embedding = findInitializer(model, vocab.embedding.name);
   setTensorData(embedding, [V2, H], rw.embedding.data);
+  if (vocab.decoder?.tiedToEmbedding) decodeWithSharedTable(model, vocab.embedding.name, H);
 
   if (vocab.decoder) {
     const decoderData = rw.decoder ?? rw.embedding;
@@ -73,6 +75,12 @@ export function rewriteVocabulary(model: OnnxModel, rw: VocabularyRewrite): Voca
         graph.initializer!.push(copy);
         let rewired = 0;
         for (const n of graph.node ?? []) {
+          // the decoder Gemm that reads the table itself (decodeWithSharedTable)
+          if (n.opType === 'Gemm' && n.input?.[1] === vocab.embedding.name) {
+            n.input[1] = name;
+            rewired++;
+            continue;
+          }
           if (n.opType !== 'Transpose' || n.input?.[0] !== vocab.embedding.name) continue;
           const feedsMatMul = (graph.node ?? []).some((c) => (c.opType === 'MatMul' || c.opType === 'Gemm') && c.input?.[1] === n.output?.[0]);
           if (feedsMatMul) {
@@ -109,4 +117,72 @@ export function rewriteVocabulary(model: OnnxModel, rw: VocabularyRewrite): Voca
   }
   const unexpectedVocabSized = V === V2 ? [] : (graph.initializer ?? []).filter((t) => (t.dims ?? []).includes(V)).map((t) => t.name ?? '');
   return { oldVocabSize: V, newVocabSize: V2, patchedDims, unexpectedVocabSized };
+}
+
+/**
+ * A tied decoder written as MatMul(x, Transpose(E)) makes onnxruntime hold two [V, H] tables: at
+ * its default optimisation level it folds the Transpose into a constant, and without folding every
+ * run materialises the transpose (805 MB at 262k × 768, the diagnostics' peak). Gemm with transB
+ * reads E in place, so each such MatMul becomes Reshape(x, [-1, H]) → Gemm(·, E, transB=1) →
+ * Reshape to x's leading dims + [-1]: the same logits, one table. Standard ONNX ops (opset ≥ 11);
+ * graphs of older opsets are left as they are.
+ */
+export function decodeWithSharedTable(model: OnnxModel, table: string, hidden: number): number {
+  const graph = model.proto.graph!;
+  const opset = (model.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
+  if (opset === undefined || Number(opset) < 11) return 0;
+  const nodes = graph.node ?? [];
+  const transposes = new Map<string, (typeof nodes)[number]>();
+  for (const n of nodes) {
+    if (n.opType !== 'Transpose' || n.input?.[0] !== table || !n.output?.[0]) continue;
+    const perm = attr(n, 'perm')?.ints?.map(Number);
+    if (perm && !(perm.length === 2 && perm[0] === 1 && perm[1] === 0)) continue;
+    transposes.set(n.output[0], n);
+  }
+  if (!transposes.size) return 0;
+  const names = new Set<string>([...(graph.initializer ?? []).map((t) => t.name ?? ''), ...nodes.flatMap((n) => [...(n.output ?? []), n.name ?? ''])]);
+  const fresh = (base: string): string => {
+    let name = base;
+    for (let i = 1; names.has(name); i++) name = `${base}_${i}`;
+    names.add(name);
+    return name;
+  };
+  const flatShape = fresh('sembridge/decoder/flat_shape');
+  const sliceStart = fresh('sembridge/decoder/lead_start');
+  const sliceEnd = fresh('sembridge/decoder/lead_end');
+  const minusOne = fresh('sembridge/decoder/minus_one');
+  const out: typeof nodes = [];
+  let converted = 0;
+  for (const n of nodes) {
+    if (n.opType !== 'MatMul' || !n.input?.[1] || !transposes.has(n.input[1]) || !n.output?.[0]) {
+      out.push(n);
+      continue;
+    }
+    const [x] = n.input;
+    const y = n.output[0];
+    const p = fresh(`sembridge/decoder/${converted}`);
+    const flat = `${p}/flat`, gemm = `${p}/gemm`, shape = `${p}/shape`, lead = `${p}/lead`, outShape = `${p}/out_shape`;
+    out.push(
+      { name: flat, opType: 'Reshape', input: [x, flatShape], output: [flat] },
+      { name: gemm, opType: 'Gemm', input: [flat, table], output: [gemm], attribute: [makeAttribute('transB', 1)] },
+      { name: shape, opType: 'Shape', input: [x], output: [shape] },
+      { name: lead, opType: 'Slice', input: [shape, sliceStart, sliceEnd], output: [lead] },
+      { name: outShape, opType: 'Concat', input: [lead, minusOne], output: [outShape], attribute: [makeAttribute('axis', 0)] },
+      { name: n.name || `${p}/logits`, opType: 'Reshape', input: [gemm, outShape], output: [y] },
+    );
+    converted++;
+  }
+  if (!converted) return 0;
+  // a Transpose that fed nothing else goes with its MatMuls
+  const used = new Set(out.flatMap((n) => n.input ?? []));
+  graph.node = out.filter((n) => !(n.opType === 'Transpose' && transposes.has(n.output?.[0] ?? '') && !used.has(n.output![0])));
+  const gone = new Set([...transposes.keys()].filter((t) => !used.has(t)));
+  graph.valueInfo = (graph.valueInfo ?? []).filter((v) => !gone.has(v.name ?? ''));
+  graph.initializer!.push(
+    makeInt64Tensor(flatShape, [2], [-1, hidden]),
+    makeInt64Tensor(sliceStart, [1], [0]),
+    makeInt64Tensor(sliceEnd, [1], [-1]),
+    makeInt64Tensor(minusOne, [1], [-1]),
+  );
+  return converted;
 }

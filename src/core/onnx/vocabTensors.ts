@@ -147,12 +147,18 @@ export function findVocabTensors(model: OnnxModel): VocabTensors {
     return t && dimsOf(t).length === 1 && dimsOf(t)[0] === V ? t : undefined;
   };
   let bias = dec.node.opType === 'Gemm' ? isBias(dec.node.input?.[2]) : undefined;
-  if (!bias)
-    for (const c of ix.consumers.get(dec.node.output?.[0] ?? '') ?? []) {
+  // the Add of the bias, right after the decoder or after the Reshape that restores [batch, seq, V]
+  // around a 2-D Gemm (decodeWithSharedTable)
+  const logitNames = [dec.node.output?.[0] ?? ''];
+  for (const c of ix.consumers.get(logitNames[0]) ?? []) if (c.opType === 'Reshape' && c.output?.[0]) logitNames.push(c.output[0]);
+  for (const y of logitNames) {
+    if (bias) break;
+    for (const c of ix.consumers.get(y) ?? []) {
       if (c.opType !== 'Add') continue;
-      bias = isBias(c.input?.find((i) => i !== dec.node.output?.[0]));
+      bias = isBias(c.input?.find((i) => i !== y));
       if (bias) break;
     }
+  }
   if (bias) result.bias = { name: bias.name ?? '' };
   return result;
 }
