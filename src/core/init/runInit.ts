@@ -511,13 +511,23 @@ export async function writeInitOutput(
     // 5. diagnostics (with `release`, every large array is gone by now): load both models (this also proves the new folder runs in onnxruntime-node)
     t0 = performance.now();
     let diagnostics: Record<string, unknown> | undefined;
-    if (opts.diagnostics !== false) {
-      const probe = opts.probeTexts?.length
-        ? { language: 'given', unknownRate: NaN, texts: opts.probeTexts }
-        : (() => {
-            const pick = pickProbeLanguage(p.targetTokenizer);
-            return { ...pick, texts: PROBE_SENTENCES[pick.language] };
-          })();
+    const targetFamily = p.targetTokenizer.family;
+    const probe =
+      opts.diagnostics === false
+        ? undefined
+        : opts.probeTexts?.length
+          ? { language: 'given', unknownRate: NaN, texts: opts.probeTexts }
+          : (() => {
+              const pick = pickProbeLanguage(p.targetTokenizer);
+              return { ...pick, texts: PROBE_SENTENCES[pick.language] };
+            })();
+    if (opts.release === 'all') {
+      // The new encoder loads the written tokenizer files itself: the transfer's own copy (Gemma3's:
+      // ~160 MB of heap, ~400 MB of RSS) would otherwise be held twice while the model loads.
+      releaseTokenizers(p, mappingInputs);
+      await collectGarbage();
+    }
+    if (probe) {
       // A handful of probe sentences: pooling in JavaScript lets onnxruntime load the written file
       // itself, without a second in-memory copy of the graph, and unpacked weights spare another
       // copy (peak memory at real size).
@@ -576,7 +586,7 @@ export async function writeInitOutput(
         targetTokenizer: {
           path: p.options.targetTokenizer,
           hash: p.hashes.targetTokenizer,
-          family: p.targetTokenizer.family,
+          family: targetFamily,
           vocabSize: vt,
         },
         bridge: {
@@ -646,4 +656,13 @@ export async function runInit(options: InitOptions, control: RunControl = {}): P
     await lock.release();
     if (!written) await undoParent();
   }
+}
+
+/** runInit's last step needs no tokenizer of its own: the prepared transfer lets both go. */
+function releaseTokenizers(p: PreparedTransfer, mapping: MappingInputs): void {
+  const none = undefined as unknown as LoadedTokenizer;
+  p.targetTokenizer = none;
+  p.sourceTokenizer = none;
+  mapping.targetVocab = [];
+  mapping.sourceVocab = [];
 }
