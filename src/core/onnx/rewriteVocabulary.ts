@@ -60,7 +60,8 @@ export function rewriteVocabulary(model: OnnxModel, rw: VocabularyRewrite): Voca
   const graph = model.proto.graph!;
   const embedding = findInitializer(model, vocab.embedding.name);
   setTensorData(embedding, [V2, H], rw.embedding.data);
-  if (vocab.decoder?.tiedToEmbedding) decodeWithSharedTable(model, vocab.embedding.name, H);
+  // float32 only: onnxruntime's CPU Gemm is not there for every float16 build
+  if (vocab.decoder?.tiedToEmbedding && vocab.dtype === 'float32') decodeWithSharedTable(model, vocab.embedding.name, H);
 
   if (vocab.decoder) {
     const decoderData = rw.decoder ?? rw.embedding;
