@@ -52,8 +52,22 @@ interface TjsTensor {
 }
 type TjsTokenizer = ((
   texts: string[],
-  opts: { padding: boolean; truncation: boolean; max_length: number },
+  opts: { padding: boolean; truncation: boolean; max_length: number; return_tensor?: boolean },
 ) => Record<string, TjsTensor>) & { encode(text: string): number[]; dispose?: () => void };
+type TjsTensorCtor = new (type: 'int64', data: BigInt64Array, dims: number[]) => TjsTensor;
+
+/** Every text tokenised once, as the batch call does it, its rows kept flat (one array per model input). */
+interface TokenizedTexts {
+  keys: string[];
+  /** tokens of text i (special tokens included, after truncation) */
+  lengths: Int32Array;
+  /** where text i's tokens start in each of `values` */
+  starts: Int32Array;
+  values: Record<string, Int32Array>;
+}
+
+/** Texts per tokenizer call while tokenising everything (bounds the per-text arrays it returns). */
+const TOKENIZE_SLICE = 4096;
 type TjsModel = ((inputs: Record<string, TjsTensor>) => Promise<Record<string, TjsTensor>>) & {
   dispose(): Promise<unknown>;
   sessions?: Record<string, { outputNames?: readonly string[] }>;
@@ -77,6 +91,7 @@ export class BridgeModel {
     readonly maxLength: number,
     private readonly tokenizer: TjsTokenizer,
     private readonly model: TjsModel,
+    private readonly Tensor: TjsTensorCtor,
     /** filled after the first batch */
     public dim: number,
   ) {}
@@ -126,12 +141,16 @@ export class BridgeModel {
       throw err;
     }
     const maxLength = Math.min(opts.maxLength ?? 64, folder.maxSeqLength);
-    return new BridgeModel(folder, pooling, maxLength, tokenizer, model, 0);
+    return new BridgeModel(folder, pooling, maxLength, tokenizer, model, tjs.Tensor as unknown as TjsTensorCtor, 0);
   }
 
   /** Embeds one batch of already templated strings; returns rows × dim, pooled (and normalised if declared). */
   async embedBatch(texts: string[]): Promise<Matrix> {
-    const enc = this.tokenizer(texts, { padding: true, truncation: true, max_length: this.maxLength });
+    return this.run(this.tokenizer(texts, { padding: true, truncation: true, max_length: this.maxLength }));
+  }
+
+  /** The model on one batch of tokenised inputs, pooled over their attention mask. */
+  private async run(enc: Record<string, TjsTensor>): Promise<Matrix> {
     const out = await this.model(enc);
     const hidden = out.last_hidden_state ?? out.token_embeddings ?? Object.values(out)[0];
     if (!hidden || hidden.dims.length !== 3)
@@ -152,7 +171,9 @@ export class BridgeModel {
   async embedAll(strings: string[], opts: EmbedOptions = {}): Promise<Matrix> {
     const batchSize = Math.max(1, opts.batchSize ?? 256);
     const texts = strings.map((s) => applyTemplate(opts.template, s));
-    const lengths = this.tokenCounts(texts);
+    // one tokenisation: the groups and the batches' inputs both come from it
+    const tokenized = this.tokenizeAll(texts, opts.signal);
+    const lengths = tokenized.lengths;
     // longest first (as before): the first batch fixes the largest buffers ORT will need
     const order = texts.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
     let data: Float32Array | undefined;
@@ -165,7 +186,7 @@ export class BridgeModel {
       let end = start + 1;
       while (end < order.length && end - start < cap && lengths[order[end]] === len) end++;
       const idx = order.slice(start, end);
-      const m = await this.embedBatch(idx.map((i) => texts[i]));
+      const m = await this.run(this.batchInputs(tokenized, idx, len));
       if (!data) {
         dim = m.cols;
         data = new Float32Array(strings.length * dim);
@@ -178,12 +199,50 @@ export class BridgeModel {
   }
 
   /**
-   * Tokens per text as the batch call will produce them (special tokens included, capped at
-   * maxLength). Only the grouping depends on it: a miscount costs padding, never a wrong vector.
+   * Every text through the tokenizer once, with the batch call's own options but no padding, so each
+   * row is exactly what a padded batch holds before its padding (special tokens, truncation at
+   * maxLength). A batch of equal-length rows built from these is then the batch call's input.
    */
-  private tokenCounts(texts: string[]): Int32Array {
-    const out = new Int32Array(texts.length);
-    for (let i = 0; i < texts.length; i++) out[i] = Math.min(this.maxLength, this.tokenizer.encode(texts[i]).length);
+  private tokenizeAll(texts: string[], signal?: CancelSignal): TokenizedTexts {
+    const lengths = new Int32Array(texts.length);
+    const starts = new Int32Array(texts.length);
+    let keys: string[] = [];
+    const parts: Record<string, number[]> = {};
+    let at = 0;
+    for (let from = 0; from < texts.length; from += TOKENIZE_SLICE) {
+      throwIfCancelled(signal);
+      const slice = texts.slice(from, from + TOKENIZE_SLICE);
+      const enc = this.tokenizer(slice, { padding: false, truncation: true, max_length: this.maxLength, return_tensor: false }) as unknown as Record<string, number[][]>;
+      if (from === 0) {
+        keys = Object.keys(enc);
+        for (const k of keys) parts[k] = [];
+      }
+      const ids = enc.input_ids;
+      for (let r = 0; r < slice.length; r++) {
+        const i = from + r;
+        lengths[i] = ids[r].length;
+        starts[i] = at;
+        at += ids[r].length;
+        for (const k of keys) for (const v of enc[k][r]) parts[k].push(v);
+      }
+    }
+    const values: Record<string, Int32Array> = {};
+    for (const k of keys) values[k] = Int32Array.from(parts[k]);
+    return { keys, lengths, starts, values };
+  }
+
+  /** The model inputs of texts `idx` (all of `len` tokens), as the tokenizer's batch call would give them. */
+  private batchInputs(t: TokenizedTexts, idx: number[], len: number): Record<string, TjsTensor> {
+    const out: Record<string, TjsTensor> = {};
+    for (const k of t.keys) {
+      const src = t.values[k];
+      const data = new BigInt64Array(idx.length * len);
+      for (let r = 0; r < idx.length; r++) {
+        const o = t.starts[idx[r]];
+        for (let j = 0; j < len; j++) data[r * len + j] = BigInt(src[o + j]);
+      }
+      out[k] = new this.Tensor('int64', data, [idx.length, len]);
+    }
     return out;
   }
 
