@@ -53,7 +53,7 @@ interface TjsTensor {
 type TjsTokenizer = ((
   texts: string[],
   opts: { padding: boolean; truncation: boolean; max_length: number; return_tensor?: boolean },
-) => Record<string, TjsTensor>) & { encode(text: string): number[]; dispose?: () => void };
+) => Record<string, TjsTensor>) & { dispose?: () => void };
 type TjsTensorCtor = new (type: 'int64', data: BigInt64Array, dims: number[]) => TjsTensor;
 
 /** Every text tokenised once, as the batch call does it, its rows kept flat (one array per model input). */
