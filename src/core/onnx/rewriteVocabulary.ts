@@ -128,7 +128,7 @@ export function rewriteVocabulary(model: OnnxModel, rw: VocabularyRewrite): Voca
  * Reshape to x's leading dims + [-1]: the same logits, one table. Standard ONNX ops (opset ≥ 11);
  * graphs of older opsets are left as they are.
  */
-export function decodeWithSharedTable(model: OnnxModel, table: string, hidden: number): number {
+function decodeWithSharedTable(model: OnnxModel, table: string, hidden: number): number {
   const graph = model.proto.graph!;
   const opset = (model.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
   if (opset === undefined || Number(opset) < 11) return 0;
